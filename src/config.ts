@@ -1,0 +1,81 @@
+/**
+ * Every setting Stageline reads, from the environment, validated once at start-up.
+ * `.env.example` documents each; keep the two in step.
+ */
+import { z } from "zod";
+import { StartupError } from "./core/errors.ts";
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+const schema = z.object({
+  DATABASE_URL: z.string().optional(),
+  STAGELINE_DATA_DIR: z.string().default(".data/stageline"),
+  DATABASE_POOL_SIZE: int(10, 1),
+  HOST: z.string().default("127.0.0.1"),
+  PORT: int(4000),
+  NODE_ENV: z.string().default("development"),
+  GRAPHIQL: z.enum(["true", "false"]).optional(),
+  DEFAULT_TENANT: z.string().min(1).default("default"),
+  COMMAND_PROCESSING: z.enum(["sync", "async"]).default("sync"),
+  COMMAND_WAIT_TIMEOUT_MS: int(30_000, 1),
+  COMMAND_MAX_RETRIES: int(5, 0),
+  RETENTION_HOURS: int(24, 1),
+  READ_YOUR_WRITES_TIMEOUT_MS: int(2_000, 1),
+  MAX_BODY_BYTES: int(1_048_576, 1024),
+  RUNNER_BATCH_SIZE: int(100, 1),
+  RUNNER_POLL_MS: int(500, 10),
+  RUNNER_MAX_ATTEMPTS: int(5, 1),
+  RUNNER_ON_POISON: z.enum(["dead-letter", "stop"]).default("dead-letter"),
+});
+
+export type EnvConfig = z.infer<typeof schema>;
+
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  poolSize: number;
+  host: string;
+  port: number;
+  production: boolean;
+  graphiql: boolean;
+  defaultTenant: string;
+  processing: "sync" | "async";
+  waitTimeoutMs: number;
+  maxRetries: number;
+  retentionMs: number;
+  readYourWritesTimeoutMs: number;
+  maxBodyBytes: number;
+  runner: { batchSize: number; pollMs: number; maxAttempts: number; onPoison: "dead-letter" | "stop" };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new StartupError("CONFIG_INVALID", `Invalid configuration: ${problems}. See .env.example.`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.STAGELINE_DATA_DIR,
+    poolSize: e.DATABASE_POOL_SIZE,
+    host: e.HOST,
+    port: e.PORT,
+    production,
+    graphiql: e.GRAPHIQL ? e.GRAPHIQL === "true" : !production,
+    defaultTenant: e.DEFAULT_TENANT,
+    processing: e.COMMAND_PROCESSING,
+    waitTimeoutMs: e.COMMAND_WAIT_TIMEOUT_MS,
+    maxRetries: e.COMMAND_MAX_RETRIES,
+    retentionMs: e.RETENTION_HOURS * 3_600_000,
+    readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    runner: {
+      batchSize: e.RUNNER_BATCH_SIZE,
+      pollMs: e.RUNNER_POLL_MS,
+      maxAttempts: e.RUNNER_MAX_ATTEMPTS,
+      onPoison: e.RUNNER_ON_POISON,
+    },
+  };
+}

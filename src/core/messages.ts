@@ -1,0 +1,54 @@
+/**
+ * The messages Stageline moves: commands in, events out. Plain data, no I/O.
+ */
+
+/** Identifies one event stream: one aggregate instance of one tenant. */
+export interface StreamKey {
+  tenantId: string;
+  aggregateName: string;
+  aggregateId: string;
+}
+
+export const streamName = (s: StreamKey): string => `${s.tenantId}/${s.aggregateName}/${s.aggregateId}`;
+
+/** An event as a decider produces it: a discriminated union member `{ type, data }`. */
+export interface DomainEvent<Type extends string = string, Data = unknown> {
+  type: Type;
+  data: Data;
+  /** Version of the event's shape; upcasters lift older versions to the newest. Defaults to 1. */
+  schemaVersion?: number;
+}
+
+/** Where an event came from: the command that caused it and the chain it belongs to. */
+export interface EventMetadata {
+  commandId: string;
+  requestId: string;
+  /** The root command of the causal chain (a saga's commands share their root's). */
+  correlationId: string;
+  /** What directly caused the command: a command ID, or `event:<position>` for saga commands. */
+  causationId: string;
+}
+
+/** One row of the event log. */
+export interface RecordedEvent<E extends DomainEvent = DomainEvent> extends StreamKey, EventMetadata {
+  /** Global append order; not gap-free in commit order. */
+  position: bigint;
+  /** The writing transaction: readers order and checkpoint by (transactionId, position). */
+  transactionId: bigint;
+  version: number;
+  type: E["type"];
+  schemaVersion: number;
+  data: E["data"];
+  createdAt: Date;
+}
+
+/** Where a reader of the whole log stands. Compare as the pair, never the position alone. */
+export interface LogCheckpoint {
+  transactionId: bigint;
+  position: bigint;
+}
+
+export const LOG_START: LogCheckpoint = Object.freeze({ transactionId: 0n, position: 0n });
+
+export const isAfter = (a: LogCheckpoint, b: LogCheckpoint): boolean =>
+  a.transactionId > b.transactionId || (a.transactionId === b.transactionId && a.position > b.position);

@@ -1,0 +1,86 @@
+/**
+ * The one database factory: PGlite in a local folder (or in memory) by default, a real
+ * PostgreSQL through a `pg` pool when DATABASE_URL says so. Both give a raw SqlClient for the
+ * hot paths and a Prisma client, on the same connection(s), for read models.
+ */
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { StartupError } from "../core/errors.ts";
+import { PrismaClient } from "../generated/prisma/client.ts";
+import { type DatabaseTarget, describeTarget } from "./database-url.ts";
+import { pgliteSqlClient, pgSqlClient, type SqlClient } from "./sql.ts";
+
+export interface Database {
+  readonly target: DatabaseTarget;
+  readonly sql: SqlClient;
+  readonly prisma: PrismaClient;
+  /** For logs: never contains a password. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Connections in the pool (PostgreSQL only). */
+  poolSize?: number;
+  connectTimeoutMs?: number;
+}
+
+export async function openDatabase(target: DatabaseTarget, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const description = describeTarget(target);
+  if (target.engine === "pglite") {
+    if (target.dataDir !== "memory://") mkdirSync(target.dataDir, { recursive: true });
+    let db: PGlite;
+    try {
+      db = await PGlite.create(target.dataDir);
+    } catch (error) {
+      throw new StartupError(
+        "DATABASE_UNAVAILABLE",
+        `Cannot open ${description}: ${(error as Error).message}. Is another process using the folder, or was it written by another PGlite version?`,
+      );
+    }
+    const sql = pgliteSqlClient(db);
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+    return { target, sql, prisma, description, close: closeBoth(prisma, sql) };
+  }
+
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on("error", () => {});
+  try {
+    await pool.query("SELECT 1");
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new StartupError(
+      "DATABASE_UNAVAILABLE",
+      `Cannot reach ${description} (${describeDriverError(error)}): check DATABASE_URL and that the server is running and accepts connections.`,
+    );
+  }
+  const sql = pgSqlClient(pool);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return { target, sql, prisma, description, close: closeBoth(prisma, sql) };
+}
+
+function closeBoth(prisma: PrismaClient, sql: SqlClient): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= (async () => {
+      await prisma.$disconnect().catch(() => {});
+      await sql.close().catch(() => {});
+    })();
+    return closing;
+  };
+}
+
+/** The driver's reason without anything that could hold a secret (messages never echo passwords, codes never do). */
+function describeDriverError(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  const message = (e.message ?? String(error)).replace(/postgres(ql)?:\/\/\S+/g, "<url>");
+  return e.code ? `${e.code}: ${message}` : message;
+}

@@ -1,0 +1,179 @@
+/**
+ * The event log: append with optimistic concurrency, read one stream, read everything in a
+ * gap-safe order. The only place that writes the `events` table.
+ */
+import { EventEmitter } from "node:events";
+import { VersionConflict } from "../core/errors.ts";
+import {
+  type DomainEvent,
+  type EventMetadata,
+  LOG_START,
+  type LogCheckpoint,
+  type RecordedEvent,
+  type StreamKey,
+  streamName,
+} from "../core/messages.ts";
+import { constraintOf, type SqlExecutor, sqlState, UNIQUE_VIOLATION } from "./sql.ts";
+
+const EVENT_COLUMNS = `position, transaction_id::text AS transaction_id, tenant_id, aggregate_name, aggregate_id,
+  version, type, schema_version, body, command_id, request_id, correlation_id, causation_id, created_at`;
+
+interface EventRow {
+  position: string | number | bigint;
+  transaction_id: string;
+  tenant_id: string;
+  aggregate_name: string;
+  aggregate_id: string;
+  version: number;
+  type: string;
+  schema_version: number;
+  body: unknown;
+  command_id: string;
+  request_id: string;
+  correlation_id: string;
+  causation_id: string;
+  created_at: Date;
+}
+
+const toRecorded = (row: EventRow): RecordedEvent => ({
+  position: BigInt(row.position),
+  transactionId: BigInt(row.transaction_id),
+  tenantId: row.tenant_id,
+  aggregateName: row.aggregate_name,
+  aggregateId: row.aggregate_id,
+  version: row.version,
+  type: row.type,
+  schemaVersion: row.schema_version,
+  data: row.body,
+  commandId: row.command_id,
+  requestId: row.request_id,
+  correlationId: row.correlation_id,
+  causationId: row.causation_id,
+  createdAt: row.created_at,
+});
+
+export interface ReadAllResult {
+  events: RecordedEvent[];
+  /** Where the next read starts: the last event's (transaction, position), or the input. */
+  checkpoint: LogCheckpoint;
+}
+
+export class EventLog {
+  /** Emits `appended` after each commit, so in-process readers wake without polling. */
+  readonly signals = new EventEmitter().setMaxListeners(0);
+
+  constructor(private readonly sql: SqlExecutor) {}
+
+  /**
+   * Appends `events` to `stream`, which must be at `expectedVersion` (0: a new stream). Atomic:
+   * all events or none. A stream that moved on raises VersionConflict, never a driver error.
+   */
+  async append(
+    stream: StreamKey,
+    expectedVersion: number,
+    events: readonly DomainEvent[],
+    metadata: EventMetadata,
+    executor: SqlExecutor = this.sql,
+  ): Promise<RecordedEvent[]> {
+    if (events.length === 0) return [];
+    const items = events.map((e) => ({ type: e.type, schemaVersion: e.schemaVersion ?? 1, body: e.data ?? null }));
+    let rows: EventRow[];
+    try {
+      // One statement: the version check and the insert see the same snapshot, and the
+      // unique (stream, version) index settles a race between two appenders.
+      rows = await executor.query<EventRow>(
+        `WITH current AS (
+           SELECT coalesce(max(version), 0) AS version FROM events
+            WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3
+         ), inserted AS (
+           INSERT INTO events (tenant_id, aggregate_name, aggregate_id, version, type, schema_version, body,
+                               command_id, request_id, correlation_id, causation_id)
+           SELECT $1, $2, $3, $4 + item.ord, item.value->>'type', (item.value->>'schemaVersion')::int,
+                  item.value->'body', $5, $6, $7, $8
+             FROM current, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS item(value, ord)
+            WHERE current.version = $4
+            ORDER BY item.ord
+           RETURNING ${EVENT_COLUMNS}
+         )
+         SELECT * FROM inserted ORDER BY position`,
+        [
+          stream.tenantId,
+          stream.aggregateName,
+          stream.aggregateId,
+          expectedVersion,
+          metadata.commandId,
+          metadata.requestId,
+          metadata.correlationId,
+          metadata.causationId,
+          JSON.stringify(items),
+        ],
+      );
+    } catch (error) {
+      if (sqlState(error) === UNIQUE_VIOLATION && constraintOf(error) === "events_stream_version_key") {
+        throw new VersionConflict(streamName(stream), expectedVersion);
+      }
+      throw error;
+    }
+    if (rows.length === 0) {
+      const actual = await this.streamVersion(stream, executor);
+      throw new VersionConflict(streamName(stream), expectedVersion, actual);
+    }
+    const recorded = rows.map(toRecorded);
+    if (executor === this.sql) this.signals.emit("appended", recorded);
+    return recorded;
+  }
+
+  /** Call after committing a transaction that appended through another executor. */
+  notifyAppended(events: RecordedEvent[]): void {
+    if (events.length > 0) this.signals.emit("appended", events);
+  }
+
+  async streamVersion(stream: StreamKey, executor: SqlExecutor = this.sql): Promise<number> {
+    const rows = await executor.query<{ version: number | null }>(
+      "SELECT max(version) AS version FROM events WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3",
+      [stream.tenantId, stream.aggregateName, stream.aggregateId],
+    );
+    return rows[0]?.version ?? 0;
+  }
+
+  /** The stream's events with a version above `afterVersion` (and up to `toVersion`), in order. */
+  async readStream(stream: StreamKey, afterVersion = 0, toVersion?: number): Promise<RecordedEvent[]> {
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events
+        WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3 AND version > $4
+          AND ($5::int IS NULL OR version <= $5::int)
+        ORDER BY version`,
+      [stream.tenantId, stream.aggregateName, stream.aggregateId, afterVersion, toVersion ?? null],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
+   * Up to `limit` events after `after`, in (transaction, position) order, and only from
+   * transactions that are finished: no transaction still running can later commit an event
+   * that sorts before what this returns. So a reader that checkpoints the last pair it saw never
+   * skips an event, however commits interleave. (Positions alone are not safe: a transaction
+   * can commit position n after n+1 is already visible.)
+   */
+  async readAll(after: LogCheckpoint = LOG_START, limit = 100): Promise<ReadAllResult> {
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events
+        WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY transaction_id, position
+        LIMIT $3`,
+      [after.transactionId.toString(), after.position.toString(), limit],
+    );
+    const events = rows.map(toRecorded);
+    const last = events.at(-1);
+    return { events, checkpoint: last ? { transactionId: last.transactionId, position: last.position } : after };
+  }
+
+  /** The newest position any committed event has (0 on an empty log). */
+  async headPosition(): Promise<bigint> {
+    const rows = await this.sql.query<{ position: string | number | null }>(
+      "SELECT max(position) AS position FROM events",
+    );
+    return BigInt(rows[0]?.position ?? 0);
+  }
+}
