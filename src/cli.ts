@@ -32,7 +32,11 @@ async function main(argv: string[]): Promise<void> {
   const [name, ...args] = argv;
   const command = name ? commands[name] : undefined;
   if (!command) {
-    console.error(`Usage: stageline <command>\n\nCommands:\n${Object.entries(commands).map(([n, c]) => `  ${n.padEnd(12)} ${c.describe}`).join("\n")}`);
+    console.error(
+      `Usage: stageline <command>\n\nCommands:\n${Object.entries(commands)
+        .map(([n, c]) => `  ${n.padEnd(12)} ${c.describe}`)
+        .join("\n")}`,
+    );
     process.exitCode = name ? 2 : 0;
     return;
   }

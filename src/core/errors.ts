@@ -59,3 +59,39 @@ export class StartupError extends StagelineError {
     this.code = code;
   }
 }
+
+/** No command of that name on that aggregate. */
+export class UnknownCommand extends StagelineError {
+  readonly code = "UNKNOWN_COMMAND";
+}
+
+/** The request ID was used before, in this tenant, for a different command or payload. */
+export class IdempotencyKeyReused extends StagelineError {
+  readonly code = "IDEMPOTENCY_KEY_REUSED";
+  constructor(
+    readonly requestId: string,
+    readonly originalCommandId: string,
+  ) {
+    super(
+      `Request ID ${requestId} was already used for another command or payload (command ${originalCommandId}); use a new request ID`,
+    );
+  }
+}
+
+/** The aggregate a command names (or its rewriter looked for) does not exist. */
+export class AggregateNotFound extends StagelineError {
+  readonly code = "AGGREGATE_NOT_FOUND";
+}
+
+/** No command with that ID is known (never sent, or past its retention window). */
+export class CommandNotFound extends StagelineError {
+  readonly code = "COMMAND_NOT_FOUND";
+  constructor(readonly commandId: string) {
+    super(`No command ${commandId} is known (never sent, or its results are past the retention window)`);
+  }
+}
+
+/** The database cannot be reached right now; the request may be retried. */
+export class Unavailable extends StagelineError {
+  readonly code = "UNAVAILABLE";
+}

@@ -63,6 +63,7 @@ CREATE TABLE "commands" (
     "causation_id" TEXT NOT NULL,
     "wait_command_id" UUID NOT NULL,
     "status" TEXT NOT NULL DEFAULT 'PENDING',
+    "is_async" BOOLEAN NOT NULL DEFAULT false,
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "processed_at" TIMESTAMPTZ(6),
@@ -77,6 +78,7 @@ CREATE TABLE "command_results" (
     "command_id" UUID NOT NULL,
     "wait_command_id" UUID NOT NULL,
     "stage" TEXT NOT NULL,
+    "scope" TEXT NOT NULL,
     "tenant_id" TEXT NOT NULL,
     "context_name" TEXT NOT NULL,
     "aggregate_name" TEXT NOT NULL,
@@ -130,6 +132,9 @@ CREATE INDEX "commands_expires_at_idx" ON "commands"("expires_at");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "commands_tenant_request_key" ON "commands"("tenant_id", "request_id");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "command_results_once_key" ON "command_results"("command_id", "stage", "scope", "function_context", "processor_name");
 
 -- CreateIndex
 CREATE INDEX "command_results_command_idx" ON "command_results"("command_id", "id");

@@ -1,0 +1,168 @@
+/**
+ * The composition root: opens the database, applies migrations, wires the gateway, the
+ * workers and the GraphQL server. Everything a process runs is started and stopped here.
+ */
+import type { Config } from "./config.ts";
+import type { BoundedContext } from "./core/context.ts";
+import { StagelineError } from "./core/errors.ts";
+import { contexts as defaultContexts } from "./domains/index.ts";
+import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
+import { CommandWorker } from "./gateway/command-worker.ts";
+import { CommandGateway } from "./gateway/gateway.ts";
+import { Registry } from "./gateway/registry.ts";
+import { ResultBus } from "./gateway/result-bus.ts";
+import type { GraphQLContext } from "./graphql/builder.ts";
+import { buildSchema } from "./graphql/schema.ts";
+import { createGraphQLServer, type GraphQLServer } from "./graphql/server.ts";
+import { logger as defaultLogger, type Logger } from "./logger.ts";
+import { CommandStore } from "./store/command-store.ts";
+import { type Database, openDatabase } from "./store/database.ts";
+import { parseDatabaseUrl } from "./store/database-url.ts";
+import { EventLog } from "./store/event-log.ts";
+import { migrate } from "./store/migrations.ts";
+import { ResultStore } from "./store/result-store.ts";
+import { SnapshotStore } from "./store/snapshot-store.ts";
+
+export interface AppOptions {
+  config: Config;
+  contexts?: readonly BoundedContext[];
+  /** An already open database (tests); otherwise opened from the configuration. */
+  database?: Database;
+  logger?: Logger;
+}
+
+export interface App {
+  config: Config;
+  db: Database;
+  registry: Registry;
+  gateway: CommandGateway;
+  events: EventLog;
+  server: GraphQLServer;
+  /** Starts the workers and listens; resolves with the URL served. */
+  start(): Promise<{ url: string; port: number }>;
+  /** Graceful stop: no new requests, in-flight commands finished, sockets closed, database closed. */
+  stop(): Promise<void>;
+}
+
+const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+export class InvalidTenant extends StagelineError {
+  readonly code = "INVALID_TENANT";
+}
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const logger = options.logger ?? defaultLogger;
+  const db =
+    options.database ??
+    (await openDatabase(parseDatabaseUrl(config.databaseUrl, config.dataDir), { poolSize: config.poolSize }));
+  await migrate(db.sql, { logger });
+
+  const registry = new Registry(options.contexts ?? defaultContexts, { snapshots: true });
+  const events = new EventLog(db.sql);
+  const commands = new CommandStore(db.sql, config.retentionMs);
+  const results = new ResultStore(db.sql, config.retentionMs);
+  const snapshots = new SnapshotStore(db.sql);
+  const bus = new ResultBus();
+  const processor = new AggregateProcessor({
+    sql: db.sql,
+    events,
+    snapshots,
+    commands,
+    results,
+    registry,
+    bus,
+    logger,
+    maxRetries: config.maxRetries,
+  });
+  const worker = new CommandWorker(
+    { commands, processor, logger },
+    { pollMs: config.runner.pollMs, batchSize: config.runner.batchSize, orphanAfterMs: 10_000 },
+  );
+  const gateway = new CommandGateway(
+    { registry, commands, results, bus, processor, logger, onQueued: () => worker.notify() },
+    { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs },
+  );
+
+  const context = (caller: { tenantId: string | undefined }): GraphQLContext => {
+    const tenantId = caller.tenantId ?? config.defaultTenant;
+    if (!TENANT_ID.test(tenantId)) {
+      throw new InvalidTenant("x-tenant-id must be 1-100 letters, digits, '.', '_' or '-'");
+    }
+    return {
+      tenantId,
+      gateway,
+      prisma: db.prisma,
+      registry,
+      aggregates: processor,
+      caller: {},
+      async readAfter({ commandId }) {
+        if (!commandId) return;
+        const result = await gateway.waitFor(tenantId, commandId, {
+          stage: "PROJECTED",
+          timeoutMs: config.readYourWritesTimeoutMs,
+        });
+        if (!result.succeeded) throw new ReadNotReady(commandId, result.errorCode);
+      },
+    };
+  };
+
+  const server = createGraphQLServer({
+    schema: buildSchema(registry),
+    context,
+    graphiql: config.graphiql,
+    production: config.production,
+    maxBodyBytes: config.maxBodyBytes,
+    logger,
+  });
+
+  const purge = setInterval(
+    () => {
+      void Promise.all([commands.purgeExpired(), results.purgeExpired()]).catch((err: unknown) =>
+        logger.warn({ err }, "purging expired commands failed"),
+      );
+    },
+    Math.min(config.retentionMs, 3_600_000),
+  );
+  purge.unref();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    db,
+    registry,
+    gateway,
+    events,
+    server,
+    async start() {
+      worker.start();
+      const { url, port } = await server.listen(config.port, config.host);
+      logger.info({ url, database: db.description, processing: config.processing }, "stageline listening");
+      return { url, port };
+    },
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(purge);
+        await server.close();
+        await gateway.drain();
+        await worker.stop();
+        if (!options.database) await db.close();
+        logger.info("stageline stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The read model did not catch up with the command in time (or the command failed). */
+export class ReadNotReady extends StagelineError {
+  readonly code: string;
+  constructor(commandId: string, reason: string) {
+    super(
+      reason === "WAIT_TIMEOUT"
+        ? `The read models have not caught up with command ${commandId} yet; retry shortly`
+        : `Command ${commandId} did not reach PROJECTED (${reason})`,
+    );
+    this.code = reason === "WAIT_TIMEOUT" ? "READ_TIMEOUT" : "READ_AFTER_FAILED_COMMAND";
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The four kinds of processor that runners drive over the event log. Each names the event
+ * types it subscribes to; a command's runner stage waits only for the processors interested in
+ * its events.
+ */
+import type { DomainEvent, RecordedEvent } from "./messages.ts";
+import type { ProcessorKind } from "./stages.ts";
+
+interface ProcessorBase<Kind extends ProcessorKind> {
+  kind: Kind;
+  /** Unique within its context; with the context name it keys the processor's checkpoint. */
+  name: string;
+  /** Event types (of any aggregate) this processor reads. */
+  eventTypes: readonly string[];
+}
+
+/**
+ * Writes read models. `apply` runs inside the runner's transaction for the batch, with the
+ * checkpoint stored in the same transaction: read models change exactly once per event.
+ */
+export interface Projection<Tx = unknown> extends ProcessorBase<"PROJECTION"> {
+  apply(events: readonly RecordedEvent[], tx: Tx): Promise<void>;
+}
+
+/**
+ * Side effects (notify, publish). At-least-once: after a crash an event may be handled again,
+ * so `handle` must be idempotent, e.g. keyed by `event.position`.
+ */
+export interface EventHandler extends ProcessorBase<"EVENT_HANDLER"> {
+  handle(event: RecordedEvent): Promise<void>;
+}
+
+/** A command a saga asks for. Its requestId is derived from (saga, event), so a replay never sends twice. */
+export interface SagaCommand {
+  contextName?: string;
+  aggregateName: string;
+  aggregateId: string;
+  type: string;
+  data: Record<string, unknown>;
+  /** Distinguishes several commands issued for one event; part of the derived requestId. */
+  key?: string;
+}
+
+/** Reacts to an event with commands. Pure: `react(event) → commands`; compensation is just more commands. */
+export interface Saga<E extends DomainEvent = DomainEvent> extends ProcessorBase<"SAGA"> {
+  react(event: RecordedEvent<E>): readonly SagaCommand[] | Promise<readonly SagaCommand[]>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: processors of any transaction or event type share one registry.
+export type AnyProcessor = Projection<any> | EventHandler | Saga<any>;
+
+export function defineProjection<Tx>(projection: Omit<Projection<Tx>, "kind">): Projection<Tx> {
+  return { kind: "PROJECTION", ...projection };
+}
+
+export function defineEventHandler(handler: Omit<EventHandler, "kind">): EventHandler {
+  return { kind: "EVENT_HANDLER", ...handler };
+}
+
+export function defineSaga<E extends DomainEvent>(saga: Omit<Saga<E>, "kind">): Saga<E> {
+  return { kind: "SAGA", ...saga };
+}

@@ -1,0 +1,8 @@
+/**
+ * The bounded contexts this Stageline serves. Adding one: create src/domains/<name>/ and list
+ * it here — the engine, the runners and the GraphQL wiring pick it up from this list.
+ */
+import type { BoundedContext } from "../core/context.ts";
+import { banking } from "./banking/index.ts";
+
+export const contexts: readonly BoundedContext[] = [banking];

@@ -1,0 +1,258 @@
+/**
+ * The command gateway: validate, rewrite, de-duplicate, store (SENT), process (PROCESSED) and
+ * let the caller wait for any later stage. One entry point for GraphQL, sagas and tests.
+ */
+import {
+  AggregateNotFound,
+  CommandNotFound,
+  IdempotencyKeyReused,
+  UnknownCommand,
+  ValidationFailed,
+} from "../core/errors.ts";
+import { newId } from "../core/ids.ts";
+import type { CommandResult, Stage, WaitTarget } from "../core/stages.ts";
+import type { Logger } from "../logger.ts";
+import type { CommandStore, StoredCommand } from "../store/command-store.ts";
+import type { ResultStore } from "../store/result-store.ts";
+import type { AggregateProcessor } from "./aggregate-processor.ts";
+import { payloadHash } from "./payload-hash.ts";
+import type { Registry } from "./registry.ts";
+import type { ResultBus } from "./result-bus.ts";
+import { bindingErrors } from "./validation.ts";
+import { waitForResults } from "./wait.ts";
+
+export interface SendRequest {
+  aggregateName: string;
+  type: string;
+  input: unknown;
+  tenantId: string;
+  aggregateId?: string | null;
+  /** Idempotency key (per tenant); defaults to the command ID. */
+  requestId?: string | null;
+  /** Refuse the command unless the aggregate is at exactly this version. */
+  expectedVersion?: number | null;
+  header?: Record<string, unknown>;
+  /** Store now, process in a worker. Defaults to the gateway's configuration. */
+  async?: boolean | null;
+  /** Set by sagas: the chain this command belongs to. */
+  chain?: { correlationId: string; causationId: string; waitCommandId: string };
+}
+
+export interface Wait extends WaitTarget {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface Sent {
+  commandId: string;
+  /** A duplicate of an earlier request: nothing was processed again; results are the original's. */
+  duplicate: boolean;
+  results: AsyncGenerator<CommandResult>;
+}
+
+export interface GatewayOptions {
+  processing: "sync" | "async";
+  waitTimeoutMs: number;
+}
+
+const MAX_ID_LENGTH = 200;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class CommandGateway {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly deps: {
+      registry: Registry;
+      commands: CommandStore;
+      results: ResultStore;
+      bus: ResultBus;
+      processor: AggregateProcessor;
+      logger: Logger;
+      /** Told when an asynchronous command was queued, so a worker looks at once. */
+      onQueued?: () => void;
+    },
+    private readonly options: GatewayOptions,
+  ) {}
+
+  /** Sends a command; the returned stream carries every result up to the wait's target. */
+  async send(request: SendRequest, wait: Wait = { stage: "SENT" }): Promise<Sent> {
+    const command = await this.prepare(request);
+    const outcome = await this.deps.commands.accept(command);
+    if (!outcome.accepted) {
+      if (outcome.existing.payloadHash !== command.payloadHash) {
+        throw new IdempotencyKeyReused(command.requestId, outcome.existing.commandId);
+      }
+      return {
+        commandId: outcome.existing.commandId,
+        duplicate: true,
+        results: this.wait(outcome.existing.commandId, wait),
+      };
+    }
+    const results = this.wait(command.commandId, wait);
+    this.deps.bus.publish([
+      {
+        id: outcome.sentResultId,
+        commandId: command.commandId,
+        waitCommandId: command.waitCommandId,
+        stage: "SENT",
+        scope: "STAGE",
+        tenantId: command.tenantId,
+        contextName: command.contextName,
+        aggregateName: command.aggregateName,
+        aggregateId: command.aggregateId,
+        aggregateVersion: null,
+        requestId: command.requestId,
+        function: { functionKind: "GATEWAY", contextName: "", processorName: "CommandGateway", name: "send" },
+        errorCode: "Ok",
+        errorMsg: "",
+        bindingErrors: [],
+        result: {},
+        signalTime: outcome.sentAt,
+        succeeded: true,
+        positions: [],
+      },
+    ]);
+    if (command.isAsync) this.deps.onQueued?.();
+    else this.processInBackground(outcome.command);
+    return { commandId: command.commandId, duplicate: false, results };
+  }
+
+  /** Sends and resolves with the last result: the target's, a failure's, or a timeout's. */
+  async sendAndWait(request: SendRequest, wait: Wait = { stage: "PROCESSED" }): Promise<CommandResult> {
+    const { results } = await this.send(request, wait);
+    return lastOf(results);
+  }
+
+  sendAndWaitForSent = (request: SendRequest) => this.sendAndWait(request, { stage: "SENT" });
+  sendAndWaitForProcessed = (request: SendRequest) => this.sendAndWait(request, { stage: "PROCESSED" });
+  sendAndWaitForStage = (request: SendRequest, stage: Stage | "ALL") => this.sendAndWait(request, { stage });
+  sendAndWaitForChain = (request: SendRequest, tail: Stage) => this.sendAndWait(request, { stage: tail, chain: true });
+
+  /** The results of a command already sent: stored ones first, then live, up to the target. */
+  async results(tenantId: string, commandId: string, wait: Wait): Promise<AsyncGenerator<CommandResult>> {
+    await this.command(tenantId, commandId);
+    return this.wait(commandId, wait);
+  }
+
+  /** Waits for a command already sent and resolves with the last result (target, failure or timeout). */
+  async waitFor(tenantId: string, commandId: string, wait: Wait): Promise<CommandResult> {
+    return lastOf(await this.results(tenantId, commandId, wait));
+  }
+
+  /** Every result stored for the command so far. */
+  async resultsSoFar(tenantId: string, commandId: string): Promise<CommandResult[]> {
+    await this.command(tenantId, commandId);
+    return this.deps.results.byCommand(commandId);
+  }
+
+  /** The stored command, if it belongs to the tenant (another tenant's commands do not exist for it). */
+  async command(tenantId: string, commandId: string): Promise<StoredCommand> {
+    const command = UUID.test(commandId) ? await this.deps.commands.byId(commandId) : undefined;
+    if (!command || command.tenantId !== tenantId) throw new CommandNotFound(commandId);
+    return command;
+  }
+
+  /** Resolves when every command processed in the background has finished (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private wait(commandId: string, wait: Wait): AsyncGenerator<CommandResult> {
+    return waitForResults(this.deps, commandId, {
+      target: wait,
+      timeoutMs: wait.timeoutMs ?? this.options.waitTimeoutMs,
+      signal: wait.signal,
+    });
+  }
+
+  private processInBackground(command: StoredCommand): void {
+    const task = this.deps.processor.process(command).catch((error: unknown) => {
+      // Left PENDING: the worker retries it. The waiter sees no PROCESSED, then its timeout.
+      this.deps.logger.error({ err: error, commandId: command.commandId }, "processing failed; left for the worker");
+    });
+    this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
+  }
+
+  private async prepare(request: SendRequest): Promise<Omit<StoredCommand, "status" | "createdAt">> {
+    const registered = this.deps.registry.command(request.aggregateName, request.type);
+    if (!registered) throw new UnknownCommand(`No command ${request.type} on aggregate ${request.aggregateName}`);
+    const problems = [];
+    const parsed = registered.spec.input.safeParse(request.input ?? {});
+    if (!parsed.success) problems.push(...bindingErrors(parsed.error, "input"));
+    problems.push(...checkOptions(request));
+    if (problems.length > 0 || !parsed.success) throw new ValidationFailed(problems);
+
+    const mode = registered.spec.mode ?? "update";
+    let aggregateId = request.aggregateId ?? undefined;
+    if (!aggregateId && registered.spec.resolveAggregateId) {
+      aggregateId = await registered.spec.resolveAggregateId(parsed.data, { tenantId: request.tenantId });
+      if (!aggregateId) {
+        throw new AggregateNotFound(`No ${registered.aggregate.name} matches this ${request.type} command`);
+      }
+    }
+    if (!aggregateId && mode === "create") aggregateId = newId();
+    if (!aggregateId) {
+      throw new ValidationFailed([
+        {
+          field: "command.aggregateId",
+          code: "required",
+          message: `${request.type} needs the ${registered.aggregate.name} ID`,
+        },
+      ]);
+    }
+
+    const commandId = newId();
+    const requestId = request.requestId ?? commandId;
+    const expectedVersion = request.expectedVersion ?? null;
+    return {
+      commandId,
+      tenantId: request.tenantId,
+      requestId,
+      payloadHash: payloadHash({
+        aggregate: registered.aggregate.name,
+        type: registered.type,
+        // A generated ID is not part of what the caller asked for.
+        aggregateId: request.aggregateId ?? null,
+        body: parsed.data,
+        expectedVersion,
+      }),
+      contextName: registered.contextName,
+      aggregateName: registered.aggregate.name,
+      aggregateId,
+      type: registered.type,
+      body: parsed.data as Record<string, unknown>,
+      header: request.header ?? {},
+      expectedVersion,
+      correlationId: request.chain?.correlationId ?? commandId,
+      causationId: request.chain?.causationId ?? commandId,
+      waitCommandId: request.chain?.waitCommandId ?? commandId,
+      isAsync: request.async ?? this.options.processing === "async",
+    };
+  }
+}
+
+function checkOptions(request: SendRequest) {
+  const problems = [];
+  const id = (field: string, value: string | null | undefined) => {
+    if (value === undefined || value === null) return;
+    if (value.trim() === "" || value.length > MAX_ID_LENGTH) {
+      problems.push({ field, code: "invalid_string", message: `Must be 1 to ${MAX_ID_LENGTH} characters` });
+    }
+  };
+  id("command.aggregateId", request.aggregateId);
+  id("command.requestId", request.requestId);
+  const v = request.expectedVersion;
+  if (v !== undefined && v !== null && (!Number.isInteger(v) || v < 0)) {
+    problems.push({ field: "command.expectedVersion", code: "too_small", message: "Must be an integer ≥ 0" });
+  }
+  return problems;
+}
+
+export async function lastOf(results: AsyncIterable<CommandResult>): Promise<CommandResult> {
+  let last: CommandResult | undefined;
+  for await (const result of results) last = result;
+  if (!last) throw new Error("The wait ended without any result");
+  return last;
+}

@@ -1,0 +1,22 @@
+/**
+ * Builds the whole GraphQL schema: the command API derived from the registry, plus each
+ * bounded context's own read side. Also prints it, sorted, for `schema.graphql`.
+ */
+import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
+import type { Registry } from "../gateway/registry.ts";
+import { createBuilder, type StagelineBuilder } from "./builder.ts";
+import { defineCommandApi } from "./command-api.ts";
+
+/** What a bounded context's `schema` field must be. */
+export type SchemaExtension = (builder: StagelineBuilder) => void;
+
+export function buildSchema(registry: Registry): GraphQLSchema {
+  const builder = createBuilder();
+  defineCommandApi(builder, registry);
+  for (const context of registry.contexts) {
+    if (typeof context.schema === "function") (context.schema as SchemaExtension)(builder);
+  }
+  return builder.toSchema({ sortSchema: true });
+}
+
+export const printSortedSchema = (schema: GraphQLSchema): string => `${printSchema(lexicographicSortSchema(schema))}\n`;

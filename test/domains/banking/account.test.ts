@@ -1,0 +1,57 @@
+import { describe, it } from "vitest";
+import { Account, type AccountEvent } from "../../../src/domains/banking/account.ts";
+import { spec } from "../../../src/testing/decider-spec.ts";
+
+const created: AccountEvent = { type: "AccountCreated", data: { name: "Ada", initialBalance: 100 } };
+const frozen: AccountEvent = { type: "AccountFrozen", data: { reason: "audit" } };
+
+describe("Account decider", () => {
+  it("opens an account with its initial balance (0 by default)", () => {
+    spec(Account)
+      .given([])
+      .when("CreateAccount", { name: " Ada " })
+      .then([{ type: "AccountCreated", data: { name: "Ada", initialBalance: 0 } }]);
+    spec(Account)
+      .given([])
+      .when("CreateAccount", { name: "Ada", initialBalance: 100 })
+      .thenState({ created: true, balance: 100, frozen: false });
+  });
+
+  it("deposits and withdraws", () => {
+    spec(Account)
+      .given([created])
+      .when("Deposit", { amount: 5 })
+      .then([{ type: "MoneyDeposited", data: { amount: 5 } }])
+      .thenState({ balance: 105 });
+    spec(Account).given([created]).when("Withdraw", { amount: 100 }).thenState({ balance: 0 });
+  });
+
+  it("refuses a withdrawal that would make the balance negative", () => {
+    spec(Account).given([created]).when("Withdraw", { amount: 101 }).thenError("INSUFFICIENT_BALANCE");
+  });
+
+  it("a frozen account refuses movements until unfrozen", () => {
+    spec(Account).given([created, frozen]).when("Deposit", { amount: 1 }).thenError("ACCOUNT_FROZEN");
+    spec(Account).given([created, frozen]).when("Withdraw", { amount: 1 }).thenError("ACCOUNT_FROZEN");
+    spec(Account).given([created, frozen]).when("FreezeAccount", {}).thenError("ACCOUNT_FROZEN");
+    spec(Account)
+      .given([created, frozen])
+      .when("UnfreezeAccount", {})
+      .then([{ type: "AccountUnfrozen", data: {} }])
+      .thenState({ frozen: false });
+    spec(Account).given([created]).when("UnfreezeAccount", {}).thenError("ACCOUNT_NOT_FROZEN");
+  });
+
+  it("rejects non-positive amounts at validation, before deciding", ({ expect }) => {
+    expect(() => spec(Account).given([created]).when("Deposit", { amount: -1 })).toThrow();
+    expect(() => spec(Account).given([created]).when("Deposit", { amount: 0 })).toThrow();
+  });
+
+  it("the helper itself fails when the expectation is wrong", ({ expect }) => {
+    expect(() => spec(Account).given([created]).when("Withdraw", { amount: 101 }).then([])).toThrow();
+    expect(() =>
+      spec(Account).given([created]).when("Withdraw", { amount: 1 }).thenError("INSUFFICIENT_BALANCE"),
+    ).toThrow();
+    expect(() => spec(Account).given([created]).when("Deposit", { amount: 1 }).thenState({ balance: 1 })).toThrow();
+  });
+});
