@@ -1,7 +1,7 @@
 /**
  * Given/when/then for deciders, without a database:
  *
- *   spec(Account).given([created]).when("Withdraw", { amount: 5 }).thenError("INSUFFICIENT_BALANCE");
+ *   spec(Account).given([created]).when("Withdraw", { amount: 5 }).thenFails("INSUFFICIENT_BALANCE");
  *
  * `when` validates the input with the command's own schema (defaults applied), exactly as the
  * gateway does, so a spec exercises what a client could really send. Assertions use
@@ -54,13 +54,13 @@ class Outcome<State, Event extends DomainEvent> {
   ) {}
 
   /** The command was accepted and produced exactly these events. */
-  then(expected: readonly Event[]): this {
+  thenEvents(expected: readonly Event[]): this {
     deepStrictEqual(this.events(), normalise(expected));
     return this;
   }
 
   /** The command was refused with this domain error code. */
-  thenError(code: string): this {
+  thenFails(code: string): this {
     if (!("error" in this.outcome))
       fail(`expected ${code}, but the command produced ${JSON.stringify(this.outcome.events)}`);
     const error = this.outcome.error;

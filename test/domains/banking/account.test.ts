@@ -10,7 +10,7 @@ describe("Account decider", () => {
     spec(Account)
       .given([])
       .when("CreateAccount", { name: " Ada " })
-      .then([{ type: "AccountCreated", data: { name: "Ada", initialBalance: 0 } }]);
+      .thenEvents([{ type: "AccountCreated", data: { name: "Ada", initialBalance: 0 } }]);
     spec(Account)
       .given([])
       .when("CreateAccount", { name: "Ada", initialBalance: 100 })
@@ -21,25 +21,25 @@ describe("Account decider", () => {
     spec(Account)
       .given([created])
       .when("Deposit", { amount: 5 })
-      .then([{ type: "MoneyDeposited", data: { amount: 5 } }])
+      .thenEvents([{ type: "MoneyDeposited", data: { amount: 5 } }])
       .thenState({ balance: 105 });
     spec(Account).given([created]).when("Withdraw", { amount: 100 }).thenState({ balance: 0 });
   });
 
   it("refuses a withdrawal that would make the balance negative", () => {
-    spec(Account).given([created]).when("Withdraw", { amount: 101 }).thenError("INSUFFICIENT_BALANCE");
+    spec(Account).given([created]).when("Withdraw", { amount: 101 }).thenFails("INSUFFICIENT_BALANCE");
   });
 
   it("a frozen account refuses movements until unfrozen", () => {
-    spec(Account).given([created, frozen]).when("Deposit", { amount: 1 }).thenError("ACCOUNT_FROZEN");
-    spec(Account).given([created, frozen]).when("Withdraw", { amount: 1 }).thenError("ACCOUNT_FROZEN");
-    spec(Account).given([created, frozen]).when("FreezeAccount", {}).thenError("ACCOUNT_FROZEN");
+    spec(Account).given([created, frozen]).when("Deposit", { amount: 1 }).thenFails("ACCOUNT_FROZEN");
+    spec(Account).given([created, frozen]).when("Withdraw", { amount: 1 }).thenFails("ACCOUNT_FROZEN");
+    spec(Account).given([created, frozen]).when("FreezeAccount", {}).thenFails("ACCOUNT_FROZEN");
     spec(Account)
       .given([created, frozen])
       .when("UnfreezeAccount", {})
-      .then([{ type: "AccountUnfrozen", data: {} }])
+      .thenEvents([{ type: "AccountUnfrozen", data: {} }])
       .thenState({ frozen: false });
-    spec(Account).given([created]).when("UnfreezeAccount", {}).thenError("ACCOUNT_NOT_FROZEN");
+    spec(Account).given([created]).when("UnfreezeAccount", {}).thenFails("ACCOUNT_NOT_FROZEN");
   });
 
   it("rejects non-positive amounts at validation, before deciding", ({ expect }) => {
@@ -48,9 +48,9 @@ describe("Account decider", () => {
   });
 
   it("the helper itself fails when the expectation is wrong", ({ expect }) => {
-    expect(() => spec(Account).given([created]).when("Withdraw", { amount: 101 }).then([])).toThrow();
+    expect(() => spec(Account).given([created]).when("Withdraw", { amount: 101 }).thenEvents([])).toThrow();
     expect(() =>
-      spec(Account).given([created]).when("Withdraw", { amount: 1 }).thenError("INSUFFICIENT_BALANCE"),
+      spec(Account).given([created]).when("Withdraw", { amount: 1 }).thenFails("INSUFFICIENT_BALANCE"),
     ).toThrow();
     expect(() => spec(Account).given([created]).when("Deposit", { amount: 1 }).thenState({ balance: 1 })).toThrow();
   });
