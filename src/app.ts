@@ -15,6 +15,7 @@ import type { GraphQLContext } from "./graphql/builder.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createGraphQLServer, type GraphQLServer } from "./graphql/server.ts";
 import { logger as defaultLogger, type Logger } from "./logger.ts";
+import { RunnerSet } from "./runners/runner-set.ts";
 import { CommandStore } from "./store/command-store.ts";
 import { type Database, openDatabase } from "./store/database.ts";
 import { parseDatabaseUrl } from "./store/database-url.ts";
@@ -37,6 +38,7 @@ export interface App {
   registry: Registry;
   gateway: CommandGateway;
   events: EventLog;
+  runners: RunnerSet;
   server: GraphQLServer;
   /** Starts the workers and listens; resolves with the URL served. */
   start(): Promise<{ url: string; port: number }>;
@@ -84,6 +86,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs },
   );
 
+  const runners = new RunnerSet(
+    { sql: db.sql, prisma: db.prisma, events, snapshots, results, bus, registry, gateway, logger },
+    config.runner,
+  );
+
   const context = (caller: { tenantId: string | undefined }): GraphQLContext => {
     const tenantId = caller.tenantId ?? config.defaultTenant;
     if (!TENANT_ID.test(tenantId)) {
@@ -96,13 +103,19 @@ export async function createApp(options: AppOptions): Promise<App> {
       registry,
       aggregates: processor,
       caller: {},
-      async readAfter({ commandId }) {
-        if (!commandId) return;
-        const result = await gateway.waitFor(tenantId, commandId, {
-          stage: "PROJECTED",
-          timeoutMs: config.readYourWritesTimeoutMs,
-        });
-        if (!result.succeeded) throw new ReadNotReady(commandId, result.errorCode);
+      async readAfter({ commandId, position }) {
+        if (commandId) {
+          const result = await gateway.waitFor(tenantId, commandId, {
+            stage: "PROJECTED",
+            timeoutMs: config.readYourWritesTimeoutMs,
+          });
+          if (!result.succeeded) throw new ReadNotReady(commandId, result.errorCode);
+        }
+        if (position !== undefined && position !== null) {
+          if (!(await runners.waitForProjections(position, config.readYourWritesTimeoutMs))) {
+            throw new ReadNotReady(`at position ${position}`, "WAIT_TIMEOUT");
+          }
+        }
       },
     };
   };
@@ -133,9 +146,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     registry,
     gateway,
     events,
+    runners,
     server,
     async start() {
       worker.start();
+      runners.start();
       const { url, port } = await server.listen(config.port, config.host);
       logger.info({ url, database: db.description, processing: config.processing }, "stageline listening");
       return { url, port };
@@ -146,6 +161,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await server.close();
         await gateway.drain();
         await worker.stop();
+        await runners.stop();
         if (!options.database) await db.close();
         logger.info("stageline stopped");
       })();

@@ -39,6 +39,11 @@ export interface SagaCommand {
   data: Record<string, unknown>;
   /** Distinguishes several commands issued for one event; part of the derived requestId. */
   key?: string;
+  /**
+   * Compensation: when the command is refused, these commands are sent instead (the saga waits
+   * for its PROCESSED result). Replays are safe: every request ID is derived from the event.
+   */
+  onRejected?: (rejection: { errorCode: string; errorMsg: string }) => readonly SagaCommand[];
 }
 
 /** Reacts to an event with commands. Pure: `react(event) → commands`; compensation is just more commands. */

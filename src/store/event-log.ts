@@ -166,7 +166,25 @@ export class EventLog {
     );
     const events = rows.map(toRecorded);
     const last = events.at(-1);
-    return { events, checkpoint: last ? { transactionId: last.transactionId, position: last.position } : after };
+    if (last && events.length === limit) {
+      // Never end a batch inside a transaction: a command's events then always arrive together.
+      const rest = await this.sql.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE transaction_id = $1::text::xid8 AND position > $2 ORDER BY position`,
+        [last.transactionId.toString(), last.position.toString()],
+      );
+      events.push(...rest.map(toRecorded));
+    }
+    const end = events.at(-1);
+    return { events, checkpoint: end ? { transactionId: end.transactionId, position: end.position } : after };
+  }
+
+  /** The (transaction, position) of the event at `position`, to compare with checkpoints. */
+  async locate(position: bigint): Promise<LogCheckpoint | undefined> {
+    const rows = await this.sql.query<{ transaction_id: string }>(
+      "SELECT transaction_id::text AS transaction_id FROM events WHERE position = $1",
+      [position.toString()],
+    );
+    return rows[0] ? { transactionId: BigInt(rows[0].transaction_id), position } : undefined;
   }
 
   /** The newest position any committed event has (0 on an empty log). */

@@ -101,6 +101,35 @@ const samples: Record<Prisma.ModelName, { data: Record<string, unknown>; where: 
     },
     where: { commandId: uuid(3) },
   },
+  AccountView: {
+    data: {
+      key: "t1:a1",
+      tenantId: "t1",
+      id: "a1",
+      name: "Ada",
+      balance: 10,
+      locked: 2,
+      status: "ACTIVE",
+      version: 3,
+      updatedAt: at,
+    },
+    where: { key: "t1:a1" },
+  },
+  TransferView: {
+    data: {
+      key: "t1:x1",
+      tenantId: "t1",
+      id: "x1",
+      sourceAccountId: "a1",
+      targetAccountId: "a2",
+      amount: 5,
+      status: "FAILED",
+      reason: "ACCOUNT_FROZEN",
+      createdAt: at,
+      updatedAt: at,
+    },
+    where: { key: "t1:x1" },
+  },
   DeadLetter: {
     data: {
       processorName: "p1",

@@ -12,20 +12,38 @@ export type AccountEvent =
   | DomainEvent<"MoneyDeposited", { amount: number }>
   | DomainEvent<"MoneyWithdrawn", { amount: number }>
   | DomainEvent<"AccountFrozen", { reason: string }>
-  | DomainEvent<"AccountUnfrozen", Record<string, never>>;
+  | DomainEvent<"AccountUnfrozen", Record<string, never>>
+  | DomainEvent<"TransferPrepared", { transferId: string; targetAccountId: string; amount: number }>
+  | DomainEvent<"TransferReceived", { transferId: string; sourceAccountId: string; amount: number }>
+  | DomainEvent<"TransferConfirmed", { transferId: string; amount: number }>
+  | DomainEvent<"TransferUnlocked", { transferId: string; amount: number; reason: string }>;
 
 export interface AccountState {
   created: boolean;
   name: string;
   balance: number;
+  /** Money held for outgoing transfers not yet confirmed; not available to spend. */
+  locked: number;
   frozen: boolean;
+  /** Outgoing transfers prepared and not yet confirmed or unlocked, by transfer ID. */
+  pending: Record<string, number>;
 }
 
 const amount = z.number().int().positive().describe("Amount in the smallest currency unit (cents); > 0");
 
 export const Account = defineAggregate({
   name: "Account",
-  eventTypes: ["AccountCreated", "MoneyDeposited", "MoneyWithdrawn", "AccountFrozen", "AccountUnfrozen"],
+  eventTypes: [
+    "AccountCreated",
+    "MoneyDeposited",
+    "MoneyWithdrawn",
+    "AccountFrozen",
+    "AccountUnfrozen",
+    "TransferPrepared",
+    "TransferReceived",
+    "TransferConfirmed",
+    "TransferUnlocked",
+  ],
   commands: {
     CreateAccount: {
       mode: "create",
@@ -45,8 +63,29 @@ export const Account = defineAggregate({
       input: z.object({ reason: z.string().trim().max(500).default("").describe("Why the account is frozen") }),
     },
     UnfreezeAccount: { description: "Allows movements again.", input: z.object({}) },
+    PrepareTransfer: {
+      description:
+        "Starts a transfer from this account: locks the amount, then the transfer saga credits the target and confirms (or unlocks when the target refuses).",
+      input: z.object({
+        transferId: z.string().trim().min(1).max(200).describe("Client-chosen ID of the transfer"),
+        targetAccountId: z.string().trim().min(1).max(200),
+        amount,
+      }),
+    },
+    ReceiveTransfer: {
+      description: "Credits a transfer to this account (sent by the transfer saga).",
+      input: z.object({ transferId: z.string().min(1).max(200), sourceAccountId: z.string().min(1).max(200), amount }),
+    },
+    ConfirmTransfer: {
+      description: "Completes a prepared transfer: the locked amount leaves the account (sent by the transfer saga).",
+      input: z.object({ transferId: z.string().min(1).max(200) }),
+    },
+    UnlockTransfer: {
+      description: "Cancels a prepared transfer: the locked amount is available again (the saga's compensation).",
+      input: z.object({ transferId: z.string().min(1).max(200), reason: z.string().max(500).default("") }),
+    },
   },
-  initialState: (): AccountState => ({ created: false, name: "", balance: 0, frozen: false }),
+  initialState: (): AccountState => ({ created: false, name: "", balance: 0, locked: 0, frozen: false, pending: {} }),
 
   decide(command, state): AccountEvent | AccountEvent[] {
     switch (command.type) {
@@ -60,13 +99,37 @@ export const Account = defineAggregate({
         return { type: "MoneyDeposited", data: { amount: command.data.amount } };
       case "Withdraw":
         assertActive(state);
-        if (state.balance < command.data.amount) {
-          throw new DomainError(
-            "INSUFFICIENT_BALANCE",
-            `Balance ${state.balance} is less than the ${command.data.amount} to withdraw`,
-          );
-        }
+        assertAvailable(state, command.data.amount);
         return { type: "MoneyWithdrawn", data: { amount: command.data.amount } };
+      case "PrepareTransfer": {
+        const { transferId, targetAccountId, amount } = command.data;
+        assertActive(state);
+        if (targetAccountId === command.metadata.aggregateId) {
+          throw new DomainError("SAME_ACCOUNT", "A transfer needs two different accounts");
+        }
+        if (transferId in state.pending)
+          throw new DomainError("TRANSFER_EXISTS", `Transfer ${transferId} is already pending`);
+        assertAvailable(state, amount);
+        return { type: "TransferPrepared", data: { transferId, targetAccountId, amount } };
+      }
+      case "ReceiveTransfer":
+        assertActive(state);
+        return { type: "TransferReceived", data: { ...command.data } };
+      case "ConfirmTransfer": {
+        const amount = state.pending[command.data.transferId];
+        if (amount === undefined)
+          throw new DomainError("TRANSFER_NOT_PENDING", `No pending transfer ${command.data.transferId}`);
+        return { type: "TransferConfirmed", data: { transferId: command.data.transferId, amount } };
+      }
+      case "UnlockTransfer": {
+        const amount = state.pending[command.data.transferId];
+        if (amount === undefined)
+          throw new DomainError("TRANSFER_NOT_PENDING", `No pending transfer ${command.data.transferId}`);
+        return {
+          type: "TransferUnlocked",
+          data: { transferId: command.data.transferId, amount, reason: command.data.reason },
+        };
+      }
       case "FreezeAccount":
         if (state.frozen) throw new DomainError("ACCOUNT_FROZEN", "The account is already frozen");
         return { type: "AccountFrozen", data: { reason: command.data.reason } };
@@ -88,9 +151,45 @@ export const Account = defineAggregate({
         return { ...state, frozen: true };
       case "AccountUnfrozen":
         return { ...state, frozen: false };
+      case "TransferPrepared":
+        return {
+          ...state,
+          locked: state.locked + event.data.amount,
+          pending: { ...state.pending, [event.data.transferId]: event.data.amount },
+        };
+      case "TransferReceived":
+        return { ...state, balance: state.balance + event.data.amount };
+      case "TransferConfirmed":
+        return {
+          ...state,
+          balance: state.balance - event.data.amount,
+          locked: state.locked - event.data.amount,
+          pending: without(state.pending, event.data.transferId),
+        };
+      case "TransferUnlocked":
+        return {
+          ...state,
+          locked: state.locked - event.data.amount,
+          pending: without(state.pending, event.data.transferId),
+        };
     }
   },
 });
+
+function assertAvailable(state: AccountState, amount: number): void {
+  const available = state.balance - state.locked;
+  if (available < amount) {
+    throw new DomainError(
+      "INSUFFICIENT_BALANCE",
+      `Available balance ${available} is less than the ${amount} asked for`,
+    );
+  }
+}
+
+const without = (pending: Record<string, number>, key: string) => {
+  const { [key]: _removed, ...rest } = pending;
+  return rest;
+};
 
 function assertActive(state: AccountState): void {
   if (state.frozen) throw new DomainError("ACCOUNT_FROZEN", "The account is frozen: no movements until it is unfrozen");

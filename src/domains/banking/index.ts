@@ -5,10 +5,12 @@ import { defineContext } from "../../core/context.ts";
 import type { SchemaExtension } from "../../graphql/schema.ts";
 import { Account } from "./account.ts";
 import { bankingSchema } from "./graphql.ts";
+import { AccountViewProjection, TransferViewProjection } from "./projections.ts";
+import { TransferSaga } from "./transfer-saga.ts";
 
 export const banking = defineContext<SchemaExtension>({
   name: "banking",
   aggregates: [Account],
-  processors: [],
+  processors: [AccountViewProjection, TransferViewProjection, TransferSaga],
   schema: bankingSchema,
 });

@@ -1,0 +1,101 @@
+/**
+ * All the runners of a process: one per processor of every context (plus one snapshotter per
+ * aggregate), woken together when events are appended.
+ */
+import { isAfter, type LogCheckpoint } from "../core/messages.ts";
+import type { CommandGateway } from "../gateway/gateway.ts";
+import type { Registry } from "../gateway/registry.ts";
+import type { ResultBus } from "../gateway/result-bus.ts";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { Logger } from "../logger.ts";
+import { CheckpointStore } from "../store/checkpoint-store.ts";
+import { DeadLetterStore } from "../store/dead-letter-store.ts";
+import type { EventLog } from "../store/event-log.ts";
+import type { ResultStore } from "../store/result-store.ts";
+import type { SnapshotStore } from "../store/snapshot-store.ts";
+import type { SqlClient } from "../store/sql.ts";
+import { toStep } from "./processor-adapters.ts";
+import { Runner, type RunnerOptions } from "./runner.ts";
+import { StageTracker } from "./stage-tracker.ts";
+
+export interface RunnerSetDeps {
+  sql: SqlClient;
+  prisma: PrismaClient;
+  events: EventLog;
+  snapshots: SnapshotStore;
+  results: ResultStore;
+  bus: ResultBus;
+  registry: Registry;
+  gateway: CommandGateway;
+  logger: Logger;
+}
+
+export class RunnerSet {
+  readonly runners: Runner[];
+  readonly checkpoints: CheckpointStore;
+  readonly deadLetters: DeadLetterStore;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly deps: RunnerSetDeps,
+    options: RunnerOptions,
+  ) {
+    this.checkpoints = new CheckpointStore(deps.sql);
+    this.deadLetters = new DeadLetterStore(deps.sql);
+    const tracker = new StageTracker({ registry: deps.registry, results: deps.results, bus: deps.bus, sql: deps.sql });
+    this.runners = deps.registry.processors.map(
+      (registered) =>
+        new Runner(
+          toStep(registered, { events: deps.events, snapshots: deps.snapshots, gateway: deps.gateway }),
+          { ...deps, checkpoints: this.checkpoints, deadLetters: this.deadLetters, tracker },
+          options,
+        ),
+    );
+    const wakeAll = () => {
+      for (const runner of this.runners) runner.notify();
+    };
+    deps.events.signals.on("appended", wakeAll);
+    this.unsubscribe = () => deps.events.signals.off("appended", wakeAll);
+  }
+
+  start(): void {
+    for (const runner of this.runners) runner.start();
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe();
+    await Promise.all(this.runners.map((r) => r.stop()));
+  }
+
+  runner(processorId: string): Runner | undefined {
+    return this.runners.find((r) => r.step.id === processorId);
+  }
+
+  /**
+   * Resolves when every projection has passed the event at `position` (read-your-writes by
+   * position); false when `timeoutMs` ran out first.
+   */
+  async waitForProjections(position: bigint, timeoutMs: number): Promise<boolean> {
+    const target = await this.deps.events.locate(position);
+    if (!target) return true;
+    const projections = this.runners.filter((r) => r.step.kind === "PROJECTION");
+    const passed = (c: LogCheckpoint | undefined) => !!c && !isAfter(target, c);
+    const pending = projections.filter((r) => !passed(r.checkpoint));
+    if (pending.length === 0) return true;
+    return new Promise((resolve) => {
+      const left = new Set(pending);
+      const offs = pending.map((runner) =>
+        runner.onProgress((checkpoint) => {
+          if (passed(checkpoint)) left.delete(runner);
+          if (left.size === 0) finish(true);
+        }),
+      );
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      function finish(ok: boolean) {
+        clearTimeout(timer);
+        for (const off of offs) off();
+        resolve(ok);
+      }
+    });
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Turns processor signals into stage results: a runner stage is reached when every processor
+ * of that kind interested in the command's events has signalled. Checked after each batch
+ * commits, so when two processors finish at once the later one sees both signals; the unique
+ * index on results lets only one of them store the stage.
+ */
+import { type CommandResult, OK, type STAGE_OF_KIND } from "../core/stages.ts";
+import type { Registry } from "../gateway/registry.ts";
+import type { ResultBus } from "../gateway/result-bus.ts";
+import type { NewResult, ResultStore } from "../store/result-store.ts";
+import type { SqlExecutor } from "../store/sql.ts";
+
+export class StageTracker {
+  constructor(private readonly deps: { registry: Registry; results: ResultStore; bus: ResultBus; sql: SqlExecutor }) {}
+
+  /** `signals`: PROCESSOR results just committed, with the event types of each command. */
+  async onSignals(signals: readonly { signal: CommandResult; eventTypes: readonly string[] }[]): Promise<void> {
+    const complete: NewResult[] = [];
+    const needLookup: { signal: CommandResult; interested: string[] }[] = [];
+    for (const { signal, eventTypes } of signals) {
+      const kind = signal.function.functionKind as keyof typeof STAGE_OF_KIND;
+      const interested = this.deps.registry
+        .interested(kind, eventTypes)
+        .map((p) => `${p.contextName}.${p.processor.name}`);
+      if (interested.length <= 1) complete.push(stageResult(signal, [signal]));
+      else needLookup.push({ signal, interested });
+    }
+    if (needLookup.length > 0) {
+      const rows = await this.deps.sql.query<{
+        command_id: string;
+        stage: string;
+        function_context: string;
+        processor_name: string;
+        succeeded: boolean;
+        error_code: string;
+        error_msg: string | null;
+      }>(
+        `SELECT command_id, stage, function_context, processor_name, succeeded, error_code, error_msg FROM command_results
+          WHERE command_id = ANY($1::uuid[]) AND scope = 'PROCESSOR'`,
+        [[...new Set(needLookup.map((n) => n.signal.commandId))]],
+      );
+      for (const { signal, interested } of needLookup) {
+        const mine = rows.filter((r) => r.command_id === signal.commandId && r.stage === signal.stage);
+        const done = new Set(mine.map((r) => `${r.function_context}.${r.processor_name}`));
+        if (interested.every((id) => done.has(id))) {
+          const failures = mine
+            .filter((r) => !r.succeeded)
+            .map((r) => ({ ...signal, succeeded: false, errorCode: r.error_code, errorMsg: r.error_msg ?? "" }));
+          complete.push(stageResult(signal, failures.length > 0 ? failures : [signal]));
+        }
+      }
+    }
+    const stored = await this.deps.results.insert(complete);
+    this.deps.bus.publish(stored);
+  }
+}
+
+/** The stage-level result: failed if any processor failed (with the first failure's error). */
+function stageResult(signal: CommandResult, outcomes: readonly CommandResult[]): NewResult {
+  const failure = outcomes.find((o) => !o.succeeded);
+  const { id: _id, signalTime: _t, ...rest } = signal;
+  return {
+    ...rest,
+    scope: "STAGE",
+    function: { functionKind: signal.function.functionKind, contextName: "", processorName: "", name: "" },
+    succeeded: !failure,
+    errorCode: failure ? failure.errorCode : OK,
+    errorMsg: failure ? failure.errorMsg : "",
+    result: signal.function.functionKind === "SAGA" ? signal.result : {},
+  };
+}
