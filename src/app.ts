@@ -39,6 +39,8 @@ export interface App {
   gateway: CommandGateway;
   events: EventLog;
   runners: RunnerSet;
+  /** Loads aggregates (snapshot + later events) and processes commands against them. */
+  aggregates: AggregateProcessor;
   server: GraphQLServer;
   /** Starts the workers and listens; resolves with the URL served. */
   start(): Promise<{ url: string; port: number }>;
@@ -147,6 +149,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     gateway,
     events,
     runners,
+    aggregates: processor,
     server,
     async start() {
       worker.start();
