@@ -1,0 +1,386 @@
+/**
+ * Bad input through GraphQL: every mistake gets a clear error with a stable `extensions.code`,
+ * and nothing is stored for it. Also the answers that are results rather than errors (refused,
+ * conflicting, timed out), and idempotent sends.
+ */
+import { randomUUID } from "node:crypto";
+import { createClient as createSseClient } from "graphql-sse";
+import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { type GraphQLResponse, startTestApp, type TestApp } from "../support/app.ts";
+import { engines } from "../support/databases.ts";
+import {
+  COMMAND_RESULTS,
+  CREATE_ACCOUNT,
+  DEPOSIT,
+  eventsOf,
+  type ResultView,
+  startTestAppWithoutWorker,
+  storedCounts,
+} from "./helpers.ts";
+
+interface FormattedError {
+  message: string;
+  extensions?: Record<string, unknown>;
+}
+
+const codesOf = (errors: readonly FormattedError[] | undefined) => (errors ?? []).map((e) => e.extensions?.code);
+
+/** Runs one operation on a graphql-ws client; errors come either as `next` payloads or as `error`. */
+function runOnWs(client: WsClient, query: string, variables: Record<string, unknown> = {}) {
+  return new Promise<{ data: unknown[]; errors: FormattedError[] }>((resolve) => {
+    const data: unknown[] = [];
+    const errors: FormattedError[] = [];
+    client.subscribe(
+      { query, variables },
+      {
+        next: (result) => {
+          if (result.data) data.push(result.data);
+          if (result.errors) errors.push(...result.errors);
+        },
+        error: (error) => {
+          if (Array.isArray(error)) errors.push(...(error as FormattedError[]));
+          else errors.push({ message: String((error as Error)?.message ?? error), extensions: { code: "TRANSPORT" } });
+          resolve({ data, errors });
+        },
+        complete: () => resolve({ data, errors }),
+      },
+    );
+  });
+}
+
+describe.each(engines)("bad input over GraphQL on %s", (engine) => {
+  let testApp: TestApp;
+  let before: { events: number; commands: number };
+  let accountId: string;
+
+  const send = (query: string, variables: Record<string, unknown> = {}) => testApp.post({ query, variables });
+  const resultOf = (json: GraphQLResponse, field: string) => json.data?.[field] as ResultView;
+
+  beforeAll(async () => {
+    testApp = await startTestApp(engine);
+    const { json } = await send(CREATE_ACCOUNT, {
+      name: "Ada",
+      initialBalance: 1_000,
+      command: { waitFor: { stage: "PROCESSED" } },
+    });
+    accountId = resultOf(json, "createAccount").aggregateId;
+    expect(resultOf(json, "createAccount")).toMatchObject({ stage: "PROCESSED", succeeded: true });
+  });
+  afterAll(async () => {
+    await testApp?.stop();
+  });
+
+  describe("refused before anything is stored", () => {
+    beforeEach(async () => {
+      before = await storedCounts(testApp);
+    });
+    afterEach(async () => {
+      expect(await storedCounts(testApp)).toEqual(before);
+    });
+
+    it("malformed JSON body: 400 BAD_REQUEST", async () => {
+      const { status, json } = await testApp.post(
+        '{"query": "mutation { createAccount(input: {name: \\"x\\"}) { id } }"',
+      );
+      expect(status).toBe(400);
+      expect(json.data ?? null).toBeNull();
+      expect(codesOf(json.errors)).toEqual(["BAD_REQUEST"]);
+      expect(json.errors![0]!.message).toMatch(/JSON/i);
+    });
+
+    it("GraphQL syntax error: GRAPHQL_PARSE_FAILED", async () => {
+      const { json } = await send("mutation { createAccount(input: { name: ");
+      expect(json.data ?? null).toBeNull();
+      expect(codesOf(json.errors)).toEqual(["GRAPHQL_PARSE_FAILED"]);
+      expect(json.errors![0]!.message).toMatch(/Syntax Error/);
+    });
+
+    it("a literal of the wrong type: GRAPHQL_VALIDATION_FAILED", async () => {
+      const { json } = await send(
+        `mutation { deposit(input: { amount: "ten" }, command: { aggregateId: "${accountId}" }) { id } }`,
+      );
+      expect(json.data ?? null).toBeNull();
+      expect(codesOf(json.errors)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+      expect(json.errors![0]!.message).toMatch(/Int/);
+    });
+
+    it("a variable of the wrong type: BAD_USER_INPUT", async () => {
+      const { json } = await send(DEPOSIT, { amount: "ten", command: { aggregateId: accountId } });
+      expect(json.data ?? null).toBeNull();
+      expect(codesOf(json.errors)).toEqual(["BAD_USER_INPUT"]);
+      expect(json.errors![0]!.message).toMatch(/\$amount/);
+    });
+
+    it("a non-integer amount in a variable: BAD_USER_INPUT", async () => {
+      const { json } = await send(DEPOSIT, { amount: 1.5, command: { aggregateId: accountId } });
+      expect(codesOf(json.errors)).toEqual(["BAD_USER_INPUT"]);
+    });
+
+    it("a missing required input field: GRAPHQL_VALIDATION_FAILED (literal) and BAD_USER_INPUT (variable)", async () => {
+      const literal = await send("mutation { createAccount(input: { initialBalance: 5 }) { id } }");
+      expect(codesOf(literal.json.errors)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+      expect(literal.json.errors![0]!.message).toMatch(/name/);
+
+      const noInput = await send('mutation { deposit(command: { aggregateId: "x" }) { id } }');
+      expect(codesOf(noInput.json.errors)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+      expect(noInput.json.errors![0]!.message).toMatch(/input/);
+
+      const variable = await send(CREATE_ACCOUNT, { initialBalance: 5 });
+      expect(codesOf(variable.json.errors)).toEqual(["BAD_USER_INPUT"]);
+      expect(variable.json.errors![0]!.message).toMatch(/\$name/);
+    });
+
+    it("a negative amount: VALIDATION_FAILED naming input.amount", async () => {
+      const { json } = await send(DEPOSIT, { amount: -5, command: { aggregateId: accountId } });
+      expect(json.data ?? null).toBeNull();
+      expect(codesOf(json.errors)).toEqual(["VALIDATION_FAILED"]);
+      const bindingErrors = json.errors![0]!.extensions!.bindingErrors as { field: string }[];
+      expect(bindingErrors.map((e) => e.field)).toEqual(["input.amount"]);
+    });
+
+    it("a blank name: VALIDATION_FAILED naming input.name", async () => {
+      const { json } = await send(CREATE_ACCOUNT, { name: "   " });
+      expect(codesOf(json.errors)).toEqual(["VALIDATION_FAILED"]);
+      const bindingErrors = json.errors![0]!.extensions!.bindingErrors as { field: string }[];
+      expect(bindingErrors.map((e) => e.field)).toEqual(["input.name"]);
+    });
+
+    it("an update command without command.aggregateId: VALIDATION_FAILED naming command.aggregateId", async () => {
+      const { json } = await send(DEPOSIT, { amount: 5 });
+      expect(json.data ?? null).toBeNull();
+      expect(codesOf(json.errors)).toEqual(["VALIDATION_FAILED"]);
+      const bindingErrors = json.errors![0]!.extensions!.bindingErrors as { field: string }[];
+      expect(bindingErrors.map((e) => e.field)).toEqual(["command.aggregateId"]);
+    });
+
+    it("a wait timeout out of range: VALIDATION_FAILED naming waitFor.timeoutMs", async () => {
+      const { json } = await send(DEPOSIT, {
+        amount: 5,
+        command: { aggregateId: accountId, waitFor: { stage: "PROCESSED", timeoutMs: 0 } },
+      });
+      expect(codesOf(json.errors)).toEqual(["VALIDATION_FAILED"]);
+      const bindingErrors = json.errors![0]!.extensions!.bindingErrors as { field: string }[];
+      expect(bindingErrors.map((e) => e.field)).toEqual(["waitFor.timeoutMs"]);
+    });
+
+    it("a 2 MB body: 413 PAYLOAD_TOO_LARGE", async () => {
+      const name = "x".repeat(2 * 1024 * 1024);
+      const { status, json } = await send(CREATE_ACCOUNT, { name });
+      expect(status).toBe(413);
+      expect(codesOf(json.errors)).toEqual(["PAYLOAD_TOO_LARGE"]);
+    });
+
+    it("the same request ID with a different payload: IDEMPOTENCY_KEY_REUSED", async () => {
+      const requestId = `reuse-${randomUUID()}`;
+      const first = await send(DEPOSIT, { amount: 10, command: { aggregateId: accountId, requestId } });
+      expect(resultOf(first.json, "deposit")).toMatchObject({ stage: "SENT", succeeded: true, requestId });
+      const firstId = resultOf(first.json, "deposit").commandId;
+      await waitProcessed(firstId);
+      before = await storedCounts(testApp); // the refused second send must add nothing to this
+
+      const second = await send(DEPOSIT, { amount: 11, command: { aggregateId: accountId, requestId } });
+      expect(second.json.data ?? null).toBeNull();
+      expect(codesOf(second.json.errors)).toEqual(["IDEMPOTENCY_KEY_REUSED"]);
+      expect(second.json.errors![0]!.message).toContain(firstId);
+    });
+  });
+
+  /** Follows a command to PROCESSED over SSE: every result on the way. */
+  async function waitProcessed(commandId: string): Promise<ResultView[]> {
+    const client = createSseClient({ url: testApp.url, retryAttempts: 0 });
+    const results: ResultView[] = [];
+    for await (const r of client.iterate({ query: COMMAND_RESULTS, variables: { id: commandId } })) {
+      expect(r.errors).toBeUndefined();
+      results.push((r.data as { commandResults: ResultView }).commandResults);
+    }
+    client.dispose();
+    return results;
+  }
+
+  describe("answered with a result, not an error", () => {
+    it("an unknown aggregate ID: processed and refused with AGGREGATE_NOT_FOUND, no event", async () => {
+      const counts = await storedCounts(testApp);
+      const { json } = await send(DEPOSIT, {
+        amount: 5,
+        command: { aggregateId: "no-such-account", waitFor: { stage: "PROCESSED" } },
+      });
+      expect(json.errors).toBeUndefined();
+      expect(resultOf(json, "deposit")).toMatchObject({
+        stage: "PROCESSED",
+        succeeded: false,
+        errorCode: "AGGREGATE_NOT_FOUND",
+        aggregateId: "no-such-account",
+      });
+      expect(await storedCounts(testApp)).toEqual({ events: counts.events, commands: counts.commands + 1 });
+      expect(await eventsOf(testApp, "no-such-account")).toEqual([]);
+    });
+
+    it("a stale expectedVersion: VERSION_CONFLICT, no event", async () => {
+      const created = await send(CREATE_ACCOUNT, { name: "Versioned", command: { waitFor: { stage: "PROCESSED" } } });
+      const id = resultOf(created.json, "createAccount").aggregateId;
+      const fresh = await send(DEPOSIT, {
+        amount: 1,
+        command: { aggregateId: id, expectedVersion: 1, waitFor: { stage: "PROCESSED" } },
+      });
+      expect(resultOf(fresh.json, "deposit")).toMatchObject({ succeeded: true, aggregateVersion: 2 });
+
+      const stale = await send(DEPOSIT, {
+        amount: 1,
+        command: { aggregateId: id, expectedVersion: 1, waitFor: { stage: "PROCESSED" } },
+      });
+      expect(stale.json.errors).toBeUndefined();
+      expect(resultOf(stale.json, "deposit")).toMatchObject({
+        stage: "PROCESSED",
+        succeeded: false,
+        errorCode: "VERSION_CONFLICT",
+      });
+      expect(await eventsOf(testApp, id)).toEqual([
+        { type: "AccountCreated", version: 1 },
+        { type: "MoneyDeposited", version: 2 },
+      ]);
+    });
+  });
+
+  describe("idempotent sends (command.requestId)", () => {
+    it("the same request twice: the same command ID, processed once", async () => {
+      const requestId = `twice-${randomUUID()}`;
+      const variables = { name: "Twice", initialBalance: 7, command: { requestId, waitFor: { stage: "PROCESSED" } } };
+      const first = resultOf((await send(CREATE_ACCOUNT, variables)).json, "createAccount");
+      const second = resultOf((await send(CREATE_ACCOUNT, variables)).json, "createAccount");
+      expect(first).toMatchObject({ stage: "PROCESSED", succeeded: true, requestId });
+      expect(second.commandId).toBe(first.commandId);
+      expect(second.aggregateId).toBe(first.aggregateId);
+      expect(second.id).toBe(first.id);
+      expect(await eventsOf(testApp, first.aggregateId)).toEqual([{ type: "AccountCreated", version: 1 }]);
+      const rows = await testApp.db.sql.query("SELECT 1 FROM commands WHERE request_id = $1", [requestId]);
+      expect(rows).toHaveLength(1);
+    });
+
+    it("50 concurrent sends of one request: one command ID, one event", async () => {
+      const requestId = `burst-${randomUUID()}`;
+      const sends = await Promise.all(
+        Array.from({ length: 50 }, () => send(DEPOSIT, { amount: 3, command: { aggregateId: accountId, requestId } })),
+      );
+      for (const { status, json } of sends) {
+        expect(status).toBe(200);
+        expect(json.errors).toBeUndefined();
+      }
+      const commandIds = new Set(sends.map(({ json }) => resultOf(json, "deposit").commandId));
+      expect(commandIds.size).toBe(1);
+      const [commandId] = [...commandIds];
+
+      const results = await waitProcessed(commandId!);
+      expect(results.map((r) => r.stage)).toEqual(["SENT", "PROCESSED"]);
+      expect(results[1]!.succeeded).toBe(true);
+      const events = await testApp.db.sql.query("SELECT 1 FROM events WHERE request_id = $1", [requestId]);
+      expect(events).toHaveLength(1);
+      const commands = await testApp.db.sql.query("SELECT 1 FROM commands WHERE request_id = $1", [requestId]);
+      expect(commands).toHaveLength(1);
+    });
+  });
+
+  describe("over graphql-ws", () => {
+    let client: WsClient;
+    let opened = 0;
+    let closed = 0;
+    beforeAll(() => {
+      client = createWsClient({
+        url: testApp.wsUrl,
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        on: { connected: () => opened++, closed: () => closed++ },
+      });
+    });
+    afterAll(async () => {
+      await client?.dispose();
+    });
+
+    it("a subscription to an unknown command: COMMAND_NOT_FOUND, and the socket stays usable", async () => {
+      const unknown = await runOnWs(client, COMMAND_RESULTS, { id: randomUUID() });
+      expect(unknown.data).toEqual([]);
+      expect(codesOf(unknown.errors)).toEqual(["COMMAND_NOT_FOUND"]);
+
+      const notAnId = await runOnWs(client, COMMAND_RESULTS, { id: "not-a-command-id" });
+      expect(codesOf(notAnId.errors)).toEqual(["COMMAND_NOT_FOUND"]);
+
+      const next = await runOnWs(client, "query State($id: ID!) { accountState(id: $id) { balance } }", {
+        id: accountId,
+      });
+      expect(next.errors).toEqual([]);
+      expect(next.data).toHaveLength(1);
+      expect({ opened, closed }).toEqual({ opened: 1, closed: 0 });
+    });
+
+    it("a syntax error fails that operation only; the socket stays open", async () => {
+      const before = await storedCounts(testApp);
+      const broken = await runOnWs(client, "subscription { commandResults(commandId: ");
+      expect(broken.data).toEqual([]);
+      expect(codesOf(broken.errors)).toEqual(["GRAPHQL_PARSE_FAILED"]);
+
+      const invalid = await runOnWs(client, "subscription { commandResults { id } }");
+      expect(codesOf(invalid.errors)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+
+      const next = await runOnWs(client, "query { __typename }");
+      expect(next).toEqual({ data: [{ __typename: "Query" }], errors: [] });
+      expect({ opened, closed }).toEqual({ opened: 1, closed: 0 });
+      expect(await storedCounts(testApp)).toEqual(before);
+    });
+  });
+
+  describe("over SSE", () => {
+    it("a subscription to an unknown command: COMMAND_NOT_FOUND", async () => {
+      const client = createSseClient({ url: testApp.url, singleConnection: false, retryAttempts: 0 });
+      const errors: FormattedError[] = [];
+      const data: unknown[] = [];
+      try {
+        for await (const r of client.iterate({ query: COMMAND_RESULTS, variables: { id: randomUUID() } })) {
+          if (r.data) data.push(r.data);
+          errors.push(...((r.errors ?? []) as unknown as FormattedError[]));
+        }
+      } catch (error) {
+        errors.push(...(Array.isArray(error) ? (error as FormattedError[]) : []));
+        if (!Array.isArray(error)) throw error;
+      } finally {
+        client.dispose();
+      }
+      expect(data).toEqual([]);
+      expect(codesOf(errors)).toEqual(["COMMAND_NOT_FOUND"]);
+    });
+  });
+});
+
+describe.each(engines)("a wait that times out, on %s", (engine) => {
+  // No command worker runs in this app: an asynchronous command is stored (SENT) and stays
+  // PENDING, so a wait for PROCESSED cannot be satisfied and must end in WAIT_TIMEOUT. With a
+  // running worker a 1 ms wait races the worker; without one the outcome does not depend on timing.
+  let testApp: TestApp;
+  beforeAll(async () => {
+    testApp = await startTestAppWithoutWorker(engine);
+  });
+  afterAll(async () => {
+    await testApp?.stop();
+  });
+
+  it("reports WAIT_TIMEOUT with succeeded false, as a result, and the command stays at SENT", async () => {
+    const before = await storedCounts(testApp);
+    const { json } = await testApp.post({
+      query: CREATE_ACCOUNT,
+      variables: { name: "Patience", command: { async: true, waitFor: { stage: "PROCESSED", timeoutMs: 1 } } },
+    });
+    expect(json.errors).toBeUndefined();
+    const result = json.data?.createAccount as ResultView;
+    expect(result).toMatchObject({ stage: "PROCESSED", succeeded: false, errorCode: "WAIT_TIMEOUT" });
+    expect(result.commandId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(result.errorMsg).toMatch(/SENT/);
+
+    expect(await storedCounts(testApp)).toEqual({ events: before.events, commands: before.commands + 1 });
+    const { json: so } = await testApp.post({
+      query: "query Results($id: ID!) { commandResults(commandId: $id) { stage succeeded } }",
+      variables: { id: result.commandId },
+    });
+    expect(so.data?.commandResults).toEqual([{ stage: "SENT", succeeded: true }]);
+  });
+});
