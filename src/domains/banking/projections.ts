@@ -5,7 +5,7 @@
 import type { RecordedEvent } from "../../core/messages.ts";
 import { defineProjection } from "../../core/processors.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import type { AccountEvent } from "./account.ts";
+import { Account, type AccountEvent } from "./account.ts";
 
 type Tx = Prisma.TransactionClient;
 const key = (tenantId: string, id: string) => `${tenantId}:${id}`;
@@ -13,17 +13,8 @@ type Data<T extends AccountEvent["type"]> = Extract<AccountEvent, { type: T }>["
 
 export const AccountViewProjection = defineProjection<Tx>({
   name: "AccountView",
-  eventTypes: [
-    "AccountCreated",
-    "MoneyDeposited",
-    "MoneyWithdrawn",
-    "AccountFrozen",
-    "AccountUnfrozen",
-    "TransferPrepared",
-    "TransferReceived",
-    "TransferConfirmed",
-    "TransferUnlocked",
-  ],
+  // Every account event changes the account row.
+  eventTypes: Account.eventTypes,
   async apply(events, tx) {
     for (const event of events) await applyToAccount(event, tx);
   },
