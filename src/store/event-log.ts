@@ -160,7 +160,9 @@ export class EventLog {
       `SELECT ${EVENT_COLUMNS} FROM events
         WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY transaction_id, position
+        -- Qualified on purpose: a bare name would sort by the text alias in EVENT_COLUMNS,
+        -- which puts transaction 1000 before 999 and so skips events.
+        ORDER BY events.transaction_id, events.position
         LIMIT $3`,
       [after.transactionId.toString(), after.position.toString(), limit],
     );
