@@ -18,7 +18,7 @@ const schema = z.object({
   DEFAULT_TENANT: z.string().min(1).default("default"),
   COMMAND_PROCESSING: z.enum(["sync", "async"]).default("sync"),
   COMMAND_WAIT_TIMEOUT_MS: int(30_000, 1),
-  COMMAND_MAX_RETRIES: int(5, 0),
+  COMMAND_MAX_RETRIES: int(100, 0),
   RETENTION_HOURS: int(24, 1),
   READ_YOUR_WRITES_TIMEOUT_MS: int(2_000, 1),
   MAX_BODY_BYTES: int(1_048_576, 1024),

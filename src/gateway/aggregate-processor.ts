@@ -28,7 +28,10 @@ export interface AggregateProcessorDeps {
   registry: Registry;
   bus: ResultBus;
   logger: Logger;
-  /** Decide again at most this often after a concurrent write to the aggregate. */
+  /**
+   * Decide again at most this often after another process wrote the aggregate first (a
+   * conflict with the client's own expectedVersion is never retried).
+   */
   maxRetries: number;
 }
 
@@ -77,21 +80,22 @@ export class AggregateProcessor {
       } catch (error) {
         if (error instanceof AlreadyProcessed) return this.deps.results.byCommand(command.commandId);
         if (!(error instanceof VersionConflict)) throw error;
-        if (attempt >= maxRetries) {
-          logger.warn(
-            { commandId: command.commandId, attempts: attempt + 1 },
-            "command gave up after version conflicts",
-          );
-          return this.commit(command, {
-            kind: "rejected",
-            version: null,
-            code: error.code,
-            message: `The aggregate kept changing under the command (${attempt + 1} attempts): ${error.message}`,
-          }).catch((e: unknown) => {
-            if (e instanceof AlreadyProcessed) return this.deps.results.byCommand(command.commandId);
-            throw e;
-          });
+        if (attempt < maxRetries) {
+          // Another process wrote the stream between our load and our append. Decide again
+          // after a short random pause, so two writers that keep colliding fall out of step.
+          await sleep(Math.random() * Math.min(2 ** attempt, 50));
+          continue;
         }
+        logger.warn({ commandId: command.commandId, attempts: attempt + 1 }, "command gave up after version conflicts");
+        return this.commit(command, {
+          kind: "rejected",
+          version: null,
+          code: error.code,
+          message: `The aggregate kept changing under the command (${attempt + 1} attempts): ${error.message}`,
+        }).catch((e: unknown) => {
+          if (e instanceof AlreadyProcessed) return this.deps.results.byCommand(command.commandId);
+          throw e;
+        });
       }
     }
   }
@@ -191,6 +195,8 @@ export class AggregateProcessor {
     return stored;
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const reject = (version: number | null, code: string, message: string): Decision => ({
   kind: "rejected",

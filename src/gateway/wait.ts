@@ -14,6 +14,11 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Aborting ends the stream quietly (the client went away). */
   signal?: AbortSignal;
+  /**
+   * First pause before re-reading the store for results no in-process bus carried (another
+   * process stored them: a second gateway, or this one before a restart). Doubles up to 8×.
+   */
+  pollMs?: number;
 }
 
 export const WAIT_TIMEOUT = "WAIT_TIMEOUT";
@@ -31,8 +36,10 @@ export async function* waitForResults(
   const stop = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   // Listen before reading the store: a result published in between is seen twice, not never.
   const incoming = on(live, "result", { signal: stop });
+  const read = () => (chain ? deps.results.byWaitCommand(commandId) : deps.results.byCommand(commandId));
+  const stopPolling = pollStore(read, (result) => live.emit("result", result), options.pollMs ?? 200, stop);
   try {
-    const stored = chain ? await deps.results.byWaitCommand(commandId) : await deps.results.byCommand(commandId);
+    const stored = await read();
     for (const result of stored) {
       yield* progress.accept(result);
       if (progress.done) return;
@@ -45,8 +52,39 @@ export async function* waitForResults(
     if (!stop.aborted) throw error;
     if (timeout.aborted && !options.signal?.aborted) yield timeoutResult(commandId, options, progress.last);
   } finally {
+    stopPolling();
     unsubscribe();
   }
+}
+
+/**
+ * The fallback path for results: the bus is fast but in-process only. Re-reads are cheap to
+ * repeat (WaitProgress drops results it has seen) and rare: most waits end before the first.
+ */
+function pollStore(
+  read: () => Promise<CommandResult[]>,
+  emit: (result: CommandResult) => void,
+  firstMs: number,
+  stop: AbortSignal,
+): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let ended = false;
+  const schedule = (delay: number) => {
+    timer = setTimeout(async () => {
+      try {
+        for (const result of await read()) emit(result);
+      } catch {
+        // The database is away: the next read tries again; the wait's timeout still bounds it.
+      }
+      if (!ended && !stop.aborted) schedule(Math.min(delay * 2, firstMs * 8));
+    }, delay);
+    timer.unref();
+  };
+  schedule(firstMs);
+  return () => {
+    ended = true;
+    clearTimeout(timer);
+  };
 }
 
 function timeoutResult(commandId: string, options: WaitOptions, last: CommandResult | undefined): CommandResult {
