@@ -81,7 +81,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   const worker = new CommandWorker(
     { commands, processor, logger },
-    { pollMs: config.runner.pollMs, batchSize: config.runner.batchSize, orphanAfterMs: 10_000 },
+    { pollMs: config.runner.pollMs, batchSize: config.runner.batchSize, orphanAfterMs: config.orphanAfterMs },
   );
   const gateway = new CommandGateway(
     { registry, commands, results, bus, processor, logger, onQueued: () => worker.notify() },
@@ -161,10 +161,17 @@ export async function createApp(options: AppOptions): Promise<App> {
     stop() {
       stopping ??= (async () => {
         clearInterval(purge);
-        await server.close();
+        // In order: no new connections; requests and commands in flight finish (their callers
+        // get answers); the runners catch up with the log and checkpoint; commands their sagas
+        // sent finish; only then are subscriptions closed (1001), having seen every stage
+        // reached. Each wait gets 40% of the budget, so the whole stays within it.
+        server.stopAccepting();
+        await server.settle(config.shutdownTimeoutMs * 0.4);
         await gateway.drain();
         await worker.stop();
-        await runners.stop();
+        await runners.stop(config.shutdownTimeoutMs * 0.4);
+        await gateway.drain();
+        await server.close();
         if (!options.database) await db.close();
         logger.info("stageline stopped");
       })();

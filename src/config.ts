@@ -19,6 +19,8 @@ const schema = z.object({
   COMMAND_PROCESSING: z.enum(["sync", "async"]).default("sync"),
   COMMAND_WAIT_TIMEOUT_MS: int(30_000, 1),
   COMMAND_MAX_RETRIES: int(100, 0),
+  COMMAND_ORPHAN_AFTER_MS: int(10_000, 100),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
   RETENTION_HOURS: int(24, 1),
   READ_YOUR_WRITES_TIMEOUT_MS: int(2_000, 1),
   MAX_BODY_BYTES: int(1_048_576, 1024),
@@ -42,6 +44,10 @@ export interface Config {
   processing: "sync" | "async";
   waitTimeoutMs: number;
   maxRetries: number;
+  /** A synchronous command still unprocessed this long after it was sent lost its request (a crash): a worker takes it. */
+  orphanAfterMs: number;
+  /** SIGTERM: the longest a graceful stop may take before the process exits anyway. */
+  shutdownTimeoutMs: number;
   retentionMs: number;
   readYourWritesTimeoutMs: number;
   maxBodyBytes: number;
@@ -68,6 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     processing: e.COMMAND_PROCESSING,
     waitTimeoutMs: e.COMMAND_WAIT_TIMEOUT_MS,
     maxRetries: e.COMMAND_MAX_RETRIES,
+    orphanAfterMs: e.COMMAND_ORPHAN_AFTER_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionMs: e.RETENTION_HOURS * 3_600_000,
     readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,

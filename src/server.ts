@@ -7,7 +7,8 @@ import { StagelineError } from "./core/errors.ts";
 import { logger } from "./logger.ts";
 
 async function main(): Promise<void> {
-  const app = await createApp({ config: loadConfig() });
+  const config = loadConfig();
+  const app = await createApp({ config });
   const { url } = await app.start();
   console.log(`Stageline serves ${url} (${app.db.description})`);
   const shutdown = (signal: string) => {
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       logger.error("shutdown took too long; exiting");
       process.exit(1);
-    }, 10_000);
+    }, config.shutdownTimeoutMs);
     force.unref();
     app.stop().then(
       () => process.exit(0),

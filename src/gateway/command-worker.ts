@@ -5,6 +5,7 @@
  */
 import type { Logger } from "../logger.ts";
 import type { CommandStore } from "../store/command-store.ts";
+import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
 
 export interface CommandWorkerOptions {
@@ -43,6 +44,7 @@ export class CommandWorker {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let outage = false;
     while (this.running) {
       let processed = 0;
       try {
@@ -50,13 +52,19 @@ export class CommandWorker {
         // The processor keeps per-aggregate order; different aggregates go in parallel.
         await Promise.all(pending.map((command) => this.deps.processor.process(command)));
         processed = pending.length;
+        if (failures > 0) this.deps.logger.info({ failures }, "command worker resumed");
         failures = 0;
       } catch (error) {
         failures++;
-        this.deps.logger.warn({ err: error, failures }, "command worker failed; backing off");
+        outage = isDatabaseUnavailable(error);
+        if (failures === 1 || !outage) {
+          this.deps.logger.warn({ err: error, failures }, "command worker failed; backing off");
+        }
       }
       if (processed < this.options.batchSize || failures > 0) {
-        const delay = failures > 0 ? Math.min(this.options.pollMs * 2 ** failures, 30_000) : this.options.pollMs;
+        // A database outage is waited out at a short, fixed pace so work resumes soon after it.
+        const ceiling = outage ? 2_000 : 30_000;
+        const delay = failures > 0 ? Math.min(this.options.pollMs * 2 ** failures, ceiling) : this.options.pollMs;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           this.wake = () => {

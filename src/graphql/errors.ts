@@ -5,32 +5,7 @@
  */
 import { GraphQLError } from "graphql";
 import { StagelineError, ValidationFailed } from "../core/errors.ts";
-
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "57P01",
-  "57P03",
-  "08006",
-  "08001",
-  "08003",
-]);
-
-export function isConnectionError(error: unknown): boolean {
-  const e = error as { code?: string; message?: string; cause?: unknown };
-  if (!e) return false;
-  if (e.code && CONNECTION_CODES.has(e.code)) return true;
-  if (
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-      e.message ?? "",
-    )
-  ) {
-    return true;
-  }
-  return e.cause !== undefined && e.cause !== error && isConnectionError(e.cause);
-}
+import { isDatabaseUnavailable } from "../store/unavailable.ts";
 
 export function toGraphQLError(error: unknown): unknown {
   if (error instanceof GraphQLError) return error;
@@ -40,7 +15,7 @@ export function toGraphQLError(error: unknown): unknown {
     });
   }
   if (error instanceof StagelineError) return new GraphQLError(error.message, { extensions: { code: error.code } });
-  if (isConnectionError(error)) {
+  if (isDatabaseUnavailable(error)) {
     return new GraphQLError("The database is unavailable right now; retry shortly", {
       extensions: { code: "UNAVAILABLE" },
     });

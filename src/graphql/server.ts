@@ -33,6 +33,10 @@ export interface GraphQLServer {
   httpServer: Server;
   yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>;
   listen(port: number, host: string): Promise<{ port: number; url: string }>;
+  /** Refuses new connections; what is in flight (requests, subscriptions) goes on. */
+  stopAccepting(): void;
+  /** Resolves once every request in flight was answered (SSE streams aside), or after `timeoutMs`. */
+  settle(timeoutMs: number): Promise<void>;
   /** Stops accepting, closes every WebSocket with 1001 (going away), ends SSE streams. */
   close(): Promise<void>;
 }
@@ -57,8 +61,16 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       options.context({ tenantId: request.headers.get("x-tenant-id") ?? undefined, transport: "http" }),
   });
 
+  // Requests being answered, for a graceful stop. SSE streams are left out: they end only when
+  // closed, which close() does.
+  const inFlight = new Set<Promise<void>>();
   const httpServer = createServer((req, res) => {
     if (rejectOversized(req, res, options.maxBodyBytes)) return;
+    if (!req.headers.accept?.includes("text/event-stream")) {
+      const done = new Promise<void>((resolve) => res.once("close", resolve));
+      inFlight.add(done);
+      void done.then(() => inFlight.delete(done));
+    }
     void yoga(req, res);
   });
 
@@ -101,6 +113,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     wss,
   );
 
+  let closed: Promise<void> | undefined;
   return {
     httpServer,
     yoga,
@@ -115,13 +128,26 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
         });
       });
     },
+    stopAccepting() {
+      // No new connections; requests already in flight, and open subscriptions, go on.
+      closed ??= new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+    },
+    async settle(timeoutMs) {
+      const deadline = AbortSignal.timeout(timeoutMs);
+      while (inFlight.size > 0 && !deadline.aborted) {
+        await Promise.race([
+          Promise.allSettled([...inFlight]),
+          new Promise((resolve) => deadline.addEventListener("abort", resolve, { once: true })),
+        ]);
+      }
+    },
     async close() {
+      this.stopAccepting();
       for (const client of wss.clients) client.close(1001, "Server shutting down");
       await wsServer.dispose();
-      await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeAllConnections();
-      });
+      httpServer.closeAllConnections();
+      await closed;
     },
   };
 }

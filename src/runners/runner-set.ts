@@ -62,9 +62,10 @@ export class RunnerSet {
     for (const runner of this.runners) runner.start();
   }
 
-  async stop(): Promise<void> {
+  /** Stops every runner; with `drainMs`, each first catches up with the log for at most that long. */
+  async stop(drainMs = 0): Promise<void> {
     this.unsubscribe();
-    await Promise.all(this.runners.map((r) => r.stop()));
+    await Promise.all(this.runners.map((r) => r.stop(drainMs)));
   }
 
   runner(processorId: string): Runner | undefined {

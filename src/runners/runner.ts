@@ -16,6 +16,7 @@ import type { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventLog } from "../store/event-log.ts";
 import { prismaSqlExecutor } from "../store/prisma-sql.ts";
 import type { NewResult, ResultStore } from "../store/result-store.ts";
+import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { CommandOutputs, PreparedBatch, ProcessorStep } from "./processor-adapters.ts";
 import type { StageTracker } from "./stage-tracker.ts";
 
@@ -26,6 +27,8 @@ export interface RunnerOptions {
   onPoison: "dead-letter" | "stop";
   /** Longest pause between retries of a failing batch. */
   maxBackoffMs?: number;
+  /** Longest pause between attempts while the database is unreachable (default 2 s). */
+  maxOutageBackoffMs?: number;
 }
 
 export interface RunnerDeps {
@@ -40,7 +43,8 @@ export interface RunnerDeps {
   logger: Logger;
 }
 
-export type RunnerState = "idle" | "running" | "stopped" | "halted";
+/** `draining`: stopping, but first catching up with the log (graceful shutdown). */
+export type RunnerState = "idle" | "running" | "draining" | "stopped" | "halted";
 
 export class Runner {
   state: RunnerState = "idle";
@@ -49,6 +53,7 @@ export class Runner {
   private wake: (() => void) | undefined;
   private woken = false;
   private readonly progress = new Set<(checkpoint: LogCheckpoint) => void>();
+  private drainUntil = 0;
 
   constructor(
     readonly step: ProcessorStep,
@@ -62,10 +67,18 @@ export class Runner {
     this.loop = this.run();
   }
 
-  async stop(): Promise<void> {
-    if (this.state === "running") this.state = "stopped";
+  /**
+   * Stops after the batch in hand. With `drainMs`, first keeps reading until the log is
+   * exhausted or the time is up, so a graceful shutdown leaves the checkpoint at the head.
+   */
+  async stop(drainMs = 0): Promise<void> {
+    if (this.state === "running") {
+      this.state = drainMs > 0 ? "draining" : "stopped";
+      this.drainUntil = Date.now() + drainMs;
+    }
     this.notify();
     await this.loop;
+    if (this.state === "draining") this.state = "stopped";
   }
 
   /** New events may be there: read now instead of at the next poll. */
@@ -83,13 +96,9 @@ export class Runner {
   private async run(): Promise<void> {
     const { logger } = this.deps;
     let failures = 0;
+    let outage = 0;
     let isolate = false;
-    try {
-      this.checkpoint = await this.deps.checkpoints.load(this.step.id);
-    } catch (error) {
-      logger.error({ err: error, processor: this.step.id }, "runner cannot load its checkpoint");
-    }
-    while (this.state === "running") {
+    while (this.state === "running" || this.state === "draining") {
       this.woken = false;
       let read = 0;
       try {
@@ -101,9 +110,20 @@ export class Runner {
           failures = 0;
           isolate = false;
         }
+        if (outage > 0) logger.info({ processor: this.step.id, attempts: outage }, "database back; runner resumed");
+        outage = 0;
       } catch (error) {
+        if (this.state === "draining") break;
+        // A lost database is no fault of the events: wait it out without counting attempts
+        // towards parking, and say so once rather than at every retry.
+        if (isDatabaseUnavailable(error)) {
+          if (outage++ === 0)
+            logger.warn({ err: error, processor: this.step.id }, "database unavailable; runner waiting");
+          await this.sleep(Math.min(100 * 2 ** outage, this.options.maxOutageBackoffMs ?? 2_000));
+          continue;
+        }
         failures++;
-        const event = isolate ? await this.firstEvent() : undefined;
+        const event = isolate ? await this.firstEvent().catch(() => undefined) : undefined;
         if (event && failures >= this.options.maxAttempts) {
           if (this.options.onPoison === "stop") {
             logger.error(
@@ -126,6 +146,7 @@ export class Runner {
         await this.sleep(Math.min(50 * 2 ** failures, this.options.maxBackoffMs ?? 30_000));
         continue;
       }
+      if (this.state === "draining" && (read === 0 || Date.now() > this.drainUntil)) break;
       if (read === 0 || read < this.options.batchSize) await this.sleep(this.options.pollMs);
     }
   }
