@@ -6,6 +6,7 @@ import {
   AggregateNotFound,
   CommandNotFound,
   IdempotencyKeyReused,
+  Unavailable,
   UnknownCommand,
   ValidationFailed,
 } from "../core/errors.ts";
@@ -14,6 +15,7 @@ import type { CommandResult, Stage, WaitTarget } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { ResultStore } from "../store/result-store.ts";
+import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
 import { payloadHash } from "./payload-hash.ts";
 import type { Registry } from "./registry.ts";
@@ -168,8 +170,17 @@ export class CommandGateway {
 
   private processInBackground(command: StoredCommand): void {
     const task = this.deps.processor.process(command).catch((error: unknown) => {
-      // Left PENDING: the worker retries it. The waiter sees no PROCESSED, then its timeout.
+      // Left PENDING: the worker retries it. A lost database ends the waits at once (the client
+      // may retry with the same requestId); anything else leaves them to their timeout.
       this.deps.logger.error({ err: error, commandId: command.commandId }, "processing failed; left for the worker");
+      if (isDatabaseUnavailable(error)) {
+        this.deps.bus.interrupt(
+          command.commandId,
+          new Unavailable(
+            "The database went away while processing the command; it is stored and will be processed, or retry with the same requestId",
+          ),
+        );
+      }
     });
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));

@@ -25,6 +25,19 @@ export class ResultBus {
     return () => this.emitter.off(key, listener);
   }
 
+  /**
+   * The command could not be processed for now (the database went away): its waiters end with
+   * this error instead of waiting out their timeout. The command stays stored; a worker retries.
+   */
+  interrupt(commandId: string, error: Error): void {
+    this.emitter.emit(`interrupt:${commandId}`, error);
+  }
+
+  onInterrupt(commandId: string, listener: (error: Error) => void): () => void {
+    this.emitter.on(`interrupt:${commandId}`, listener);
+    return () => this.emitter.off(`interrupt:${commandId}`, listener);
+  }
+
   /** Every result published (runners' stage tracking, metrics). */
   onAny(listener: ResultListener): () => void {
     this.emitter.on("any", listener);

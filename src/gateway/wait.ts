@@ -32,6 +32,8 @@ export async function* waitForResults(
   const chain = options.target.chain === true;
   const live = new EventEmitter();
   const unsubscribe = deps.bus.subscribe(commandId, (r) => live.emit("result", r), chain);
+  // An "error" event makes the iterator below throw it.
+  const unsubscribeInterrupt = deps.bus.onInterrupt(commandId, (error) => live.emit("error", error));
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const stop = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   // Listen before reading the store: a result published in between is seen twice, not never.
@@ -54,6 +56,7 @@ export async function* waitForResults(
   } finally {
     stopPolling();
     unsubscribe();
+    unsubscribeInterrupt();
   }
 }
 

@@ -10,6 +10,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../logger.ts";
 import type { GraphQLContext } from "./builder.ts";
+import { maskErrors } from "./errors.ts";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -49,7 +50,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     landingPage: false,
     graphiql: options.graphiql ? { title: "Stageline", subscriptionsProtocol: "WS" } : false,
     renderGraphiQL,
-    maskedErrors: { isDev: !options.production },
+    maskedErrors: { isDev: !options.production, maskError: maskErrors },
     logging: {
       debug: (...args) => logger.debug({ args }, "yoga"),
       info: (...args) => logger.info({ args }, "yoga"),

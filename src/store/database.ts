@@ -51,8 +51,10 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
   });
-  // An idle client losing its server must not crash the process; the next query reports it.
+  // A client losing its server must not crash the process, idle in the pool or checked out
+  // (a transaction between statements): the next query on it reports the loss instead.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     await pool.query("SELECT 1");
   } catch (error) {
