@@ -65,7 +65,14 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
   // Requests being answered, for a graceful stop. SSE streams are left out: they end only when
   // closed, which close() does.
   const inFlight = new Set<Promise<void>>();
+  let accepting = true;
   const httpServer = createServer((req, res) => {
+    if (!accepting) {
+      // A request on a kept-alive connection after shutdown began: refused, never half-served.
+      reply(res, 503, "SHUTTING_DOWN", "The server is shutting down; retry shortly", { "retry-after": "1" });
+      req.resume();
+      return;
+    }
     if (rejectOversized(req, res, options.maxBodyBytes)) return;
     if (!req.headers.accept?.includes("text/event-stream")) {
       const done = new Promise<void>((resolve) => res.once("close", resolve));
@@ -130,7 +137,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       });
     },
     stopAccepting() {
-      // No new connections; requests already in flight, and open subscriptions, go on.
+      // No new connections or requests; requests already in flight, and subscriptions, go on.
+      accepting = false;
       closed ??= new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
     },
@@ -203,9 +211,19 @@ function rejectOversized(req: IncomingMessage, res: ServerResponse, maxBytes: nu
     message = `The request body is ${length} bytes; the limit is ${maxBytes}`;
   }
   if (!status) return false;
-  const code = status === 413 ? "PAYLOAD_TOO_LARGE" : "LENGTH_REQUIRED";
-  res.writeHead(status, { "content-type": "application/json", connection: "close" });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+  reply(res, status, status === 413 ? "PAYLOAD_TOO_LARGE" : "LENGTH_REQUIRED", message);
   req.resume();
   return true;
+}
+
+/** Answers with one GraphQL-shaped error and closes the connection. */
+function reply(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+) {
+  res.writeHead(status, { "content-type": "application/json", connection: "close", ...headers });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
