@@ -8,17 +8,18 @@ import { createClient as createSseClient } from "graphql-sse";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { type GraphQLResponse, startTestApp, type TestApp } from "../support/app.ts";
-import { engines } from "../support/databases.ts";
 import {
   COMMAND_RESULTS,
   CREATE_ACCOUNT,
   DEPOSIT,
   eventsOf,
+  type GraphQLResponse,
   type ResultView,
-  startTestAppWithoutWorker,
+  startTestApp,
   storedCounts,
-} from "./helpers.ts";
+  type TestApp,
+} from "../support/app.ts";
+import { engines } from "../support/databases.ts";
 
 interface FormattedError {
   message: string;
@@ -358,7 +359,7 @@ describe.each(engines)("a wait that times out, on %s", (engine) => {
   // running worker a 1 ms wait races the worker; without one the outcome does not depend on timing.
   let testApp: TestApp;
   beforeAll(async () => {
-    testApp = await startTestAppWithoutWorker(engine);
+    testApp = await startTestApp(engine, {}, undefined, { workers: false });
   });
   afterAll(async () => {
     await testApp?.stop();
