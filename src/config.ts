@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { StartupError } from "./core/errors.ts";
+import type { QueryLimits } from "./graphql/query-limits.ts";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
@@ -24,6 +25,11 @@ const schema = z.object({
   RETENTION_HOURS: int(24, 1),
   READ_YOUR_WRITES_TIMEOUT_MS: int(2_000, 1),
   MAX_BODY_BYTES: int(1_048_576, 1024),
+  GRAPHQL_MAX_DEPTH: int(10, 1),
+  GRAPHQL_MAX_COST: int(5_000, 1),
+  GRAPHQL_MAX_ALIASES: int(15, 0),
+  GRAPHQL_MAX_DIRECTIVES: int(10, 0),
+  GRAPHQL_MAX_TOKENS: int(2_000, 1),
   RUNNER_BATCH_SIZE: int(100, 1),
   RUNNER_POLL_MS: int(500, 10),
   RUNNER_MAX_ATTEMPTS: int(5, 1),
@@ -51,6 +57,8 @@ export interface Config {
   retentionMs: number;
   readYourWritesTimeoutMs: number;
   maxBodyBytes: number;
+  /** Size and shape limits on every GraphQL document, on every transport. */
+  queryLimits: QueryLimits;
   runner: { batchSize: number; pollMs: number; maxAttempts: number; onPoison: "dead-letter" | "stop" };
 }
 
@@ -79,6 +87,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retentionMs: e.RETENTION_HOURS * 3_600_000,
     readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    queryLimits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+    },
     runner: {
       batchSize: e.RUNNER_BATCH_SIZE,
       pollMs: e.RUNNER_POLL_MS,

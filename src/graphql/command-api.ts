@@ -75,12 +75,40 @@ export function defineCommandApi(builder: StagelineBuilder, registry: Registry) 
       description:
         "The command's results: first every stage already reached, then live ones, until `until` is reached (default: every stage), a failure, or the timeout.",
       args: { commandId: t.arg.id({ required: true }), until: t.arg({ type: types.WaitFor }) },
-      subscribe: withErrorCodes(async (_root, args, ctx) =>
-        ctx.gateway.results(ctx.tenantId, String(args.commandId), toWait(args.until as WaitForInput | null, "ALL")),
-      ),
+      subscribe: withErrorCodes(async (_root, args, ctx) => {
+        const abandoned = new AbortController();
+        const results = await ctx.gateway.results(ctx.tenantId, String(args.commandId), {
+          ...toWait(args.until as WaitForInput | null, "ALL"),
+          signal: abandoned.signal,
+        });
+        return endWhenAbandoned(results, abandoned);
+      }),
       resolve: (result) => result as CommandResult,
     }),
   );
 
   return types;
+}
+
+/**
+ * The transports end a subscription whose client went away (a closed socket, an aborted SSE
+ * request) by calling `return()` on its iterator. An async generator waiting for its next
+ * result does not see that call until a result arrives or the wait times out, and holds its
+ * listener meanwhile; aborting the wait first ends it at once.
+ */
+function endWhenAbandoned<T>(results: AsyncGenerator<T>, abandoned: AbortController): AsyncGenerator<T> {
+  return {
+    next: (...args) => results.next(...args),
+    throw: (error) => {
+      abandoned.abort();
+      return results.throw(error);
+    },
+    return: (value) => {
+      abandoned.abort();
+      return results.return(value);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  } as AsyncGenerator<T>;
 }

@@ -4,7 +4,6 @@
  * becomes UNAVAILABLE: a client may retry it.
  */
 import { GraphQLError } from "graphql";
-import { type MaskError, maskError } from "graphql-yoga";
 import { StagelineError, ValidationFailed } from "../core/errors.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 
@@ -26,16 +25,6 @@ export const databaseUnavailable = (at?: GraphQLError): GraphQLError =>
     path: at?.path,
     extensions: { code: "UNAVAILABLE" },
   });
-
-/**
- * Yoga's error masking, except for a lost database: whatever resolver met it (a Prisma read
- * model included), the client gets UNAVAILABLE, which it may retry, rather than an internal error.
- */
-export const maskErrors: MaskError = (error, message, isDev) => {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (isDatabaseUnavailable(original)) return databaseUnavailable(error instanceof GraphQLError ? error : undefined);
-  return maskError(error, message, isDev);
-};
 
 /** Wraps a resolver so its typed errors reach the client with their codes. */
 export const withErrorCodes =

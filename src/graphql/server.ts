@@ -4,13 +4,17 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import { PothosValidationError } from "@pothos/core";
 import { GraphQLError, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
-import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, type MaskError, maskError, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
+import { loadConfig } from "../config.ts";
+import { StagelineError } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { GraphQLContext } from "./builder.ts";
-import { maskErrors } from "./errors.ts";
+import { toGraphQLError } from "./errors.ts";
+import { type QueryLimits, queryLimitPlugins } from "./query-limits.ts";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -27,6 +31,8 @@ export interface GraphQLServerOptions {
   graphiql: boolean;
   production: boolean;
   maxBodyBytes: number;
+  /** Limits on every document (absent: the configuration's defaults, see GRAPHQL_MAX_* in .env.example). */
+  queryLimits?: QueryLimits;
   logger: Logger;
 }
 
@@ -50,16 +56,18 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     landingPage: false,
     graphiql: options.graphiql ? { title: "Stageline", subscriptionsProtocol: "WS" } : false,
     renderGraphiQL,
-    maskedErrors: { isDev: !options.production, maskError: maskErrors },
+    maskedErrors: { isDev: !options.production, maskError: keepTypedErrors },
     logging: {
       debug: (...args) => logger.debug({ args }, "yoga"),
       info: (...args) => logger.info({ args }, "yoga"),
       warn: (...args) => logger.warn({ args }, "yoga"),
       error: (...args) => logger.error({ args }, "yoga"),
     },
-    plugins: [useStableErrorCodes()],
+    plugins: [useStableErrorCodes(), ...queryLimitPlugins(options.queryLimits ?? loadConfig({}).queryLimits)],
     context: ({ request }) =>
-      options.context({ tenantId: request.headers.get("x-tenant-id") ?? undefined, transport: "http" }),
+      contextOrBadRequest(() =>
+        options.context({ tenantId: request.headers.get("x-tenant-id") ?? undefined, transport: "http" }),
+      ),
   });
 
   // Requests being answered, for a graceful stop. SSE streams are left out: they end only when
@@ -73,13 +81,21 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       req.resume();
       return;
     }
-    if (rejectOversized(req, res, options.maxBodyBytes)) return;
     if (!req.headers.accept?.includes("text/event-stream")) {
       const done = new Promise<void>((resolve) => res.once("close", resolve));
       inFlight.add(done);
       void done.then(() => inFlight.delete(done));
     }
-    void yoga(req, res);
+    admitBody(req, res, options.maxBodyBytes).then(
+      (admitted) => {
+        if (admitted) void yoga(req, res);
+      },
+      (err: unknown) => {
+        // The client went away while sending its body: there is no one to answer.
+        logger.debug({ err }, "request body aborted");
+        res.destroy();
+      },
+    );
   });
 
   const wss = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: options.maxBodyBytes });
@@ -102,18 +118,32 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
         } catch (error) {
           return [asGraphQLError(error, "GRAPHQL_PARSE_FAILED")];
         }
-        const errors = validate(schema, document);
+        let errors: readonly GraphQLError[];
+        try {
+          errors = validate(schema, document);
+        } catch (error) {
+          // The query-limit plugins throw out of validate to stop at the first limit passed.
+          return [asGraphQLError(error, "GRAPHQL_VALIDATION_FAILED")];
+        }
         if (errors.length > 0) {
           for (const e of errors) (e.extensions as Record<string, unknown>).code ??= "GRAPHQL_VALIDATION_FAILED";
-          return errors;
+          return [...errors];
         }
         const tenant = ctx.connectionParams?.tenantId;
+        let contextValue: GraphQLContext;
+        try {
+          contextValue = contextOrBadRequest(() =>
+            options.context({ tenantId: typeof tenant === "string" ? tenant : undefined, transport: "ws" }),
+          );
+        } catch (error) {
+          return [asGraphQLError(error, "BAD_REQUEST")];
+        }
         return {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: options.context({ tenantId: typeof tenant === "string" ? tenant : undefined, transport: "ws" }),
+          contextValue,
           rootValue: { execute, subscribe },
         };
       },
@@ -179,12 +209,41 @@ function useStableErrorCodes(): Plugin {
         const errors = (single as { errors?: GraphQLError[] }).errors;
         for (const error of errors ?? []) {
           const extensions = error.extensions as Record<string, unknown>;
-          if (extensions && !extensions.code) extensions.code = error.path ? "INTERNAL_SERVER_ERROR" : "BAD_USER_INPUT";
+          if (extensions && !extensions.code) extensions.code = codeOf(error);
         }
       }
     },
   };
 }
+
+/**
+ * Yoga masks every error that is not a GraphQLError. Ours carry a stable code wherever they are
+ * thrown (a resolver, a read-your-writes wait, a context), so they leave with it instead of as
+ * INTERNAL_SERVER_ERROR; anything else is masked as usual.
+ */
+const keepTypedErrors: MaskError = (error, message, isDev) => {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  const typed = toGraphQLError(original);
+  if (typed === original) return maskError(error, message, isDev);
+  const { message: text, extensions } = typed as GraphQLError;
+  return error instanceof GraphQLError
+    ? new GraphQLError(text, { nodes: error.nodes, path: error.path, originalError: original as Error, extensions })
+    : (typed as GraphQLError);
+};
+
+/** A context that cannot be built from the request (e.g. a malformed tenant ID) is the caller's mistake: 400. */
+function contextOrBadRequest(build: () => GraphQLContext): GraphQLContext {
+  try {
+    return build();
+  } catch (error) {
+    if (!(error instanceof StagelineError)) throw error;
+    throw new GraphQLError(error.message, { extensions: { code: error.code, http: { status: 400 } } });
+  }
+}
+
+/** Pothos refuses bad connection arguments (a cursor it cannot decode, a negative `first`) inside the resolver. */
+const codeOf = (error: GraphQLError) =>
+  !error.path || error.originalError instanceof PothosValidationError ? "BAD_USER_INPUT" : "INTERNAL_SERVER_ERROR";
 
 function asGraphQLError(error: unknown, code: string): GraphQLError {
   const e = error instanceof GraphQLError ? error : new GraphQLError(String(error));
@@ -193,27 +252,39 @@ function asGraphQLError(error: unknown, code: string): GraphQLError {
 }
 
 /**
- * Refuses a body larger than the limit before anything reads it. Bodies without a length
- * (chunked) are refused too: a limit we cannot check before parsing is no limit.
+ * Enforces the body size limit before Yoga reads anything. A declared Content-Length over the
+ * limit is refused at once (Node guarantees the body is no longer than it says). A body without
+ * one (chunked) is read here, counting bytes as they arrive, and refused the moment it passes
+ * the limit; a body within it is handed to Yoga already read (`req.body`, which Yoga's node
+ * adapter takes instead of the stream). Returns false when the request was answered here.
  */
-function rejectOversized(req: IncomingMessage, res: ServerResponse, maxBytes: number): boolean {
-  if (req.method !== "POST") return false;
+async function admitBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<boolean> {
+  if (req.method !== "POST") return true;
   const length = req.headers["content-length"];
-  let status = 0;
-  let message = "";
-  if (length === undefined) {
-    if (req.headers["transfer-encoding"]) {
-      status = 411;
-      message = "Send the request body with a Content-Length header";
-    }
-  } else if (Number(length) > maxBytes) {
-    status = 413;
-    message = `The request body is ${length} bytes; the limit is ${maxBytes}`;
+  if (length !== undefined) {
+    if (Number(length) <= maxBytes) return true;
+    refuseTooLarge(req, res, `The request body is ${length} bytes; the limit is ${maxBytes}`);
+    return false;
   }
-  if (!status) return false;
-  reply(res, status, status === 413 ? "PAYLOAD_TOO_LARGE" : "LENGTH_REQUIRED", message);
-  req.resume();
+  if (!req.headers["transfer-encoding"]) return true;
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > maxBytes) {
+      refuseTooLarge(req, res, `The request body is over the limit of ${maxBytes} bytes`);
+      return false;
+    }
+    chunks.push(chunk);
+  }
+  (req as IncomingMessage & { body?: Buffer }).body = Buffer.concat(chunks);
   return true;
+}
+
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse, message: string): void {
+  reply(res, 413, "PAYLOAD_TOO_LARGE", message);
+  // Drain (and drop) what the client is still sending, so that it gets to read the answer.
+  req.resume();
 }
 
 /** Answers with one GraphQL-shaped error and closes the connection. */

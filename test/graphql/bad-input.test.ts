@@ -6,19 +6,21 @@
 import { randomUUID } from "node:crypto";
 import { createClient as createSseClient } from "graphql-sse";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { type GraphQLResponse, startTestApp, type TestApp } from "../support/app.ts";
-import { engines } from "../support/databases.ts";
+import type { ResultBus } from "../../src/gateway/result-bus.ts";
 import {
   COMMAND_RESULTS,
   CREATE_ACCOUNT,
   DEPOSIT,
   eventsOf,
+  type GraphQLResponse,
   type ResultView,
-  startTestAppWithoutWorker,
+  startTestApp,
   storedCounts,
-} from "./helpers.ts";
+  type TestApp,
+} from "../support/app.ts";
+import { engines } from "../support/databases.ts";
 
 interface FormattedError {
   message: string;
@@ -172,6 +174,130 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
       expect(codesOf(json.errors)).toEqual(["PAYLOAD_TOO_LARGE"]);
     });
 
+    it("not a GraphQL request: 415 for another content type, 400 for a batch, BAD_REQUEST without a query", async () => {
+      const plain = await fetch(testApp.url, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "mutation { unfreezeAccount { id } }",
+      });
+      expect(plain.status).toBe(415);
+
+      const batch = await testApp.post([{ query: "{ __typename }" }]);
+      expect(batch.status).toBe(400);
+      expect(codesOf(batch.json.errors)).toEqual(["BAD_REQUEST"]);
+      expect(batch.json.errors![0]!.message).toMatch(/Batching/);
+
+      const noQuery = await testApp.post({ variables: {} });
+      expect(codesOf(noQuery.json.errors)).toEqual(["BAD_REQUEST"]);
+
+      const notAString = await testApp.post({ query: 5 });
+      expect(notAString.status).toBe(400);
+      expect(codesOf(notAString.json.errors)).toEqual(["BAD_REQUEST"]);
+
+      const badVariables = await testApp.post({ query: "{ __typename }", variables: "x" });
+      expect(badVariables.status).toBe(400);
+      expect(codesOf(badVariables.json.errors)).toEqual(["BAD_REQUEST"]);
+    });
+
+    it("a mutation over GET: 405 BAD_REQUEST", async () => {
+      const query = encodeURIComponent('mutation { createAccount(input: { name: "get" }) { id } }');
+      const response = await fetch(`${testApp.url}?query=${query}`);
+      expect(response.status).toBe(405);
+      const json = (await response.json()) as GraphQLResponse;
+      expect(codesOf(json.errors)).toEqual(["BAD_REQUEST"]);
+    });
+
+    it("an unknown operation name, or two operations and none named: 400 OPERATION_RESOLUTION_FAILURE", async () => {
+      const unknown = await testApp.post({ query: "mutation A { unfreezeAccount { id } }", operationName: "B" });
+      expect(unknown.status).toBe(400);
+      expect(codesOf(unknown.json.errors)).toEqual(["OPERATION_RESOLUTION_FAILURE"]);
+      const unnamed = await send("mutation A { unfreezeAccount { id } } mutation B { unfreezeAccount { id } }");
+      expect(codesOf(unnamed.json.errors)).toEqual(["OPERATION_RESOLUTION_FAILURE"]);
+    });
+
+    it("an unknown input field: GRAPHQL_VALIDATION_FAILED (literal), 400 BAD_USER_INPUT (variable)", async () => {
+      const literal = await send('mutation { createAccount(input: { name: "x", owner: "y" }) { id } }');
+      expect(literal.status).toBe(200);
+      expect(codesOf(literal.json.errors)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+      expect(literal.json.errors![0]!.message).toMatch(/"owner" is not defined/);
+
+      const variable = await send("mutation C($i: CreateAccountInput!) { createAccount(input: $i) { id } }", {
+        i: { name: "x", owner: "y" },
+      });
+      expect(variable.status).toBe(400);
+      expect(codesOf(variable.json.errors)).toEqual(["BAD_USER_INPUT"]);
+    });
+
+    it("an Int past 32 bits: GRAPHQL_VALIDATION_FAILED (literal), BAD_USER_INPUT (variable)", async () => {
+      const literal = await send(
+        `mutation { deposit(input: { amount: 3000000000 }, command: { aggregateId: "${accountId}" }) { id } }`,
+      );
+      expect(codesOf(literal.json.errors)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+      expect(literal.json.errors![0]!.message).toMatch(/32-bit/);
+      const variable = await send(DEPOSIT, { amount: 3_000_000_000, command: { aggregateId: accountId } });
+      expect(codesOf(variable.json.errors)).toEqual(["BAD_USER_INPUT"]);
+    });
+
+    it("strings past their limits: VALIDATION_FAILED naming input.name and command.requestId", async () => {
+      const longName = await send(CREATE_ACCOUNT, { name: "n".repeat(201) });
+      expect(codesOf(longName.json.errors)).toEqual(["VALIDATION_FAILED"]);
+      expect((longName.json.errors![0]!.extensions!.bindingErrors as { field: string }[])[0]!.field).toBe("input.name");
+
+      const longKey = await send(CREATE_ACCOUNT, { name: "ok", command: { requestId: "r".repeat(201) } });
+      expect(codesOf(longKey.json.errors)).toEqual(["VALIDATION_FAILED"]);
+      expect((longKey.json.errors![0]!.extensions!.bindingErrors as { field: string }[])[0]!.field).toBe(
+        "command.requestId",
+      );
+    });
+
+    it("a negative expectedVersion: VALIDATION_FAILED naming command.expectedVersion", async () => {
+      const { json } = await send(DEPOSIT, { amount: 1, command: { aggregateId: accountId, expectedVersion: -1 } });
+      expect(codesOf(json.errors)).toEqual(["VALIDATION_FAILED"]);
+      const bindingErrors = json.errors![0]!.extensions!.bindingErrors as { field: string }[];
+      expect(bindingErrors.map((e) => e.field)).toEqual(["command.expectedVersion"]);
+    });
+
+    it("a malformed x-tenant-id header: 400 INVALID_TENANT", async () => {
+      const { status, json } = await testApp.post(
+        { query: 'mutation { createAccount(input: { name: "t" }) { id } }' },
+        { "x-tenant-id": "no spaces allowed" },
+      );
+      expect(status).toBe(400);
+      expect(codesOf(json.errors)).toEqual(["INVALID_TENANT"]);
+      expect(json.errors![0]!.message).toMatch(/x-tenant-id/);
+    });
+
+    it("a cursor that is not one, or a negative page size: BAD_USER_INPUT", async () => {
+      const cursor = await send('{ accounts(after: "not-a-cursor") { edges { cursor } } }');
+      expect(cursor.json.data ?? null).toBeNull();
+      expect(codesOf(cursor.json.errors)).toEqual(["BAD_USER_INPUT"]);
+      expect(cursor.json.errors![0]!.message).toMatch(/Invalid cursor/);
+
+      const negative = await send("{ accounts(first: -1) { edges { cursor } } }");
+      expect(codesOf(negative.json.errors)).toEqual(["BAD_USER_INPUT"]);
+    });
+
+    it("unknown IDs in queries: null for a read model or a state, COMMAND_NOT_FOUND for results", async () => {
+      const { json } = await send(
+        '{ account(id: "no-such") { id } accountState(id: "no-such") { id } transfer(id: "no-such") { id } }',
+      );
+      expect(json).toEqual({ data: { account: null, accountState: null, transfer: null } });
+
+      const results = await send("query R($id: ID!) { commandResults(commandId: $id) { id } }", { id: randomUUID() });
+      expect(codesOf(results.json.errors)).toEqual(["COMMAND_NOT_FOUND"]);
+
+      const after = await send('query A($c: ID!) { account(id: "x", afterCommand: $c) { id } }', {
+        c: randomUUID(),
+      });
+      expect(codesOf(after.json.errors)).toEqual(["COMMAND_NOT_FOUND"]);
+      expect(after.json.errors![0]!.message).toMatch(/No command/);
+    });
+
+    it("a log position that is not a number: BAD_USER_INPUT", async () => {
+      const { json } = await send('{ account(id: "x", minPosition: "abc") { id } }');
+      expect(codesOf(json.errors)).toEqual(["BAD_USER_INPUT"]);
+    });
+
     it("the same request ID with a different payload: IDEMPOTENCY_KEY_REUSED", async () => {
       const requestId = `reuse-${randomUUID()}`;
       const first = await send(DEPOSIT, { amount: 10, command: { aggregateId: accountId, requestId } });
@@ -215,6 +341,29 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
       });
       expect(await storedCounts(testApp)).toEqual({ events: counts.events, commands: counts.commands + 1 });
       expect(await eventsOf(testApp, "no-such-account")).toEqual([]);
+    });
+
+    it("a transfer ID every object inherits (toString): refused TRANSFER_NOT_PENDING, the account intact", async () => {
+      const counts = await storedCounts(testApp);
+      const { json } = await send(
+        `mutation C($id: ID!) { confirmTransfer(input: { transferId: "toString" },
+          command: { aggregateId: $id, waitFor: { stage: PROCESSED } }) { succeeded errorCode } }`,
+        { id: accountId },
+      );
+      expect(json.data?.confirmTransfer).toEqual({ succeeded: false, errorCode: "TRANSFER_NOT_PENDING" });
+      expect(await storedCounts(testApp)).toEqual({ events: counts.events, commands: counts.commands + 1 });
+      const state = await send("query S($id: ID!) { accountState(id: $id) { locked } }", { id: accountId });
+      expect(state.json).toEqual({ data: { accountState: { locked: 0 } } });
+    });
+
+    it("a deposit past the largest balance: refused BALANCE_LIMIT_EXCEEDED, no event", async () => {
+      const counts = await storedCounts(testApp);
+      const { json } = await send(DEPOSIT, {
+        amount: 2_147_483_647,
+        command: { aggregateId: accountId, waitFor: { stage: "PROCESSED" } },
+      });
+      expect(resultOf(json, "deposit")).toMatchObject({ succeeded: false, errorCode: "BALANCE_LIMIT_EXCEEDED" });
+      expect(await storedCounts(testApp)).toEqual({ events: counts.events, commands: counts.commands + 1 });
     });
 
     it("a stale expectedVersion: VERSION_CONFLICT, no event", async () => {
@@ -328,6 +477,50 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
       expect({ opened, closed }).toEqual({ opened: 1, closed: 0 });
       expect(await storedCounts(testApp)).toEqual(before);
     });
+    it("a malformed tenant in connectionParams: INVALID_TENANT for each operation; the socket stays open", async () => {
+      let badClosed = 0;
+      const bad = createWsClient({
+        url: testApp.wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { tenantId: "no spaces allowed" },
+        on: { closed: () => badClosed++ },
+      });
+      try {
+        const first = await runOnWs(bad, "query { __typename }");
+        expect(codesOf(first.errors)).toEqual(["INVALID_TENANT"]);
+        const second = await runOnWs(bad, 'mutation { createAccount(input: { name: "t" }) { id } }');
+        expect(codesOf(second.errors)).toEqual(["INVALID_TENANT"]);
+        expect(second.data).toEqual([]);
+        expect(badClosed).toBe(0);
+      } finally {
+        await bad.dispose();
+      }
+    });
+
+    it("protocol abuse closes that socket only: 4401 before connection_init, 4400 for a message that is not JSON", async () => {
+      const closeCodeAfter = async (message: string) => {
+        const socket = new WebSocket(testApp.wsUrl, "graphql-transport-ws");
+        await new Promise((resolve) => socket.once("open", resolve));
+        const closing = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+        socket.send(message);
+        return closing;
+      };
+      const counts = await storedCounts(testApp);
+      expect(
+        await closeCodeAfter(
+          JSON.stringify({
+            id: "1",
+            type: "subscribe",
+            payload: { query: 'mutation { createAccount(input: { name: "x" }) { id } }' },
+          }),
+        ),
+      ).toBe(4401);
+      expect(await closeCodeAfter("{ not json")).toBe(4400);
+      expect(await storedCounts(testApp)).toEqual(counts);
+      expect(await runOnWs(client, "query { __typename }")).toEqual({ data: [{ __typename: "Query" }], errors: [] });
+      expect(closed).toBe(0);
+    });
   });
 
   describe("over SSE", () => {
@@ -358,7 +551,7 @@ describe.each(engines)("a wait that times out, on %s", (engine) => {
   // running worker a 1 ms wait races the worker; without one the outcome does not depend on timing.
   let testApp: TestApp;
   beforeAll(async () => {
-    testApp = await startTestAppWithoutWorker(engine);
+    testApp = await startTestApp(engine, {}, undefined, { workers: false });
   });
   afterAll(async () => {
     await testApp?.stop();
@@ -382,5 +575,40 @@ describe.each(engines)("a wait that times out, on %s", (engine) => {
       variables: { id: result.commandId },
     });
     expect(so.data?.commandResults).toEqual([{ stage: "SENT", succeeded: true }]);
+  });
+
+  it("a subscription whose socket closes: the server ends it and lets go of its listeners; nothing stored", async () => {
+    const bus = (testApp.app.gateway as unknown as { deps: { bus: ResultBus } }).deps.bus;
+    const { json } = await testApp.post({
+      query: CREATE_ACCOUNT,
+      variables: { name: "Orphan", command: { async: true } },
+    });
+    const commandId = (json.data!.createAccount as ResultView).commandId;
+    const before = await storedCounts(testApp);
+    const listenersBefore = bus.listenerCount;
+
+    let closedCode: number | undefined;
+    const client = createWsClient({
+      url: testApp.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      on: { closed: (event) => (closedCode = (event as { code: number }).code) },
+    });
+    const ended = new Promise<unknown>((resolve) => {
+      client.subscribe(
+        { query: COMMAND_RESULTS, variables: { id: commandId } },
+        { next: () => {}, error: resolve, complete: () => resolve("completed") },
+      );
+    });
+    // Subscribed: the SENT result arrived from the store and the wait listens for the rest.
+    await vi.waitFor(() => expect(bus.listenerCount).toBeGreaterThan(listenersBefore));
+
+    client.terminate();
+    expect(await ended).toMatchObject({ code: 4499 });
+    expect(closedCode).toBe(4499);
+    await vi.waitFor(() => expect(bus.listenerCount).toBe(listenersBefore));
+
+    expect(await storedCounts(testApp)).toEqual(before);
+    await client.dispose();
   });
 });

@@ -12,8 +12,6 @@ import { createClient as createWsClient } from "graphql-ws";
 import { firstValueFrom, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { startTestApp, type TestApp } from "../support/app.ts";
-import { engines } from "../support/databases.ts";
 import {
   ACCOUNT_STATE,
   type AccountView,
@@ -22,8 +20,11 @@ import {
   DEPOSIT,
   eventsOf,
   type ResultView,
+  startTestApp,
+  type TestApp,
   WITHDRAW,
-} from "./helpers.ts";
+} from "../support/app.ts";
+import { engines } from "../support/databases.ts";
 
 type Data = Record<string, unknown>;
 type Variables = Record<string, unknown>;

@@ -1,6 +1,7 @@
 /**
  * A whole Stageline (gateway, workers, GraphQL server on a real port) over a fresh test
- * database, for tests that talk to it like a client would.
+ * database, for tests that talk to it like a client would; the operations those tests send,
+ * the shape of a command result as selected, and row counts to prove that nothing was stored.
  */
 import { type App, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
@@ -23,15 +24,25 @@ export interface GraphQLResponse {
   errors?: { message: string; extensions?: { code?: string; [key: string]: unknown }; path?: string[] }[];
 }
 
+export interface TestAppOptions {
+  /**
+   * false: only the GraphQL server listens; the command worker and the runners do not start.
+   * A command sent with `async: true` then stays PENDING for as long as the test likes, so a
+   * wait on it times out every time, whatever the machine's speed.
+   */
+  workers?: boolean;
+}
+
 export async function startTestApp(
   engine: TestEngine,
   overrides: Partial<Config> = {},
   contexts?: readonly BoundedContext[],
+  { workers = true }: TestAppOptions = {},
 ): Promise<TestApp> {
   const db = await openTestDatabase(engine);
   const config = { ...loadConfig({ NODE_ENV: "test" }), port: 0, host: "127.0.0.1", ...overrides };
   const app = await createApp({ config, database: db, contexts });
-  const { url } = await app.start();
+  const { url } = workers ? await app.start() : await app.server.listen(0, "127.0.0.1");
   return {
     app,
     db,
@@ -50,4 +61,73 @@ export async function startTestApp(
       await db.close();
     },
   };
+}
+
+export const RESULT_FIELDS = `
+  id commandId stage scope aggregateId aggregateVersion requestId succeeded errorCode errorMsg
+  bindingErrors { field code message }
+`;
+
+export const CREATE_ACCOUNT = `
+  mutation CreateAccount($name: String!, $initialBalance: Int, $command: CommandOptions) {
+    createAccount(input: { name: $name, initialBalance: $initialBalance }, command: $command) { ${RESULT_FIELDS} }
+  }`;
+
+export const DEPOSIT = `
+  mutation Deposit($amount: Int!, $command: CommandOptions) {
+    deposit(input: { amount: $amount }, command: $command) { ${RESULT_FIELDS} }
+  }`;
+
+export const WITHDRAW = `
+  mutation Withdraw($amount: Int!, $command: CommandOptions) {
+    withdraw(input: { amount: $amount }, command: $command) { ${RESULT_FIELDS} }
+  }`;
+
+export const COMMAND_RESULTS = `
+  subscription CommandResults($id: ID!) {
+    commandResults(commandId: $id, until: { stage: PROCESSED }) { ${RESULT_FIELDS} }
+  }`;
+
+export const ACCOUNT_STATE = `
+  query AccountState($id: ID!) { accountState(id: $id) { id name balance frozen version } }`;
+
+export interface ResultView {
+  id: string;
+  commandId: string;
+  stage: string;
+  scope: string;
+  aggregateId: string;
+  aggregateVersion: number | null;
+  requestId: string;
+  succeeded: boolean;
+  errorCode: string;
+  errorMsg: string;
+  bindingErrors: { field: string; code: string; message: string }[];
+}
+
+export interface AccountView {
+  id: string;
+  name: string;
+  balance: number;
+  frozen: boolean;
+  version: number;
+}
+
+export type Table = "events" | "commands" | "command_results";
+
+export async function countRows(testApp: TestApp, table: Table): Promise<number> {
+  const rows = await testApp.db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+  return rows[0]!.n;
+}
+
+/** Row counts of the tables a command writes to. */
+export async function storedCounts(testApp: TestApp): Promise<{ events: number; commands: number }> {
+  return { events: await countRows(testApp, "events"), commands: await countRows(testApp, "commands") };
+}
+
+export async function eventsOf(testApp: TestApp, aggregateId: string): Promise<{ type: string; version: number }[]> {
+  return testApp.db.sql.query<{ type: string; version: number }>(
+    "SELECT type, version FROM events WHERE aggregate_id = $1 ORDER BY version",
+    [aggregateId],
+  );
 }

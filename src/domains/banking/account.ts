@@ -29,6 +29,13 @@ export interface AccountState {
   pending: Record<string, number>;
 }
 
+/**
+ * The largest balance an account may hold: the largest GraphQL Int, which is also what the read
+ * models' integer columns hold. A deposit or a transfer that would pass it is refused, rather
+ * than accepted into the log and then impossible to show or project.
+ */
+export const MAX_BALANCE = 2_147_483_647;
+
 const amount = z.number().int().positive().describe("Amount in the smallest currency unit (cents); > 0");
 
 export const Account = defineAggregate({
@@ -96,6 +103,7 @@ export const Account = defineAggregate({
         };
       case "Deposit":
         assertActive(state);
+        assertRoomFor(state, command.data.amount);
         return { type: "MoneyDeposited", data: { amount: command.data.amount } };
       case "Withdraw":
         assertActive(state);
@@ -107,22 +115,23 @@ export const Account = defineAggregate({
         if (targetAccountId === command.metadata.aggregateId) {
           throw new DomainError("SAME_ACCOUNT", "A transfer needs two different accounts");
         }
-        if (transferId in state.pending)
+        if (pendingAmount(state, transferId) !== undefined)
           throw new DomainError("TRANSFER_EXISTS", `Transfer ${transferId} is already pending`);
         assertAvailable(state, amount);
         return { type: "TransferPrepared", data: { transferId, targetAccountId, amount } };
       }
       case "ReceiveTransfer":
         assertActive(state);
+        assertRoomFor(state, command.data.amount);
         return { type: "TransferReceived", data: { ...command.data } };
       case "ConfirmTransfer": {
-        const amount = state.pending[command.data.transferId];
+        const amount = pendingAmount(state, command.data.transferId);
         if (amount === undefined)
           throw new DomainError("TRANSFER_NOT_PENDING", `No pending transfer ${command.data.transferId}`);
         return { type: "TransferConfirmed", data: { transferId: command.data.transferId, amount } };
       }
       case "UnlockTransfer": {
-        const amount = state.pending[command.data.transferId];
+        const amount = pendingAmount(state, command.data.transferId);
         if (amount === undefined)
           throw new DomainError("TRANSFER_NOT_PENDING", `No pending transfer ${command.data.transferId}`);
         return {
@@ -185,6 +194,22 @@ function assertAvailable(state: AccountState, amount: number): void {
     );
   }
 }
+
+function assertRoomFor(state: AccountState, amount: number): void {
+  if (state.balance + amount > MAX_BALANCE) {
+    throw new DomainError(
+      "BALANCE_LIMIT_EXCEEDED",
+      `The balance ${state.balance} plus ${amount} would pass the largest balance, ${MAX_BALANCE}`,
+    );
+  }
+}
+
+/**
+ * The amount of a pending transfer. An own-property check: transfer IDs are the client's, and
+ * `"toString" in {}` is true.
+ */
+const pendingAmount = (state: AccountState, transferId: string): number | undefined =>
+  Object.hasOwn(state.pending, transferId) ? state.pending[transferId] : undefined;
 
 const without = (pending: Record<string, number>, key: string) => {
   const { [key]: _removed, ...rest } = pending;

@@ -1,5 +1,5 @@
 import { describe, it } from "vitest";
-import { Account, type AccountEvent } from "../../../src/domains/banking/account.ts";
+import { Account, type AccountEvent, MAX_BALANCE } from "../../../src/domains/banking/account.ts";
 import { spec } from "../../../src/testing/decider-spec.ts";
 
 const created: AccountEvent = { type: "AccountCreated", data: { name: "Ada", initialBalance: 100 } };
@@ -45,6 +45,39 @@ describe("Account decider", () => {
   it("rejects non-positive amounts at validation, before deciding", ({ expect }) => {
     expect(() => spec(Account).given([created]).when("Deposit", { amount: -1 })).toThrow();
     expect(() => spec(Account).given([created]).when("Deposit", { amount: 0 })).toThrow();
+  });
+
+  it("transfer IDs that every object inherits (toString, constructor) are plain IDs, not pending transfers", () => {
+    spec(Account)
+      .given([created])
+      .when("ConfirmTransfer", { transferId: "toString" })
+      .thenFails("TRANSFER_NOT_PENDING");
+    spec(Account)
+      .given([created])
+      .when("UnlockTransfer", { transferId: "constructor" })
+      .thenFails("TRANSFER_NOT_PENDING");
+    spec(Account)
+      .given([created])
+      .when("PrepareTransfer", { transferId: "constructor", targetAccountId: "other", amount: 5 })
+      .thenEvents([
+        { type: "TransferPrepared", data: { transferId: "constructor", targetAccountId: "other", amount: 5 } },
+      ])
+      .thenState({ locked: 5, pending: { constructor: 5 } });
+  });
+
+  it("refuses a deposit or a transfer credit that would pass MAX_BALANCE (the largest GraphQL Int)", () => {
+    spec(Account)
+      .given([created])
+      .when("Deposit", { amount: MAX_BALANCE - 100 })
+      .thenState({ balance: MAX_BALANCE });
+    spec(Account)
+      .given([created])
+      .when("Deposit", { amount: MAX_BALANCE - 99 })
+      .thenFails("BALANCE_LIMIT_EXCEEDED");
+    spec(Account)
+      .given([created])
+      .when("ReceiveTransfer", { transferId: "t", sourceAccountId: "s", amount: MAX_BALANCE - 99 })
+      .thenFails("BALANCE_LIMIT_EXCEEDED");
   });
 
   it("the helper itself fails when the expectation is wrong", ({ expect }) => {
