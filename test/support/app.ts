@@ -3,6 +3,8 @@
  * database, for tests that talk to it like a client would; the operations those tests send,
  * the shape of a command result as selected, and row counts to prove that nothing was stored.
  */
+
+import { expect, vi } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import type { BoundedContext } from "../../src/core/context.ts";
@@ -120,8 +122,20 @@ export async function countRows(testApp: TestApp, table: Table): Promise<number>
   return rows[0]!.n;
 }
 
-/** Row counts of the tables a command writes to. */
+/**
+ * Row counts of the tables a command writes to, once every stored command is processed (an
+ * earlier test's command answered at SENT may still be appending its events).
+ */
 export async function storedCounts(testApp: TestApp): Promise<{ events: number; commands: number }> {
+  await vi.waitFor(
+    async () => {
+      const pending = await testApp.db.sql.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM commands WHERE status <> 'DONE' AND NOT is_async",
+      );
+      expect(pending[0]!.n).toBe(0);
+    },
+    { timeout: 10_000, interval: 20 },
+  );
   return { events: await countRows(testApp, "events"), commands: await countRows(testApp, "commands") };
 }
 
