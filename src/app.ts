@@ -6,6 +6,7 @@ import type { Config } from "./config.ts";
 import type { BoundedContext } from "./core/context.ts";
 import { StagelineError } from "./core/errors.ts";
 import { contexts as defaultContexts } from "./domains/index.ts";
+import { AggregateHistory } from "./gateway/aggregate-history.ts";
 import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
 import { CommandWorker } from "./gateway/command-worker.ts";
 import { CommandGateway } from "./gateway/gateway.ts";
@@ -15,6 +16,7 @@ import type { GraphQLContext } from "./graphql/builder.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createGraphQLServer, type GraphQLServer } from "./graphql/server.ts";
 import { logger as defaultLogger, type Logger } from "./logger.ts";
+import { ProjectionRebuilds } from "./runners/rebuild.ts";
 import { RunnerSet } from "./runners/runner-set.ts";
 import { CommandStore } from "./store/command-store.ts";
 import { type Database, openDatabase } from "./store/database.ts";
@@ -39,6 +41,8 @@ export interface App {
   gateway: CommandGateway;
   events: EventLog;
   runners: RunnerSet;
+  /** Rebuilds projections without downtime (admin API, CLI). */
+  rebuilds: ProjectionRebuilds;
   /** Loads aggregates (snapshot + later events) and processes commands against them. */
   aggregates: AggregateProcessor;
   server: GraphQLServer;
@@ -93,6 +97,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     config.runner,
   );
 
+  const rebuilds = new ProjectionRebuilds(
+    { db, events, registry, checkpoints: runners.checkpoints, deadLetters: runners.deadLetters, logger },
+    config.runner,
+  );
+
+  const history = new AggregateHistory({ registry, events, commands });
+
   const context = (caller: { tenantId: string | undefined }): GraphQLContext => {
     const tenantId = caller.tenantId ?? config.defaultTenant;
     if (!TENANT_ID.test(tenantId)) {
@@ -104,6 +115,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       prisma: db.prisma,
       registry,
       aggregates: processor,
+      history,
+      rebuilds,
       caller: {},
       async readAfter({ commandId, position }) {
         if (commandId) {
@@ -149,6 +162,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     gateway,
     events,
     runners,
+    rebuilds,
     aggregates: processor,
     server,
     async start() {

@@ -20,6 +20,12 @@ interface ProcessorBase<Kind extends ProcessorKind> {
  */
 export interface Projection<Tx = unknown> extends ProcessorBase<"PROJECTION"> {
   apply(events: readonly RecordedEvent[], tx: Tx): Promise<void>;
+  /**
+   * The tables (their SQL names, e.g. `account_views`) this projection alone writes. Declaring
+   * them makes the projection rebuildable without downtime: the engine fills shadow copies from
+   * the log and swaps them in (src/runners/rebuild.ts). `apply` must then touch no other table.
+   */
+  tables?: readonly string[];
 }
 
 /**

@@ -5,12 +5,14 @@
 import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
+import type { AggregateHistory } from "../gateway/aggregate-history.ts";
 import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
 import type { Registry } from "../gateway/registry.ts";
 import type PrismaTypes from "../generated/pothos-prisma-types.ts";
 import { getDatamodel } from "../generated/pothos-prisma-types.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { ProjectionRebuilds } from "../runners/rebuild.ts";
 
 /** What every resolver gets. Built per request (HTTP) or per operation (WebSocket). */
 export interface GraphQLContext {
@@ -19,6 +21,10 @@ export interface GraphQLContext {
   prisma: PrismaClient;
   registry: Registry;
   aggregates: AggregateProcessor;
+  /** Aggregates' events and past states, from the log. */
+  history: AggregateHistory;
+  /** Projection rebuilds (admin). */
+  rebuilds: ProjectionRebuilds;
   /** Waits (bounded) until the projections have passed this command or position: read-your-writes. */
   readAfter(options: { commandId?: string | null; position?: bigint | null }): Promise<void>;
   /** Caller details recorded in each command's header. */

@@ -4,8 +4,10 @@
  */
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
 import type { Registry } from "../gateway/registry.ts";
+import { defineAdminApi } from "./admin-api.ts";
 import { createBuilder, type StagelineBuilder } from "./builder.ts";
 import { defineCommandApi } from "./command-api.ts";
+import { defineHistoryApi } from "./history-api.ts";
 
 /** What a bounded context's `schema` field must be. */
 export type SchemaExtension = (builder: StagelineBuilder) => void;
@@ -13,6 +15,8 @@ export type SchemaExtension = (builder: StagelineBuilder) => void;
 export function buildSchema(registry: Registry): GraphQLSchema {
   const builder = createBuilder();
   defineCommandApi(builder, registry);
+  defineHistoryApi(builder);
+  defineAdminApi(builder);
   for (const context of registry.contexts) {
     if (typeof context.schema === "function") (context.schema as SchemaExtension)(builder);
   }

@@ -55,18 +55,32 @@ export function toStep(registered: RegisteredProcessor, deps: AdapterDeps): Proc
     case "SNAPSHOT":
       return { ...base, prepare: (events) => prepareSnapshots(processor, events, deps) };
     case "PROJECTION":
-      return {
-        ...base,
-        prepare: async (events) => ({
-          apply: (tx) => (processor as Projection<Prisma.TransactionClient>).apply(events, tx.prisma),
-        }),
-      };
+      return { ...base, prepare: projectionPrepare(processor) };
     case "EVENT_HANDLER":
       return { ...base, prepare: (events) => handleEvents(processor, events) };
     case "SAGA":
       return { ...base, prepare: (events) => runSaga(registered.contextName, processor, events, deps.gateway) };
   }
 }
+
+/** A projection's step: its apply runs in the batch's transaction, on that transaction's Prisma client. */
+export function projectionStep(registered: RegisteredProcessor & { processor: Projection }): ProcessorStep {
+  const { processor } = registered;
+  return {
+    id: registered.id,
+    kind: processor.kind,
+    contextName: registered.contextName,
+    name: processor.name,
+    eventTypes: new Set(processor.eventTypes),
+    prepare: projectionPrepare(processor),
+  };
+}
+
+const projectionPrepare =
+  (projection: Projection) =>
+  async (events: readonly RecordedEvent[]): Promise<PreparedBatch> => ({
+    apply: (tx) => (projection as Projection<Prisma.TransactionClient>).apply(events, tx.prisma),
+  });
 
 async function prepareSnapshots(
   processor: SnapshotProcessor,

@@ -47,7 +47,12 @@ export class RunnerSet {
       (registered) =>
         new Runner(
           toStep(registered, { events: deps.events, snapshots: deps.snapshots, gateway: deps.gateway }),
-          { ...deps, checkpoints: this.checkpoints, deadLetters: this.deadLetters, tracker },
+          {
+            ...deps,
+            checkpoints: this.checkpoints,
+            deadLetters: this.deadLetters,
+            signals: { results: deps.results, bus: deps.bus, tracker },
+          },
           options,
         ),
     );

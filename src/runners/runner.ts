@@ -5,7 +5,7 @@
  * fallback; retry a failing batch with backoff, then isolate the failing event and park it in
  * the dead-letter table (or stop), so one poison event never blocks the rest.
  */
-import type { LogCheckpoint, RecordedEvent } from "../core/messages.ts";
+import { LOG_START, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
 import { type CommandResult, OK, STAGE_OF_KIND } from "../core/stages.ts";
 import type { Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
@@ -29,6 +29,11 @@ export interface RunnerOptions {
   maxBackoffMs?: number;
   /** Longest pause between attempts while the database is unreachable (default 2 s). */
   maxOutageBackoffMs?: number;
+  /**
+   * Read no further than this checkpoint (asked before every read): a projection rebuild's
+   * runner follows the live runner this way and never passes it.
+   */
+  through?: () => Promise<LogCheckpoint>;
 }
 
 export interface RunnerDeps {
@@ -36,12 +41,21 @@ export interface RunnerDeps {
   events: EventLog;
   checkpoints: CheckpointStore;
   deadLetters: DeadLetterStore;
-  results: ResultStore;
-  bus: ResultBus;
-  tracker: StageTracker;
+  /** Where the processor's signals go. Absent: a silent runner (a rebuild's shadow). */
+  signals?: { results: ResultStore; bus: ResultBus; tracker: StageTracker };
   registry: Registry;
   logger: Logger;
 }
+
+/** What a runner reports after each batch it committed. */
+export interface RunnerProgress {
+  checkpoint: LogCheckpoint;
+  /** Events read in this batch (of every type, not only the ones the processor reads). */
+  events: number;
+}
+
+/** Someone else moved the processor's checkpoint (a projection rebuild): read again from it. */
+class CheckpointMoved extends Error {}
 
 /** `draining`: stopping, but first catching up with the log (graceful shutdown). */
 export type RunnerState = "idle" | "running" | "draining" | "stopped" | "halted";
@@ -49,10 +63,13 @@ export type RunnerState = "idle" | "running" | "draining" | "stopped" | "halted"
 export class Runner {
   state: RunnerState = "idle";
   checkpoint: LogCheckpoint | undefined;
+  /** Why the runner halted (onPoison "stop"). */
+  failure: { position: bigint; error: unknown } | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private woken = false;
-  private readonly progress = new Set<(checkpoint: LogCheckpoint) => void>();
+  private readonly progress = new Set<(checkpoint: LogCheckpoint, batch: RunnerProgress) => void>();
+  private readonly caughtUp = new Set<() => void>();
   private drainUntil = 0;
 
   constructor(
@@ -81,6 +98,11 @@ export class Runner {
     if (this.state === "draining") this.state = "stopped";
   }
 
+  /** Resolves when the loop has ended (stopped, or halted on a poison event). */
+  async ended(): Promise<void> {
+    await this.loop;
+  }
+
   /** New events may be there: read now instead of at the next poll. */
   notify(): void {
     this.woken = true;
@@ -88,9 +110,15 @@ export class Runner {
   }
 
   /** Called with each new checkpoint (read-your-writes waits on these). */
-  onProgress(listener: (checkpoint: LogCheckpoint) => void): () => void {
+  onProgress(listener: (checkpoint: LogCheckpoint, batch: RunnerProgress) => void): () => void {
     this.progress.add(listener);
     return () => this.progress.delete(listener);
+  }
+
+  /** Called each time a read found less than a full batch: the runner is at the head (or its bound). */
+  onCaughtUp(listener: () => void): () => void {
+    this.caughtUp.add(listener);
+    return () => this.caughtUp.delete(listener);
   }
 
   private async run(): Promise<void> {
@@ -98,22 +126,33 @@ export class Runner {
     let failures = 0;
     let outage = 0;
     let isolate = false;
+    // Loaded (or created) inside the loop, where a lost database is waited out.
+    this.checkpoint = undefined;
     while (this.state === "running" || this.state === "draining") {
       this.woken = false;
       let read = 0;
       try {
-        this.checkpoint ??= await this.deps.checkpoints.load(this.step.id);
-        const batch = await this.deps.events.readAll(this.checkpoint, isolate ? 1 : this.options.batchSize);
+        this.checkpoint ??= await this.deps.checkpoints.open(this.step.id);
+        const limit = isolate ? 1 : this.options.batchSize;
+        const batch = await this.deps.events.readAll(this.checkpoint, limit, {
+          through: await this.options.through?.(),
+        });
         read = batch.events.length;
         if (read > 0) {
-          await this.process(batch.events, batch.checkpoint);
+          await this.process(batch.events, this.checkpoint, batch.checkpoint);
           failures = 0;
           isolate = false;
         }
+        if (read < limit) for (const listener of this.caughtUp) listener();
         if (outage > 0) logger.info({ processor: this.step.id, attempts: outage }, "database back; runner resumed");
         outage = 0;
       } catch (error) {
         if (this.state === "draining") break;
+        if (error instanceof CheckpointMoved) {
+          logger.info({ processor: this.step.id }, "checkpoint moved (projection rebuilt); reading on from it");
+          this.checkpoint = undefined;
+          continue;
+        }
         // A lost database is no fault of the events: wait it out without counting attempts
         // towards parking, and say so once rather than at every retry.
         if (isDatabaseUnavailable(error)) {
@@ -131,6 +170,7 @@ export class Runner {
               "runner halted on a poison event",
             );
             this.state = "halted";
+            this.failure = { position: event.position, error };
             break;
           }
           await this.park(event, error, failures).catch((e: unknown) =>
@@ -152,22 +192,23 @@ export class Runner {
   }
 
   private async firstEvent(): Promise<RecordedEvent | undefined> {
-    const batch = await this.deps.events.readAll(this.checkpoint, 1);
+    const batch = await this.deps.events.readAll(this.checkpoint, 1, { through: await this.options.through?.() });
     return batch.events[0];
   }
 
-  private async process(events: readonly RecordedEvent[], next: LogCheckpoint): Promise<void> {
+  private async process(events: readonly RecordedEvent[], from: LogCheckpoint, next: LogCheckpoint): Promise<void> {
     const relevant = events.filter((e) => this.step.eventTypes.has(e.type));
     const prepared: PreparedBatch = relevant.length > 0 ? await this.step.prepare(relevant) : {};
     const signals = this.signals(events, relevant, prepared.outputs, undefined);
     const stored = await this.commit(
+      from,
       next,
       async (tx) => {
         await prepared.apply?.(tx);
       },
       signals.map((s) => s.result),
     );
-    this.advance(next, stored, signals);
+    this.advance(next, stored, signals, events.length);
   }
 
   private async park(event: RecordedEvent, error: unknown, attempts: number): Promise<void> {
@@ -176,6 +217,7 @@ export class Runner {
     const relevant = this.step.eventTypes.has(event.type) ? [event] : [];
     const signals = this.signals([event], relevant, undefined, message);
     const stored = await this.commit(
+      this.checkpoint ?? LOG_START,
       next,
       (tx) => this.deps.deadLetters.park(tx.sql, this.step.id, event, message, attempts),
       signals.map((s) => s.result),
@@ -184,10 +226,11 @@ export class Runner {
       { processor: this.step.id, position: String(event.position), type: event.type, error: message },
       "event parked in dead letters",
     );
-    this.advance(next, stored, signals);
+    this.advance(next, stored, signals, 1);
   }
 
   private async commit(
+    from: LogCheckpoint,
     next: LogCheckpoint,
     work: (tx: {
       prisma: Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
@@ -198,8 +241,14 @@ export class Runner {
     return this.deps.prisma.$transaction(
       async (prisma) => {
         const sql = prismaSqlExecutor(prisma);
+        // Lock the checkpoint before any other write (see CheckpointStore.lock), and make sure
+        // nobody moved it since this batch was read: else the batch would apply twice.
+        const current = (await this.deps.checkpoints.lock(sql, this.step.id)) ?? LOG_START;
+        if (current.transactionId !== from.transactionId || current.position !== from.position) {
+          throw new CheckpointMoved();
+        }
         await work({ prisma, sql });
-        const stored = await this.deps.results.insert(signals, sql);
+        const stored = this.deps.signals ? await this.deps.signals.results.insert(signals, sql) : [];
         await this.deps.checkpoints.save(sql, this.step.id, next);
         return stored;
       },
@@ -211,14 +260,18 @@ export class Runner {
     next: LogCheckpoint,
     stored: CommandResult[],
     signals: { result: NewResult; eventTypes: string[] }[],
+    events: number,
   ): void {
     this.checkpoint = next;
-    this.deps.bus.publish(stored);
-    const types = new Map(signals.map((s) => [s.result.commandId, s.eventTypes]));
-    void this.deps.tracker
-      .onSignals(stored.map((signal) => ({ signal, eventTypes: types.get(signal.commandId) ?? [] })))
-      .catch((err: unknown) => this.deps.logger.warn({ err, processor: this.step.id }, "stage tracking failed"));
-    for (const listener of this.progress) listener(next);
+    const sink = this.deps.signals;
+    if (sink) {
+      sink.bus.publish(stored);
+      const types = new Map(signals.map((s) => [s.result.commandId, s.eventTypes]));
+      void sink.tracker
+        .onSignals(stored.map((signal) => ({ signal, eventTypes: types.get(signal.commandId) ?? [] })))
+        .catch((err: unknown) => this.deps.logger.warn({ err, processor: this.step.id }, "stage tracking failed"));
+    }
+    for (const listener of this.progress) listener(next, { checkpoint: next, events });
   }
 
   /** One PROCESSOR result per command that had an event this processor reads. */

@@ -17,6 +17,33 @@ export class CheckpointStore {
     return row ? { transactionId: BigInt(row.transaction_id), position: BigInt(row.position) } : LOG_START;
   }
 
+  /**
+   * Loads the checkpoint, creating its row (at the log's start) when missing, so that every
+   * later commit can lock the row: see `lock`.
+   */
+  async open(processorId: string): Promise<LogCheckpoint> {
+    await this.sql.query(
+      "INSERT INTO processor_checkpoints (processor_name) VALUES ($1) ON CONFLICT (processor_name) DO NOTHING",
+      [processorId],
+    );
+    return this.load(processorId);
+  }
+
+  /**
+   * Locks the processor's checkpoint row until `executor`'s transaction ends and returns it.
+   * A runner takes this lock first in every batch; a projection rebuild takes it to pause the
+   * live runner while it swaps the tables in. Taking it first (before any read-model write)
+   * keeps the two from deadlocking.
+   */
+  async lock(executor: SqlExecutor, processorId: string): Promise<LogCheckpoint | undefined> {
+    const rows = await executor.query<{ transaction_id: string | number | bigint; position: string | number | bigint }>(
+      "SELECT transaction_id, position FROM processor_checkpoints WHERE processor_name = $1 FOR UPDATE",
+      [processorId],
+    );
+    const row = rows[0];
+    return row ? { transactionId: BigInt(row.transaction_id), position: BigInt(row.position) } : undefined;
+  }
+
   async loadAll(processorIds: readonly string[]): Promise<Map<string, LogCheckpoint>> {
     const rows = await this.sql.query<{
       processor_name: string;
@@ -43,7 +70,7 @@ export class CheckpointStore {
   }
 
   /** Forget a processor's progress: it replays the log from the start (projection rebuilds). */
-  async reset(processorId: string): Promise<void> {
-    await this.sql.query("DELETE FROM processor_checkpoints WHERE processor_name = $1", [processorId]);
+  async reset(processorId: string, executor: SqlExecutor = this.sql): Promise<void> {
+    await executor.query("DELETE FROM processor_checkpoints WHERE processor_name = $1", [processorId]);
   }
 }

@@ -159,6 +159,16 @@ export class CommandStore {
     return rows[0] ? toCommand(rows[0]) : undefined;
   }
 
+  /** The commands still retained among `commandIds` (an audit trail's page), by ID. */
+  async byIds(commandIds: readonly string[]): Promise<Map<string, StoredCommand>> {
+    if (commandIds.length === 0) return new Map();
+    const rows = await this.sql.query<CommandRow>(
+      `SELECT ${COLUMNS} FROM commands WHERE command_id = ANY($1::uuid[])`,
+      [[...new Set(commandIds)]],
+    );
+    return new Map(rows.map((r) => [r.command_id, toCommand(r)]));
+  }
+
   /**
    * Marks the command processed, inside the transaction that stores its outcome. Returns false
    * when another processor got there first: the caller must roll back, so nothing is applied twice.

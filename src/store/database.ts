@@ -19,6 +19,13 @@ export interface Database {
   readonly prisma: PrismaClient;
   /** For logs: never contains a password. */
   readonly description: string;
+  /**
+   * A second Prisma client on the same connection(s) whose models live in another PostgreSQL
+   * schema: Prisma qualifies every table with the adapter's schema name (`"schema"."table"`);
+   * raw SQL still resolves through the search path (public). Projection rebuilds write their
+   * shadow tables through it. Disconnect it when done; the connection stays open.
+   */
+  prismaInSchema(schema: string): PrismaClient;
   close(): Promise<void>;
 }
 
@@ -43,7 +50,8 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     }
     const sql = pgliteSqlClient(db);
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
-    return { target, sql, prisma, description, close: closeBoth(prisma, sql) };
+    const prismaInSchema = (schema: string) => new PrismaClient({ adapter: pgliteInSchema(db, schema) });
+    return { target, sql, prisma, description, prismaInSchema, close: closeBoth(prisma, sql) };
   }
 
   const pool = new pg.Pool({
@@ -66,7 +74,26 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   }
   const sql = pgSqlClient(pool);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  return { target, sql, prisma, description, close: closeBoth(prisma, sql) };
+  const prismaInSchema = (schema: string) => new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
+  return { target, sql, prisma, description, prismaInSchema, close: closeBoth(prisma, sql) };
+}
+
+/**
+ * pglite-prisma-adapter has no `schema` option (PrismaPg has): wrap its factory so the adapter
+ * reports the schema name, which is all the query compiler reads (getConnectionInfo).
+ */
+function pgliteInSchema(db: PGlite, schema: string): Pick<PrismaPGlite, "provider" | "adapterName" | "connect"> {
+  const inner = new PrismaPGlite(db);
+  return {
+    provider: inner.provider,
+    adapterName: inner.adapterName,
+    async connect() {
+      const adapter = await inner.connect();
+      const info = adapter.getConnectionInfo?.bind(adapter);
+      adapter.getConnectionInfo = () => ({ supportsRelationJoins: true, ...info?.(), schemaName: schema });
+      return adapter;
+    },
+  };
 }
 
 function closeBoth(prisma: PrismaClient, sql: SqlClient): () => Promise<void> {

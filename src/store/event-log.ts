@@ -7,6 +7,7 @@ import { VersionConflict } from "../core/errors.ts";
 import {
   type DomainEvent,
   type EventMetadata,
+  isAfter,
   LOG_START,
   type LogCheckpoint,
   type RecordedEvent,
@@ -56,6 +57,16 @@ export interface ReadAllResult {
   events: RecordedEvent[];
   /** Where the next read starts: the last event's (transaction, position), or the input. */
   checkpoint: LogCheckpoint;
+}
+
+export interface ReadAllOptions {
+  /** Read inside this transaction instead of on the shared connection. */
+  executor?: SqlExecutor;
+  /**
+   * Read no further than this checkpoint (which a reader already passed, so everything up to it
+   * is final): a projection rebuild follows its live runner this way, never ahead of it.
+   */
+  through?: LogCheckpoint;
 }
 
 export class EventLog {
@@ -149,32 +160,63 @@ export class EventLog {
   }
 
   /**
+   * The stream's events up to `time`, in order (time travel): the longest run of versions from
+   * the first written at or before `time`, so a state in time is always a prefix of the stream.
+   */
+  async readStreamUntil(stream: StreamKey, time: Date): Promise<RecordedEvent[]> {
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events
+        WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3
+          AND version < coalesce((SELECT min(version) FROM events
+                                   WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3
+                                     AND created_at > $4), 2147483647)
+        ORDER BY version`,
+      [stream.tenantId, stream.aggregateName, stream.aggregateId, time],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
    * Up to `limit` events after `after`, in (transaction, position) order, and only from
    * transactions that are finished: no transaction still running can later commit an event
    * that sorts before what this returns. So a reader that checkpoints the last pair it saw never
    * skips an event, however commits interleave. (Positions alone are not safe: a transaction
    * can commit position n after n+1 is already visible.)
    */
-  async readAll(after: LogCheckpoint = LOG_START, limit = 100): Promise<ReadAllResult> {
-    const rows = await this.sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-        WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        -- Qualified on purpose: a bare name would sort by the text alias in EVENT_COLUMNS,
-        -- which puts transaction 1000 before 999 and so skips events.
-        ORDER BY events.transaction_id, events.position
-        LIMIT $3`,
-      [after.transactionId.toString(), after.position.toString(), limit],
+  // ORDER BY names the table's columns: a bare `transaction_id` would sort by the text alias in
+  // EVENT_COLUMNS, so transaction 1006 would come before 803 and be read (and applied) twice.
+  async readAll(after: LogCheckpoint = LOG_START, limit = 100, options: ReadAllOptions = {}): Promise<ReadAllResult> {
+    const executor = options.executor ?? this.sql;
+    const through = options.through;
+    const rows = await executor.query<EventRow>(
+      through
+        ? // Everything up to a checkpoint some reader already passed is final: no xmin test needed.
+          `SELECT ${EVENT_COLUMNS} FROM events
+            WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+              AND (transaction_id, position) <= ($4::text::xid8, $5::bigint)
+            ORDER BY events.transaction_id, events.position
+            LIMIT $3`
+        : `SELECT ${EVENT_COLUMNS} FROM events
+            WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+              AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY events.transaction_id, events.position
+            LIMIT $3`,
+      [
+        after.transactionId.toString(),
+        after.position.toString(),
+        limit,
+        ...(through ? [through.transactionId.toString(), through.position.toString()] : []),
+      ],
     );
     const events = rows.map(toRecorded);
     const last = events.at(-1);
     if (last && events.length === limit) {
       // Never end a batch inside a transaction: a command's events then always arrive together.
-      const rest = await this.sql.query<EventRow>(
+      const rest = await executor.query<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM events WHERE transaction_id = $1::text::xid8 AND position > $2 ORDER BY position`,
         [last.transactionId.toString(), last.position.toString()],
       );
-      events.push(...rest.map(toRecorded));
+      events.push(...rest.map(toRecorded).filter((e) => !through || !isAfter(e, through)));
     }
     const end = events.at(-1);
     return { events, checkpoint: end ? { transactionId: end.transactionId, position: end.position } : after };
@@ -187,6 +229,12 @@ export class EventLog {
       [position.toString()],
     );
     return rows[0] ? { transactionId: BigInt(rows[0].transaction_id), position } : undefined;
+  }
+
+  /** How many events the log holds (for progress reports). */
+  async count(): Promise<number> {
+    const rows = await this.sql.query<{ count: string | number | bigint }>("SELECT count(*) AS count FROM events");
+    return Number(rows[0]?.count ?? 0);
   }
 
   /** The newest position any committed event has (0 on an empty log). */

@@ -129,29 +129,6 @@ describe.each(engines)("event log on %s", (engine) => {
     if (engine === "postgres") expect(conflicts).toBeGreaterThan(0);
   });
 
-  it("reads in commit order across transaction IDs of different digit counts (sorted as numbers, not text)", async () => {
-    const { checkpoint: start } = await drain(log);
-    const s = stream();
-    const burnTransactionIds = async (n: number) => {
-      for (let i = 0; i < n; i++) await db.sql.transaction((tx) => tx.query("SELECT pg_current_xact_id()"));
-    };
-    const appended: RecordedEvent[] = [];
-    // 30 appends 40 transaction IDs apart cross at least one power of ten wherever the IDs start.
-    for (let i = 0; i < 30; i++) {
-      appended.push(...(await log.append(s, i, [{ type: "MoneyDeposited", data: { amount: i } }], meta())));
-      await burnTransactionIds(40);
-    }
-    // Transactions elsewhere on the server (other test files) can hold the horizon back a moment.
-    const ofStream = (events: RecordedEvent[]) => events.filter((e) => e.aggregateId === s.aggregateId);
-    await vi.waitFor(
-      async () => {
-        const { seen } = await drain(log, start, 4);
-        expect(ofStream(seen).map((e) => e.position)).toEqual(appended.map((e) => e.position));
-      },
-      { timeout: 10_000, interval: 50 },
-    );
-  });
-
   it("readAll returns every committed event once, in batches, and stops at the head", async () => {
     const before = await drain(log);
     const s = stream();

@@ -13,6 +13,7 @@ type Data<T extends AccountEvent["type"]> = Extract<AccountEvent, { type: T }>["
 
 export const AccountViewProjection = defineProjection<Tx>({
   name: "AccountView",
+  tables: ["account_views"],
   // Every account event changes the account row.
   eventTypes: Account.eventTypes,
   async apply(events, tx) {
@@ -83,6 +84,7 @@ async function applyToAccount(event: RecordedEvent, tx: Tx): Promise<void> {
 
 export const TransferViewProjection = defineProjection<Tx>({
   name: "TransferView",
+  tables: ["transfer_views"],
   eventTypes: ["TransferPrepared", "TransferConfirmed", "TransferUnlocked"],
   async apply(events, tx) {
     for (const event of events) {
