@@ -160,7 +160,9 @@ export class EventLog {
       `SELECT ${EVENT_COLUMNS} FROM events
         WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY transaction_id, position
+        -- Qualified: a bare \`transaction_id\` here would mean the ::text output column above, and
+        -- sort '1000' before '999' (a batch out of order: events delivered twice or skipped).
+        ORDER BY events.transaction_id, events.position
         LIMIT $3`,
       [after.transactionId.toString(), after.position.toString(), limit],
     );

@@ -229,4 +229,41 @@ describe("event log on postgres: transactions that commit out of position order"
     expect(seen.size).toBe(all[0]?.n);
     expect(seen.size).toBe(120);
   });
+
+  it("orders by transaction as a number, not as text: xid 999 comes before xid 1000", async () => {
+    // Written with explicit, long-finished transaction IDs (9 and 10 sort the other way as text).
+    const s = stream();
+    const m = meta();
+    for (const [version, xid] of [
+      [1, "10"],
+      [2, "9"],
+    ] as const) {
+      await db.sql.query(
+        `INSERT INTO events (transaction_id, tenant_id, aggregate_name, aggregate_id, version, type, body,
+                             command_id, request_id, correlation_id, causation_id)
+         VALUES ($1::xid8, $2, $3, $4, $5, 'X', '{}', $6::uuid, $7, $8::uuid, $9)`,
+        [
+          xid,
+          s.tenantId,
+          s.aggregateName,
+          s.aggregateId,
+          version,
+          m.commandId,
+          m.requestId,
+          m.correlationId,
+          m.causationId,
+        ],
+      );
+    }
+    const { seen } = await drain(log, LOG_START, 2);
+    const positions = seen.map((e) => e.position);
+    expect(new Set(positions).size).toBe(positions.length);
+    for (let i = 1; i < seen.length; i++) {
+      const [a, b] = [seen[i - 1]!, seen[i]!];
+      expect(
+        a.transactionId < b.transactionId || (a.transactionId === b.transactionId && a.position < b.position),
+      ).toBe(true);
+    }
+    expect(seen.filter((e) => e.aggregateId === s.aggregateId).map((e) => e.version)).toEqual([2, 1]);
+  });
 });
