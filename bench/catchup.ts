@@ -45,7 +45,7 @@ serve({
         const values = chunk.map((row) => {
           const n = params.length;
           params.push(...row, randomUUID());
-          return `('default', 'Account', $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 5}, $${n + 5}, $${n + 5})`;
+          return `('default', 'Account', $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}::uuid, $${n + 5}::text, $${n + 5}::uuid, $${n + 5}::text)`;
         });
         await app.db.sql.query(
           `INSERT INTO events (tenant_id, aggregate_name, aggregate_id, version, type, body,

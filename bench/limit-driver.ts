@@ -14,7 +14,7 @@ import { closedLoop, type LoadPlan } from "./stats.ts";
 
 const INSERT = `INSERT INTO events (tenant_id, aggregate_name, aggregate_id, version, type, body,
                                     command_id, request_id, correlation_id, causation_id)
-                VALUES ($1, 'Account', $2, $3, 'MoneyDeposited', $4::jsonb, $5, $5, $5, $5)`;
+                VALUES ($1, 'Account', $2, $3, 'MoneyDeposited', $4::jsonb, $5::uuid, $5::text, $5::uuid, $5::text)`;
 
 let sql: SqlClient | undefined;
 let pool: pg.Pool | undefined;
