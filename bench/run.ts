@@ -285,7 +285,7 @@ async function profile(pgServer: BenchPostgres) {
   const dir = `${benchDir}profiles`;
   mkdirSync(dir, { recursive: true });
   const server = await child("server", "./server.ts", {
-    env: { NODE_ENV: "production", DATABASE_URL: await pgServer.createDatabase("profile") },
+    env: { NODE_ENV: "production", DATABASE_URL: await pgServer.createDatabase("profile"), BENCH_COUNT_SQL: "1" },
     nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
   });
   const { url } = await server.call<{ url: string }>("url");
@@ -296,13 +296,20 @@ async function profile(pgServer: BenchPostgres) {
   const scenario = { drivers: graphql, args: { scenario: "PROCESSED" }, server: true };
   await runCell("postgres", "warm-up", scenario, server, 32, 2000, 0);
   const groups = { server: [server.process.pid!], clients: graphql.map((g) => g.process.pid!) };
+  await server.call("statements");
   const before = cpuSnapshot(groups);
   const result = await runCell("postgres", "PROCESSED", scenario, server, 32, options.durationMs, 0);
   const cpu = cpuDelta(before, cpuSnapshot(groups));
+  const statements = await server.call<[string, number][]>("statements");
+  const total = statements.reduce((s, [, n]) => s + n, 0);
   const p = percentiles(result.latencies);
   await stopChildren([server, ...graphql]);
+  // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: the server's main thread is thread 0
+  // (tsx's module loader thread writes one too).
   const newest = readdirSync(dir)
-    .filter((f) => f.endsWith(".cpuprofile"))
+    .filter(
+      (f) => f.endsWith(".cpuprofile") && f.split(".")[3] === String(server.process.pid) && f.split(".")[4] === "0",
+    )
     .map((f) => `${dir}/${f}`)
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
   const perCommand = Object.entries(cpu)
@@ -314,7 +321,12 @@ async function profile(pgServer: BenchPostgres) {
       `CPU in the window: ${Object.entries(cpu)
         .map(([k, v]) => `${k} ${Math.round(v)} ms`)
         .join(", ")} over ${result.windowMs} ms wall\n` +
-      `Profile: ${newest}\n`,
+      `Profile: ${newest}\n\n` +
+      `SQL statements sent by the server (window + settling): ${total}, ${(total / result.completed).toFixed(1)} per command\n\n` +
+      `| per command | statement |\n| ---: | --- |\n${statements
+        .slice(0, 30)
+        .map(([text, n]) => `| ${(n / result.completed).toFixed(2)} | \`${text.replace(/\|/g, "\\|")}\` |`)
+        .join("\n")}\n`,
   );
   if (newest) console.log(formatSummary(summarise(newest)));
 }

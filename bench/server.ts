@@ -3,10 +3,27 @@
  * `memory://` for PGlite), listening on a free port. The orchestrator asks it for its memory
  * and to settle (every runner caught up with the log) between measurements.
  */
+import pg from "pg";
 import { createApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { isAfter } from "../src/core/messages.ts";
 import { serve } from "./ipc.ts";
+
+/**
+ * With BENCH_COUNT_SQL=1, counts the statements sent to PostgreSQL (every pg client: our raw SQL
+ * and Prisma's adapter), by statement text: how many round trips one command costs.
+ */
+const statements = new Map<string, number>();
+if (process.env.BENCH_COUNT_SQL === "1") {
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const config = args[0] as string | { text?: string };
+    const text = typeof config === "string" ? config : (config?.text ?? "?");
+    const key = text.replace(/\s+/g, " ").trim().slice(0, 100);
+    statements.set(key, (statements.get(key) ?? 0) + 1);
+    return query.apply(this, args);
+  } as typeof pg.Client.prototype.query;
+}
 
 const app = await createApp({ config: { ...loadConfig(), port: 0, host: "127.0.0.1" } });
 const { url } = await app.start();
@@ -23,6 +40,12 @@ serve({
   memory: (): Memory => {
     const { rss, heapUsed } = process.memoryUsage();
     return { rss, heapUsed, maxRss: process.resourceUsage().maxRSS * 1024 };
+  },
+  /** Statement counts since the last call (BENCH_COUNT_SQL=1), most frequent first. */
+  statements: () => {
+    const list = [...statements].sort((a, b) => b[1] - a[1]);
+    statements.clear();
+    return list;
   },
   /** Resolves when no command is being processed and every runner has passed the log's head. */
   settle: async (args: { timeoutMs?: number }) => {
