@@ -191,6 +191,35 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
   await stopChildren(local);
 
   if (engine === "postgres") {
+    log(`${engine}: soak, PROCESSED at 32 clients for ${options.soakMs / 1000} s`);
+    const samples: NonNullable<MemoryData["soak"]>["samples"] = [];
+    const started = Date.now();
+    const every = Math.max(1000, options.soakMs / 60);
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const m = await server.call<Memory>("memory");
+        samples.push({ atMs: Date.now() - started, rss: m.rss, heapUsed: m.heapUsed });
+        await new Promise((r) => setTimeout(r, every));
+      }
+    })();
+    const soak = await runCell(engine, "soak", scenarios.PROCESSED!, server, 32, options.soakMs, 0);
+    sampling = false;
+    await sampler;
+    const beforeFanOut = await server.call<Memory>("memory");
+    run.memory = {
+      engine,
+      peakRss: beforeFanOut.maxRss,
+      peakBeforeFanOut: beforeFanOut.maxRss,
+      soak: {
+        clients: 32,
+        durationMs: options.soakMs,
+        samples,
+        completed: soak.completed,
+        errors: soak.errors,
+        latencies: soak.latencies,
+      },
+    };
     log(`${engine}: fan-out with ${options.subscribers} subscribers`);
     const fanOut = await Promise.all(
       Array.from({ length: options.clientProcesses }, (_, i) => child(`fan-out ${i}`, "./fanout-driver.ts")),
@@ -231,34 +260,7 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
     await Promise.all(fanOut.map((f) => f.call("close")));
     await stopChildren(fanOut);
 
-    log(`${engine}: soak, PROCESSED at 32 clients for ${options.soakMs / 1000} s`);
-    const samples: NonNullable<MemoryData["soak"]>["samples"] = [];
-    const started = Date.now();
-    const every = Math.max(1000, options.soakMs / 60);
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const m = await server.call<Memory>("memory");
-        samples.push({ atMs: Date.now() - started, rss: m.rss, heapUsed: m.heapUsed });
-        await new Promise((r) => setTimeout(r, every));
-      }
-    })();
-    const soak = await runCell(engine, "soak", scenarios.PROCESSED!, server, 32, options.soakMs, 0);
-    sampling = false;
-    await sampler;
-    const memory = await server.call<Memory>("memory");
-    run.memory = {
-      engine,
-      peakRss: memory.maxRss,
-      soak: {
-        clients: 32,
-        durationMs: options.soakMs,
-        samples,
-        completed: soak.completed,
-        errors: soak.errors,
-        latencies: soak.latencies,
-      },
-    };
+    run.memory.peakRss = (await server.call<Memory>("memory")).maxRss;
   } else {
     const memory = await server.call<Memory>("memory");
     run.memory = { engine, peakRss: memory.maxRss };
