@@ -1,0 +1,132 @@
+/**
+ * Subscription fan-out: each subscriber has its own graphql-ws connection and account; at its
+ * moment it sends one deposit (answered at SENT) and subscribes to that command's results until
+ * every stage is reached. Latency is from the append (the PROCESSED result's signal time: the
+ * transaction that appended the events) to the moment the subscriber has the signal.
+ */
+import { type Client, createClient } from "graphql-ws";
+import WebSocket from "ws";
+import { accountIds, INITIAL_BALANCE } from "./accounts.ts";
+import { CREATE_ACCOUNT, graphqlClient } from "./graphql-client.ts";
+import { serve } from "./ipc.ts";
+import { inParallel } from "./stats.ts";
+
+const SEND = `mutation Send($id: ID!) { deposit(input: { amount: 1 }, command: { aggregateId: $id }) { commandId } }`;
+const WATCH = `subscription Watch($id: ID!) { commandResults(commandId: $id) { stage scope signalTime succeeded } }`;
+
+interface Signal {
+  stage: string;
+  scope: string;
+  signalTime: string;
+  succeeded: boolean;
+}
+
+export interface FanOutResult {
+  subscribers: number;
+  /** Signals at or after PROCESSED delivered to subscribers. */
+  delivered: number;
+  errors: number;
+  firstError?: string;
+  /** ms from append (PROCESSED signal time) to delivery, one per delivered signal. */
+  latencies: number[];
+  firstSendAt: number;
+  lastDeliveryAt: number;
+}
+
+let clients: Client[] = [];
+let ids: string[] = [];
+
+function first<T>(client: Client, query: string, variables: Record<string, unknown>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let value: T | undefined;
+    client.subscribe<T>(
+      { query, variables },
+      {
+        next: (r) => {
+          if (r.errors?.length) reject(new Error(r.errors.map((e) => e.message).join("; ")));
+          else value = r.data as T;
+        },
+        error: (e) => reject(e instanceof Error ? e : new Error(JSON.stringify(e))),
+        complete: () => (value === undefined ? reject(new Error("no data")) : resolve(value)),
+      },
+    );
+  });
+}
+
+serve({
+  setup: async (args: { url: string; wsUrl: string; prefix: string; subscribers: number }) => {
+    const post = graphqlClient(args.url);
+    ids = accountIds(args.prefix, args.subscribers);
+    await inParallel(ids, 16, async (id) => {
+      const data = await post<{ createAccount: { succeeded: boolean } }>(CREATE_ACCOUNT, {
+        id,
+        balance: INITIAL_BALANCE,
+      });
+      if (!data.createAccount.succeeded) throw new Error(`creating ${id} failed`);
+    });
+    clients = [];
+    await inParallel(ids, 50, async () => {
+      const client = createClient({ url: args.wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
+      await new Promise<void>((resolve, reject) => {
+        const offConnected = client.on("connected", () => {
+          offConnected();
+          resolve();
+        });
+        client.on("error", reject);
+      });
+      clients.push(client);
+    });
+    return { subscribers: clients.length };
+  },
+  run: async (args: { startAt: number; spreadMs: number }): Promise<FanOutResult> => {
+    const result: FanOutResult = {
+      subscribers: clients.length,
+      delivered: 0,
+      errors: 0,
+      latencies: [],
+      firstSendAt: Number.POSITIVE_INFINITY,
+      lastDeliveryAt: 0,
+    };
+    await Promise.all(
+      clients.map(async (client, i) => {
+        const at = args.startAt + Math.random() * args.spreadMs;
+        await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+        try {
+          result.firstSendAt = Math.min(result.firstSendAt, Date.now());
+          const sent = await first<{ deposit: { commandId: string } }>(client, SEND, { id: ids[i] });
+          const received: { signal: Signal; at: number }[] = [];
+          await new Promise<void>((resolve, reject) => {
+            client.subscribe<{ commandResults: Signal }>(
+              { query: WATCH, variables: { id: sent.deposit.commandId } },
+              {
+                next: (r) => {
+                  if (r.data) received.push({ signal: r.data.commandResults, at: Date.now() });
+                },
+                error: (e) => reject(e instanceof Error ? e : new Error(JSON.stringify(e))),
+                complete: resolve,
+              },
+            );
+          });
+          const processed = received.find((r) => r.signal.stage === "PROCESSED" && r.signal.scope === "STAGE");
+          if (!processed || received.some((r) => !r.signal.succeeded)) throw new Error("a stage failed or is missing");
+          const appendedAt = Date.parse(processed.signal.signalTime);
+          for (const r of received) {
+            if (r.signal.stage === "SENT") continue;
+            result.delivered++;
+            result.latencies.push(r.at - appendedAt);
+            result.lastDeliveryAt = Math.max(result.lastDeliveryAt, r.at);
+          }
+        } catch (error) {
+          result.errors++;
+          result.firstError ??= error instanceof Error ? error.message : String(error);
+        }
+      }),
+    );
+    return result;
+  },
+  close: async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+    clients = [];
+    return {};
+  },
+});

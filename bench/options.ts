@@ -1,0 +1,75 @@
+/**
+ * `npm run bench -- [--quick] [--rounds N] [--duration S] [--warmup S] [--clients 1,8,32,128]
+ *   [--soak S] [--catchup-events N] [--subscribers N] [--spread S] [--engines postgres,pglite]
+ *   [--no-emmett] [--profile]`
+ * `BENCH_DATABASE_URL=postgres://…` benchmarks an existing server instead of the embedded one
+ * (it must allow CREATE DATABASE; the bench's databases are dropped afterwards).
+ */
+export interface BenchOptions {
+  quick: boolean;
+  rounds: number;
+  durationMs: number;
+  warmupMs: number;
+  clients: number[];
+  soakMs: number;
+  catchUpEvents: number;
+  subscribers: number;
+  spreadMs: number;
+  engines: ("postgres" | "pglite")[];
+  emmett: boolean;
+  /** Only profile PROCESSED at 32 clients with --cpu-prof (no table). */
+  profile: boolean;
+  /** Client processes that share the GraphQL load. */
+  clientProcesses: number;
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("--")) throw new Error(`Unexpected argument ${arg}`);
+    const [name, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
+    const next = argv[i + 1];
+    if (inline !== undefined) flags.set(name, inline);
+    else if (next !== undefined && !next.startsWith("--")) flags.set(name, argv[++i]!);
+    else flags.set(name, "true");
+  }
+  const quick = flags.has("quick");
+  const num = (name: string, full: number, short: number) => {
+    const value = flags.get(name);
+    const n = value === undefined ? (quick ? short : full) : Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a number`);
+    return n;
+  };
+  const known = [
+    "quick",
+    "rounds",
+    "duration",
+    "warmup",
+    "clients",
+    "soak",
+    "catchup-events",
+    "subscribers",
+    "spread",
+    "engines",
+    "no-emmett",
+    "profile",
+    "client-processes",
+  ];
+  for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`Unknown option --${name}`);
+  return {
+    quick,
+    rounds: num("rounds", 2, 1),
+    durationMs: num("duration", 5, 2) * 1000,
+    warmupMs: num("warmup", 1, 0.5) * 1000,
+    clients: (flags.get("clients") ?? "1,8,32,128").split(",").map(Number),
+    soakMs: num("soak", 300, 20) * 1000,
+    catchUpEvents: num("catchup-events", 100_000, 20_000),
+    subscribers: num("subscribers", 1000, 1000),
+    spreadMs: num("spread", 5, 5) * 1000,
+    engines: (flags.get("engines") ?? "postgres,pglite").split(",") as BenchOptions["engines"],
+    emmett: !flags.has("no-emmett"),
+    profile: flags.has("profile"),
+    clientProcesses: num("client-processes", 2, 2),
+  };
+}
