@@ -141,6 +141,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     graphiql: config.graphiql,
     production: config.production,
     maxBodyBytes: config.maxBodyBytes,
+    queryLimits: config.queryLimits,
     logger,
   });
 
