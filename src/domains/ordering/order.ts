@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { defineAggregate } from "../../core/aggregate.ts";
 import { DomainError } from "../../core/errors.ts";
-import { ORDER_EVENT_TYPES, type OrderEvent, itemAdded, upcastOrderEvent } from "./order-events.ts";
+import { itemAdded, ORDER_EVENT_TYPES, type OrderEvent, upcastOrderEvent } from "./order-events.ts";
 import { canMove, type OrderStatus } from "./order-status.ts";
 
 export interface OrderLine {
@@ -56,7 +56,10 @@ export const Order = defineAggregate({
       description: "Removes a product's line from a draft order.",
       input: z.object({ productId: item.productId }),
     },
-    SubmitOrder: { description: "Submits a draft order; refused with ORDER_EMPTY when it has no line.", input: z.object({}) },
+    SubmitOrder: {
+      description: "Submits a draft order; refused with ORDER_EMPTY when it has no line.",
+      input: z.object({}),
+    },
     ConfirmOrder: { description: "Confirms a submitted order.", input: z.object({}) },
     ShipOrder: {
       description: "Ships a confirmed order.",
@@ -94,7 +97,8 @@ export const Order = defineAggregate({
         return [{ type: "ItemRemoved", data: { productId: command.data.productId } }];
       case "SubmitOrder":
         assertCanMove(state, "SUBMITTED", "ORDER_NOT_DRAFT", "Only a draft order can be submitted");
-        if (state.lines.length === 0) throw new DomainError("ORDER_EMPTY", "An order without items cannot be submitted");
+        if (state.lines.length === 0)
+          throw new DomainError("ORDER_EMPTY", "An order without items cannot be submitted");
         return [{ type: "OrderSubmitted", data: { total: state.total, itemCount: itemCount(state) } }];
       case "ConfirmOrder":
         assertCanMove(state, "CONFIRMED", "ORDER_NOT_SUBMITTED", "Only a submitted order can be confirmed");
@@ -106,7 +110,12 @@ export const Order = defineAggregate({
         assertCanMove(state, "DELIVERED", "ORDER_NOT_SHIPPED", "Only a shipped order can be delivered");
         return [{ type: "OrderDelivered", data: {} }];
       case "CancelOrder":
-        assertCanMove(state, "CANCELLED", "ORDER_ALREADY_SHIPPED", "An order that has shipped can no longer be cancelled");
+        assertCanMove(
+          state,
+          "CANCELLED",
+          "ORDER_ALREADY_SHIPPED",
+          "An order that has shipped can no longer be cancelled",
+        );
         return [{ type: "OrderCancelled", data: { reason: command.data.reason } }];
     }
   },
@@ -178,7 +187,10 @@ function addItem(state: OrderState, line: OrderLine): OrderEvent {
 function assertDraft(state: OrderState): void {
   assertNotCancelled(state);
   if (state.status !== "DRAFT") {
-    throw new DomainError("ORDER_NOT_DRAFT", `Items can only change while the order is a draft (it is ${state.status})`);
+    throw new DomainError(
+      "ORDER_NOT_DRAFT",
+      `Items can only change while the order is a draft (it is ${state.status})`,
+    );
   }
 }
 
