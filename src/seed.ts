@@ -53,7 +53,9 @@ export async function seed(app: App, options: SeedOptions): Promise<SeedReport> 
   let done = 0;
   let refused = 0;
   const send = async (request: Omit<SendRequest, "tenantId">): Promise<string> => {
-    const result = await app.gateway.sendAndWait({ ...request, tenantId: options.tenantId }, { stage: "PROCESSED" });
+    // PROJECTED: an order's names are copied from the customer and product views, so those must
+    // be projected first; and when seed() returns, every read model is complete.
+    const result = await app.gateway.sendAndWait({ ...request, tenantId: options.tenantId }, { stage: "PROJECTED" });
     if (!result.succeeded) {
       refused++;
       logger.warn(

@@ -28,7 +28,6 @@ describe.each(engines)("seed on %s", (engine) => {
     });
     expect(report).toMatchObject({ customers: 5, products: 4, orders: 30, refused: 0 });
     expect(progress.at(-1)).toBe(5 + 4 + 30 * 5);
-    expect(await t.app.runners.waitForProjections(await t.app.events.headPosition(), 20_000)).toBe(true);
 
     const prisma = t.db.prisma;
     expect(await prisma.customerView.count()).toBe(5);

