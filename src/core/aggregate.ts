@@ -4,7 +4,7 @@
  * schema that both validates the input and shapes the GraphQL input type.
  */
 import type { z } from "zod";
-import type { DomainEvent } from "./messages.ts";
+import type { DomainEvent, RecordedEvent } from "./messages.ts";
 
 /** A command as a decider sees it: its type, its validated data and where it is aimed. */
 export interface Command<Type extends string = string, Data = unknown> {
@@ -110,4 +110,17 @@ export function upcastEvent<Event extends DomainEvent>(
   return aggregate.upcast
     ? aggregate.upcast(event)
     : ({ type: event.type, data: event.data, schemaVersion: event.schemaVersion } as Event);
+}
+
+/**
+ * A recorded event as processors must see it: lifted to the current shape by its aggregate's
+ * upcaster (unchanged when the aggregate has none or is unknown), metadata kept.
+ */
+export function upcastRecorded(
+  aggregate: Pick<AnyAggregate, "upcast"> | undefined,
+  event: RecordedEvent,
+): RecordedEvent {
+  if (!aggregate?.upcast) return event;
+  const lifted = aggregate.upcast(event);
+  return { ...event, type: lifted.type, data: lifted.data, schemaVersion: lifted.schemaVersion ?? event.schemaVersion };
 }

@@ -4,5 +4,6 @@
  */
 import type { BoundedContext } from "../core/context.ts";
 import { banking } from "./banking/index.ts";
+import { ordering } from "./ordering/index.ts";
 
-export const contexts: readonly BoundedContext[] = [banking];
+export const contexts: readonly BoundedContext[] = [banking, ordering];

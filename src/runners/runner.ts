@@ -5,6 +5,7 @@
  * fallback; retry a failing batch with backoff, then isolate the failing event and park it in
  * the dead-letter table (or stop), so one poison event never blocks the rest.
  */
+import { upcastRecorded } from "../core/aggregate.ts";
 import { LOG_START, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
 import { type CommandResult, OK, STAGE_OF_KIND } from "../core/stages.ts";
 import type { Registry } from "../gateway/registry.ts";
@@ -191,12 +192,22 @@ export class Runner {
     }
   }
 
+  /**
+   * Processors are written against the current event shapes; the log keeps what was written.
+   * Every event is lifted by its aggregate's upcaster before any processor sees it, as
+   * aggregate loading (replay) already does.
+   */
+  private upcast(event: RecordedEvent): RecordedEvent {
+    return upcastRecorded(this.deps.registry.aggregate(event.aggregateName)?.aggregate, event);
+  }
+
   private async firstEvent(): Promise<RecordedEvent | undefined> {
     const batch = await this.deps.events.readAll(this.checkpoint, 1, { through: await this.options.through?.() });
     return batch.events[0];
   }
 
-  private async process(events: readonly RecordedEvent[], from: LogCheckpoint, next: LogCheckpoint): Promise<void> {
+  private async process(read: readonly RecordedEvent[], from: LogCheckpoint, next: LogCheckpoint): Promise<void> {
+    const events = read.map((e) => this.upcast(e));
     const relevant = events.filter((e) => this.step.eventTypes.has(e.type));
     const prepared: PreparedBatch = relevant.length > 0 ? await this.step.prepare(relevant) : {};
     const signals = this.signals(events, relevant, prepared.outputs, undefined);
@@ -214,7 +225,8 @@ export class Runner {
   private async park(event: RecordedEvent, error: unknown, attempts: number): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     const next = { transactionId: event.transactionId, position: event.position };
-    const relevant = this.step.eventTypes.has(event.type) ? [event] : [];
+    const lifted = this.upcast(event);
+    const relevant = this.step.eventTypes.has(lifted.type) ? [lifted] : [];
     const signals = this.signals([event], relevant, undefined, message);
     const stored = await this.commit(
       this.checkpoint ?? LOG_START,

@@ -1,0 +1,93 @@
+/**
+ * Customers and products as read models, and the rule that keeps every copy of their names in
+ * step: when a name is set (registered or renamed), each order, order line and statistics row
+ * that carries a copy is updated in the same transaction.
+ */
+import type { RecordedEvent } from "../../core/messages.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
+import type { CustomerEvent } from "./customer.ts";
+import { rowKey } from "./keys.ts";
+import type { ProductEvent } from "./product.ts";
+import { refreshProductNamesOfProduct } from "./sql.ts";
+
+type Tx = Prisma.TransactionClient;
+type Data<E extends { type: string; data: unknown }, T extends E["type"]> = Extract<E, { type: T }>["data"];
+
+export async function applyCustomerEvent(event: RecordedEvent, tx: Tx): Promise<void> {
+  const key = rowKey(event.tenantId, event.aggregateId);
+  const stamp = { version: event.version, updatedAt: event.createdAt };
+  switch (event.type as CustomerEvent["type"]) {
+    case "CustomerRegistered": {
+      const { name, email } = event.data as Data<CustomerEvent, "CustomerRegistered">;
+      await tx.customerView.create({
+        data: {
+          key,
+          tenantId: event.tenantId,
+          id: event.aggregateId,
+          name,
+          email,
+          createdAt: event.createdAt,
+          ...stamp,
+        },
+      });
+      await copyCustomerName(tx, event, name);
+      return;
+    }
+    case "CustomerRenamed": {
+      const { name } = event.data as Data<CustomerEvent, "CustomerRenamed">;
+      await tx.customerView.update({ where: { key }, data: { name, ...stamp } });
+      await copyCustomerName(tx, event, name);
+      return;
+    }
+  }
+}
+
+async function copyCustomerName(tx: Tx, event: RecordedEvent, name: string): Promise<void> {
+  const customer = { tenantId: event.tenantId, customerId: event.aggregateId };
+  await tx.orderSummary.updateMany({ where: customer, data: { customerName: name } });
+  await tx.customerOrderStats.upsert({
+    where: { key: rowKey(event.tenantId, event.aggregateId) },
+    create: {
+      key: rowKey(event.tenantId, event.aggregateId),
+      ...customer,
+      customerName: name,
+      updatedAt: event.createdAt,
+    },
+    update: { customerName: name },
+  });
+}
+
+export async function applyProductEvent(event: RecordedEvent, tx: Tx): Promise<void> {
+  const key = rowKey(event.tenantId, event.aggregateId);
+  const stamp = { version: event.version, updatedAt: event.createdAt };
+  switch (event.type as ProductEvent["type"]) {
+    case "ProductRegistered": {
+      const { name, price } = event.data as Data<ProductEvent, "ProductRegistered">;
+      await tx.productView.create({
+        data: { key, tenantId: event.tenantId, id: event.aggregateId, name, price, ...stamp },
+      });
+      await copyProductName(tx, event, name);
+      return;
+    }
+    case "ProductRenamed": {
+      const { name } = event.data as Data<ProductEvent, "ProductRenamed">;
+      await tx.productView.update({ where: { key }, data: { name, ...stamp } });
+      await copyProductName(tx, event, name);
+      return;
+    }
+    case "ProductRepriced": {
+      // Placed orders keep the unit price they were ordered at: only the catalogue changes.
+      const { price } = event.data as Data<ProductEvent, "ProductRepriced">;
+      await tx.productView.update({ where: { key }, data: { price, ...stamp } });
+      return;
+    }
+  }
+}
+
+async function copyProductName(tx: Tx, event: RecordedEvent, name: string): Promise<void> {
+  const lines = await tx.orderLine.updateMany({
+    where: { tenantId: event.tenantId, productId: event.aggregateId },
+    data: { productName: name },
+  });
+  if (lines.count > 0) await refreshProductNamesOfProduct(tx, event.tenantId, event.aggregateId);
+}

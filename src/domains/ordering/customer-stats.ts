@@ -1,0 +1,84 @@
+/**
+ * Per-customer order statistics. Projected before the order's own views for the same event,
+ * so a cancellation still sees whether the order had been submitted (and counted as spent).
+ */
+import type { RecordedEvent } from "../../core/messages.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
+import { rowKey } from "./keys.ts";
+import type { OrderEvent } from "./order-events.ts";
+
+type Tx = Prisma.TransactionClient;
+type Data<T extends OrderEvent["type"]> = Extract<OrderEvent, { type: T }>["data"];
+
+export async function applyToCustomerStats(event: RecordedEvent, tx: Tx): Promise<void> {
+  switch (event.type as OrderEvent["type"]) {
+    case "OrderCreated": {
+      const { customerId } = event.data as Data<"OrderCreated">;
+      const key = rowKey(event.tenantId, customerId);
+      const existing = await tx.customerOrderStats.findUnique({ where: { key }, select: { firstOrderAt: true } });
+      if (existing) {
+        await tx.customerOrderStats.update({
+          where: { key },
+          data: {
+            ordersPlaced: { increment: 1 },
+            firstOrderAt: existing.firstOrderAt ?? event.createdAt,
+            lastOrderAt: event.createdAt,
+            updatedAt: event.createdAt,
+          },
+        });
+      } else {
+        // The customer is not registered (yet): its name arrives with CustomerRegistered.
+        await tx.customerOrderStats.create({
+          data: {
+            key,
+            tenantId: event.tenantId,
+            customerId,
+            customerName: "",
+            ordersPlaced: 1,
+            firstOrderAt: event.createdAt,
+            lastOrderAt: event.createdAt,
+            updatedAt: event.createdAt,
+          },
+        });
+      }
+      return;
+    }
+    case "OrderSubmitted": {
+      const { total } = event.data as Data<"OrderSubmitted">;
+      await updateStatsOfOrder(tx, event, { ordersSubmitted: { increment: 1 }, totalSpent: { increment: total } });
+      return;
+    }
+    case "OrderDelivered":
+      await updateStatsOfOrder(tx, event, { ordersDelivered: { increment: 1 } });
+      return;
+    case "OrderCancelled": {
+      const order = await tx.orderSummary.findUniqueOrThrow({
+        where: { key: rowKey(event.tenantId, event.aggregateId) },
+        select: { submittedAt: true, total: true },
+      });
+      await updateStatsOfOrder(tx, event, {
+        ordersCancelled: { increment: 1 },
+        // What was counted as spent at submission is no longer spent.
+        ...(order.submittedAt ? { totalSpent: { decrement: order.total } } : {}),
+      });
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+async function updateStatsOfOrder(
+  tx: Tx,
+  event: RecordedEvent,
+  data: Prisma.CustomerOrderStatsUpdateInput,
+): Promise<void> {
+  const order = await tx.orderSummary.findUniqueOrThrow({
+    where: { key: rowKey(event.tenantId, event.aggregateId) },
+    select: { customerId: true },
+  });
+  await tx.customerOrderStats.update({
+    where: { key: rowKey(event.tenantId, order.customerId) },
+    data: { ...data, updatedAt: event.createdAt },
+  });
+}

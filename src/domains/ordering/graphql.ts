@@ -1,0 +1,307 @@
+/**
+ * The ordering context's read side in GraphQL: orders (summary and detail), customers with
+ * their statistics, products, and the order search. Every query reads the read models through
+ * the Pothos Prisma plugin, pages with cursors, and can wait for a command (read-your-writes).
+ */
+import { type ResolveCursorConnectionArgs, resolveCursorConnection } from "@pothos/plugin-relay";
+import { StagelineError } from "../../core/errors.ts";
+import type PrismaTypes from "../../generated/pothos-prisma-types.ts";
+import type { OrderSummary as OrderSummaryRow } from "../../generated/prisma/client.ts";
+import type { StagelineBuilder } from "../../graphql/builder.ts";
+import { withErrorCodes } from "../../graphql/errors.ts";
+import { rowKey } from "./keys.ts";
+import { ORDER_STATUSES, type OrderStatus } from "./order-status.ts";
+import { searchOrderKeys } from "./sql.ts";
+
+/** A cursor this API did not hand out (or that was tampered with). */
+export class InvalidCursor extends StagelineError {
+  readonly code = "INVALID_CURSOR";
+}
+
+type SchemaTypesOf<B> = B extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+type OrderFieldBuilder = PothosSchemaTypes.PrismaObjectFieldBuilder<
+  SchemaTypesOf<StagelineBuilder>,
+  PrismaTypes["OrderSummary"]
+>;
+
+/** Runs a resolver's work so that our typed errors reach the client with their codes. */
+const coded = <T>(work: () => Promise<T>): Promise<T> => withErrorCodes(work)();
+
+const PAGE = { defaultSize: 20, maxSize: 100 } as const;
+const SEARCH_TEXT_MAX = 200;
+
+export function orderingSchema(builder: StagelineBuilder): void {
+  const OrderStatusEnum = builder.enumType("OrderStatus", { values: ORDER_STATUSES });
+
+  const OrderLine = builder.prismaObject("OrderLine", {
+    description: "One product in an order, at the unit price it was ordered at.",
+    fields: (t) => ({
+      productId: t.exposeID("productId"),
+      productName: t.exposeString("productName", { description: "The product's current name." }),
+      quantity: t.exposeInt("quantity"),
+      unitPrice: t.exposeInt("unitPrice", { description: "In cents, as ordered." }),
+      subtotal: t.exposeInt("subtotal", { description: "quantity × unitPrice, in cents." }),
+    }),
+  });
+
+  const summaryFields = (t: OrderFieldBuilder) => ({
+    id: t.exposeID("id"),
+    customerId: t.exposeID("customerId"),
+    customerName: t.exposeString("customerName", { description: "The customer's current name." }),
+    status: t.field({ type: OrderStatusEnum, resolve: (o) => o.status as OrderStatus }),
+    itemCount: t.exposeInt("itemCount", { description: "Sum of the lines' quantities." }),
+    lineCount: t.exposeInt("lineCount"),
+    total: t.exposeInt("total", { description: "In cents." }),
+    version: t.exposeInt("version"),
+    createdAt: t.field({ type: "DateTime", resolve: (o) => o.createdAt }),
+    updatedAt: t.field({ type: "DateTime", resolve: (o) => o.updatedAt }),
+    submittedAt: t.field({ type: "DateTime", nullable: true, resolve: (o) => o.submittedAt }),
+    confirmedAt: t.field({ type: "DateTime", nullable: true, resolve: (o) => o.confirmedAt }),
+    shippedAt: t.field({ type: "DateTime", nullable: true, resolve: (o) => o.shippedAt }),
+    deliveredAt: t.field({ type: "DateTime", nullable: true, resolve: (o) => o.deliveredAt }),
+    cancelledAt: t.field({ type: "DateTime", nullable: true, resolve: (o) => o.cancelledAt }),
+    cancelReason: t.exposeString("cancelReason", { nullable: true }),
+    trackingNumber: t.exposeString("trackingNumber", { nullable: true }),
+  });
+
+  const OrderSummary = builder.prismaObject("OrderSummary", {
+    description: "An order as lists and searches show it (the OrderSummary read model).",
+    fields: (t) => summaryFields(t as unknown as OrderFieldBuilder),
+  });
+
+  const OrderDetail = builder.prismaObject("OrderSummary", {
+    variant: "OrderDetail",
+    description: "An order with its lines (the OrderDetail read model).",
+    fields: (t) => ({
+      // The same fields as OrderSummary (a variant's builder differs only in the model's relations it may load).
+      ...summaryFields(t as unknown as OrderFieldBuilder),
+      lines: t.relation("lines", { type: OrderLine, query: { orderBy: { lineNo: "asc" } } }),
+    }),
+  });
+
+  const CustomerStats = builder.prismaObject("CustomerOrderStats", {
+    name: "CustomerStats",
+    description: "A customer's order statistics.",
+    fields: (t) => ({
+      customerId: t.exposeID("customerId"),
+      customerName: t.exposeString("customerName"),
+      ordersPlaced: t.exposeInt("ordersPlaced"),
+      ordersSubmitted: t.exposeInt("ordersSubmitted"),
+      ordersDelivered: t.exposeInt("ordersDelivered"),
+      ordersCancelled: t.exposeInt("ordersCancelled"),
+      totalSpent: t.field({
+        type: "BigInt",
+        description: "Sum of the totals of submitted orders not cancelled, in cents.",
+        resolve: (s) => s.totalSpent,
+      }),
+      firstOrderAt: t.field({ type: "DateTime", nullable: true, resolve: (s) => s.firstOrderAt }),
+      lastOrderAt: t.field({ type: "DateTime", nullable: true, resolve: (s) => s.lastOrderAt }),
+    }),
+  });
+
+  const Customer = builder.prismaObject("CustomerView", {
+    name: "Customer",
+    description: "A customer (the CustomerView read model).",
+    fields: (t) => ({
+      id: t.exposeID("id"),
+      name: t.exposeString("name"),
+      email: t.exposeString("email"),
+      version: t.exposeInt("version"),
+      createdAt: t.field({ type: "DateTime", resolve: (c) => c.createdAt }),
+      updatedAt: t.field({ type: "DateTime", resolve: (c) => c.updatedAt }),
+      stats: t.prismaField({
+        type: CustomerStats,
+        nullable: true,
+        resolve: (query, customer, _args, ctx) =>
+          ctx.prisma.customerOrderStats.findUnique({ ...query, where: { key: customer.key } }),
+      }),
+    }),
+  });
+
+  const Product = builder.prismaObject("ProductView", {
+    name: "Product",
+    description: "A catalogue product (the ProductView read model).",
+    fields: (t) => ({
+      id: t.exposeID("id"),
+      name: t.exposeString("name"),
+      price: t.exposeInt("price", { description: "Catalogue price in cents." }),
+      version: t.exposeInt("version"),
+      updatedAt: t.field({ type: "DateTime", resolve: (p) => p.updatedAt }),
+    }),
+  });
+
+  type QueryFieldBuilder = Parameters<Parameters<StagelineBuilder["queryField"]>[1]>[0];
+  const readAfterArgs = (t: QueryFieldBuilder) => ({
+    afterCommand: t.arg.id({ description: "Wait (bounded) until the projections have passed this command." }),
+  });
+  const readAfter = (ctx: Parameters<typeof withReadAfter>[0], afterCommand: unknown) =>
+    withReadAfter(ctx, afterCommand);
+
+  builder.queryField("order", (t) =>
+    t.prismaField({
+      type: OrderDetail,
+      nullable: true,
+      description: "An order with its lines.",
+      args: { id: t.arg.id({ required: true }), ...readAfterArgs(t) },
+      resolve: (query, _root, args, ctx) =>
+        coded(async () => {
+          await readAfter(ctx, args.afterCommand);
+          return ctx.prisma.orderSummary.findUnique({
+            ...query,
+            where: { key: rowKey(ctx.tenantId, String(args.id)) },
+          });
+        }),
+    }),
+  );
+
+  builder.queryField("ordersByCustomer", (t) =>
+    t.prismaConnection({
+      type: OrderSummary,
+      cursor: "createdPosition",
+      ...PAGE,
+      description: "A customer's orders, newest first, optionally of one status.",
+      args: { customerId: t.arg.id({ required: true }), status: t.arg({ type: OrderStatusEnum }), ...readAfterArgs(t) },
+      resolve: (query, _root, args, ctx) =>
+        coded(async () => {
+          await readAfter(ctx, args.afterCommand);
+          return ctx.prisma.orderSummary.findMany({
+            ...query,
+            where: {
+              tenantId: ctx.tenantId,
+              customerId: String(args.customerId),
+              ...(args.status ? { status: args.status } : {}),
+            },
+            orderBy: { createdPosition: "desc" },
+          });
+        }),
+    }),
+  );
+
+  builder.queryField("searchOrders", (t) =>
+    t.connection({
+      type: OrderSummary,
+      description:
+        "Orders whose ID, customer name or product names hold every word of `text` (as a word prefix, case-insensitive), newest first. `from` is inclusive, `to` exclusive (creation time).",
+      args: {
+        text: t.arg.string({ required: true }),
+        from: t.arg({ type: "DateTime" }),
+        to: t.arg({ type: "DateTime" }),
+        status: t.arg({ type: OrderStatusEnum }),
+        ...readAfterArgs(t),
+      },
+      resolve: (_root, args, ctx) =>
+        coded(async () => {
+          await readAfter(ctx, args.afterCommand);
+          const page = async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
+            const cursor = inverted ? before : after;
+            const keys = await searchOrderKeys(ctx.prisma, {
+              tenantId: ctx.tenantId,
+              text: args.text.slice(0, SEARCH_TEXT_MAX),
+              from: args.from ?? null,
+              to: args.to ?? null,
+              status: args.status ?? null,
+              beyond: cursor ? decodeCursor(cursor) : null,
+              inverted,
+              limit,
+            });
+            if (keys.length === 0) return [];
+            const rows = await ctx.prisma.orderSummary.findMany({ where: { key: { in: keys } } });
+            const byKey = new Map(rows.map((row) => [row.key, row]));
+            return keys.flatMap((key) => byKey.get(key) ?? []);
+          };
+          const connection = await resolveCursorConnection(
+            { args, toCursor: (order) => encodeCursor((order as OrderSummaryRow).createdPosition), ...PAGE },
+            page,
+          );
+          // The helper's node type is lost in its typings (it infers `unknown`); the nodes are page()'s rows.
+          return connection as {
+            edges: { cursor: string; node: OrderSummaryRow }[];
+            pageInfo: typeof connection.pageInfo;
+          };
+        }),
+    }),
+  );
+
+  builder.queryField("customer", (t) =>
+    t.prismaField({
+      type: Customer,
+      nullable: true,
+      args: { id: t.arg.id({ required: true }), ...readAfterArgs(t) },
+      resolve: (query, _root, args, ctx) =>
+        coded(async () => {
+          await readAfter(ctx, args.afterCommand);
+          return ctx.prisma.customerView.findUnique({
+            ...query,
+            where: { key: rowKey(ctx.tenantId, String(args.id)) },
+          });
+        }),
+    }),
+  );
+
+  builder.queryField("customerStats", (t) =>
+    t.prismaField({
+      type: CustomerStats,
+      nullable: true,
+      description: "A customer's order statistics.",
+      args: { customerId: t.arg.id({ required: true }), ...readAfterArgs(t) },
+      resolve: (query, _root, args, ctx) =>
+        coded(async () => {
+          await readAfter(ctx, args.afterCommand);
+          return ctx.prisma.customerOrderStats.findUnique({
+            ...query,
+            where: { key: rowKey(ctx.tenantId, String(args.customerId)) },
+          });
+        }),
+    }),
+  );
+
+  builder.queryField("product", (t) =>
+    t.prismaField({
+      type: Product,
+      nullable: true,
+      args: { id: t.arg.id({ required: true }), ...readAfterArgs(t) },
+      resolve: (query, _root, args, ctx) =>
+        coded(async () => {
+          await readAfter(ctx, args.afterCommand);
+          return ctx.prisma.productView.findUnique({ ...query, where: { key: rowKey(ctx.tenantId, String(args.id)) } });
+        }),
+    }),
+  );
+
+  builder.queryField("products", (t) =>
+    t.prismaConnection({
+      type: Product,
+      cursor: "key",
+      ...PAGE,
+      description: "The catalogue, by ID.",
+      args: { ...readAfterArgs(t) },
+      resolve: (query, _root, args, ctx) =>
+        coded(async () => {
+          await readAfter(ctx, args.afterCommand);
+          return ctx.prisma.productView.findMany({
+            ...query,
+            where: { tenantId: ctx.tenantId },
+            orderBy: { key: "asc" },
+          });
+        }),
+    }),
+  );
+}
+
+async function withReadAfter(
+  ctx: { readAfter(options: { commandId?: string | null }): Promise<void> },
+  afterCommand: unknown,
+): Promise<void> {
+  if (afterCommand !== undefined && afterCommand !== null) await ctx.readAfter({ commandId: String(afterCommand) });
+}
+
+const CURSOR_PREFIX = "order:";
+const encodeCursor = (position: bigint): string => Buffer.from(`${CURSOR_PREFIX}${position}`).toString("base64url");
+
+function decodeCursor(cursor: string): bigint {
+  const text = Buffer.from(cursor, "base64url").toString();
+  if (!text.startsWith(CURSOR_PREFIX) || !/^\d{1,19}$/.test(text.slice(CURSOR_PREFIX.length))) {
+    throw new InvalidCursor(`Invalid cursor ${JSON.stringify(cursor)}`);
+  }
+  return BigInt(text.slice(CURSOR_PREFIX.length));
+}

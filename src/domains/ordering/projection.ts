@@ -1,0 +1,37 @@
+/**
+ * The ordering read models, kept by one projection. One, not one per table, on purpose: an
+ * order's views copy names from the customer and product views, so they must be written in log
+ * order with them — a separate catalogue projection could lag behind and leave a name out.
+ * Everything runs in the runner's transaction, with the checkpoint: each event counts once.
+ */
+import type { RecordedEvent } from "../../core/messages.ts";
+import { defineProjection } from "../../core/processors.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
+import { applyCustomerEvent, applyProductEvent } from "./catalog-views.ts";
+import { Customer } from "./customer.ts";
+import { applyToCustomerStats } from "./customer-stats.ts";
+import { Order } from "./order.ts";
+import { applyToOrderViews } from "./order-views.ts";
+import { Product } from "./product.ts";
+
+type Tx = Prisma.TransactionClient;
+
+export const OrderingViews = defineProjection<Tx>({
+  name: "OrderingViews",
+  eventTypes: [...Customer.eventTypes, ...Product.eventTypes, ...Order.eventTypes],
+  async apply(events, tx) {
+    for (const event of events) await applyEvent(event, tx);
+  },
+});
+
+async function applyEvent(event: RecordedEvent, tx: Tx): Promise<void> {
+  switch (event.aggregateName) {
+    case Customer.name:
+      return applyCustomerEvent(event, tx);
+    case Product.name:
+      return applyProductEvent(event, tx);
+    case Order.name:
+      await applyToCustomerStats(event, tx);
+      return applyToOrderViews(event, tx);
+  }
+}
