@@ -53,10 +53,13 @@ export function searchOrdersSql(search: OrderSearch): Prisma.Sql {
         : Prisma.sql`created_position < ${search.beyond}`,
     );
   }
+  // `+ 0` keeps the planner off the created_position index on purpose: walking it and filtering
+  // is quick for common words but reads the whole table for rare ones, and which it picks flipped
+  // with the statistics. The GIN index and a top-N sort (memory bounded by LIMIT) always work.
   return Prisma.sql`
     SELECT key, created_position FROM order_summaries
      WHERE ${Prisma.join(conditions, " AND ")}
-     ORDER BY created_position ${search.inverted ? Prisma.sql`ASC` : Prisma.sql`DESC`}
+     ORDER BY created_position + 0 ${search.inverted ? Prisma.sql`ASC` : Prisma.sql`DESC`}
      LIMIT ${search.limit}`;
 }
 
