@@ -187,7 +187,17 @@ export class Runner {
         await this.sleep(Math.min(50 * 2 ** failures, this.options.maxBackoffMs ?? 30_000));
         continue;
       }
-      if (this.state === "draining" && (read === 0 || Date.now() > this.drainUntil)) break;
+      if (this.state === "draining") {
+        if (Date.now() > this.drainUntil) break;
+        // Caught up with what is readable. Events may still lie past the horizon (a transaction
+        // elsewhere on the server holds it back): wait for them until the deadline.
+        if (read === 0) {
+          const behind = await this.deps.events.hasEventsAfter(this.checkpoint ?? LOG_START).catch(() => false);
+          if (!behind) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          continue;
+        }
+      }
       if (read === 0 || read < this.options.batchSize) await this.sleep(this.options.pollMs);
     }
   }

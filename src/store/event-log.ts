@@ -238,6 +238,15 @@ export class EventLog {
   }
 
   /** The newest position any committed event has (0 on an empty log). */
+  /** Whether any event, finished or not, lies past the checkpoint (a draining reader waits for it). */
+  async hasEventsAfter(after: LogCheckpoint): Promise<boolean> {
+    const rows = await this.sql.query<{ found: boolean }>(
+      "SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)) AS found",
+      [after.transactionId.toString(), after.position.toString()],
+    );
+    return rows[0]?.found === true;
+  }
+
   async headPosition(): Promise<bigint> {
     const rows = await this.sql.query<{ position: string | number | null }>(
       "SELECT max(position) AS position FROM events",
