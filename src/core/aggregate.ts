@@ -38,6 +38,11 @@ export interface CommandSpec<Input extends z.ZodObject = z.ZodObject> {
   mode?: "create" | "update";
   /** Rewriter: fills the aggregate ID from the input (e.g. a lookup by e-mail) when the caller gave none. */
   resolveAggregateId?: AggregateIdResolver<z.output<Input>>;
+  /**
+   * Sent only by sagas (or other server-side code), never by clients: it gets no GraphQL
+   * mutation. E.g. crediting a transfer, which a client could otherwise use to mint money.
+   */
+  internal?: boolean;
 }
 
 export type CommandSpecs = Record<string, CommandSpec>;

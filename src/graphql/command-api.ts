@@ -22,6 +22,7 @@ export function defineCommandApi(builder: StagelineBuilder, registry: Registry) 
   const types = defineCommandTypes(builder);
 
   for (const command of registry.commands) {
+    if (command.spec.internal) continue;
     const input = hasFields(command.spec.input)
       ? zodInputType(builder, `${command.type}Input`, command.spec.input)
       : undefined;

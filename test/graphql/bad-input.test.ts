@@ -343,14 +343,32 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
       expect(await eventsOf(testApp, "no-such-account")).toEqual([]);
     });
 
+    it("a saga-only command (receiveTransfer, confirmTransfer, unlockTransfer) is no mutation: nothing stored", async () => {
+      const counts = await storedCounts(testApp);
+      for (const field of ["receiveTransfer", "confirmTransfer", "unlockTransfer"]) {
+        const { json } = await send(
+          `mutation C($id: ID!) { ${field}(input: { transferId: "t" }, command: { aggregateId: $id }) { succeeded } }`,
+          { id: accountId },
+        );
+        expect(json.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
+      }
+      expect(await storedCounts(testApp)).toEqual(counts);
+    });
+
     it("a transfer ID every object inherits (toString): refused TRANSFER_NOT_PENDING, the account intact", async () => {
       const counts = await storedCounts(testApp);
-      const { json } = await send(
-        `mutation C($id: ID!) { confirmTransfer(input: { transferId: "toString" },
-          command: { aggregateId: $id, waitFor: { stage: PROCESSED } }) { succeeded errorCode } }`,
-        { id: accountId },
-      );
-      expect(json.data?.confirmTransfer).toEqual({ succeeded: false, errorCode: "TRANSFER_NOT_PENDING" });
+      // ConfirmTransfer is saga-only, so this goes through the gateway as the saga would.
+      const result = await testApp.app.gateway.sendAndWait({
+        tenantId: "default",
+        aggregateName: "Account",
+        type: "ConfirmTransfer",
+        aggregateId: accountId,
+        input: { transferId: "toString" },
+      });
+      expect({ succeeded: result.succeeded, errorCode: result.errorCode }).toEqual({
+        succeeded: false,
+        errorCode: "TRANSFER_NOT_PENDING",
+      });
       expect(await storedCounts(testApp)).toEqual({ events: counts.events, commands: counts.commands + 1 });
       const state = await send("query S($id: ID!) { accountState(id: $id) { locked } }", { id: accountId });
       expect(state.json).toEqual({ data: { accountState: { locked: 0 } } });

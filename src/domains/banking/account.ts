@@ -80,14 +80,17 @@ export const Account = defineAggregate({
       }),
     },
     ReceiveTransfer: {
+      internal: true,
       description: "Credits a transfer to this account (sent by the transfer saga).",
       input: z.object({ transferId: z.string().min(1).max(200), sourceAccountId: z.string().min(1).max(200), amount }),
     },
     ConfirmTransfer: {
+      internal: true,
       description: "Completes a prepared transfer: the locked amount leaves the account (sent by the transfer saga).",
       input: z.object({ transferId: z.string().min(1).max(200) }),
     },
     UnlockTransfer: {
+      internal: true,
       description: "Cancels a prepared transfer: the locked amount is available again (the saga's compensation).",
       input: z.object({ transferId: z.string().min(1).max(200), reason: z.string().max(500).default("") }),
     },
