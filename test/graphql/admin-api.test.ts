@@ -7,18 +7,11 @@ import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { rebuildProjection } from "../../src/cli.ts";
-import type { SendRequest } from "../../src/gateway/gateway.ts";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
 const PROGRESS = "rebuildId projection tables state processed total percent eventsPerSecond errorCode finishedAt";
-const send = (type: string, aggregateId: string, input: unknown): SendRequest => ({
-  aggregateName: "Account",
-  type,
-  input,
-  aggregateId,
-  tenantId: "default",
-});
+const send = accountCommand;
 
 interface Progress {
   projection: string;

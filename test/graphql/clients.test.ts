@@ -47,12 +47,15 @@ const failWith = (errors: readonly FormattedError[]): never => {
   throw new Error(`GraphQL errors: ${JSON.stringify(errors)}`);
 };
 
-function graphqlWsDriver(testApp: TestApp): Driver {
-  const client = createWsClient({ url: testApp.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+/** A driver over a client that streams every operation (graphql-ws and graphql-sse share this shape). */
+function streamingDriver(
+  iterate: (request: { query: string; variables: Variables }) => AsyncIterable<{ data?: unknown; errors?: unknown }>,
+  close: () => Promise<void>,
+): Driver {
   const all = async (document: string, variables: Variables) => {
     const out: Data[] = [];
-    for await (const result of client.iterate({ query: document, variables })) {
-      if (result.errors) failWith(result.errors);
+    for await (const result of iterate({ query: document, variables })) {
+      if (result.errors) failWith(result.errors as FormattedError[]);
       out.push(result.data as Data);
     }
     return out;
@@ -64,31 +67,24 @@ function graphqlWsDriver(testApp: TestApp): Driver {
       return results[0]!;
     },
     subscribe: all,
-    close: () => client.dispose() as Promise<void>,
+    close,
   };
+}
+
+function graphqlWsDriver(testApp: TestApp): Driver {
+  const client = createWsClient({ url: testApp.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+  return streamingDriver(
+    (request) => client.iterate(request),
+    () => client.dispose() as Promise<void>,
+  );
 }
 
 function sseDriver(testApp: TestApp): Driver {
   const client = createSseClient({ url: testApp.url, singleConnection: false, retryAttempts: 0 });
-  const all = async (document: string, variables: Variables) => {
-    const out: Data[] = [];
-    for await (const result of client.iterate({ query: document, variables })) {
-      if (result.errors) failWith(result.errors as unknown as FormattedError[]);
-      out.push(result.data as Data);
-    }
-    return out;
-  };
-  return {
-    async request(document, variables) {
-      const results = await all(document, variables);
-      expect(results).toHaveLength(1);
-      return results[0]!;
-    },
-    subscribe: all,
-    async close() {
-      client.dispose();
-    },
-  };
+  return streamingDriver(
+    (request) => client.iterate(request),
+    async () => client.dispose(),
+  );
 }
 
 function apolloDriver(testApp: TestApp): Driver {

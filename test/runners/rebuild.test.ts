@@ -7,21 +7,14 @@ import { defineContext } from "../../src/core/context.ts";
 import { defineProjection } from "../../src/core/processors.ts";
 import { Account, type AccountState } from "../../src/domains/banking/account.ts";
 import { banking } from "../../src/domains/banking/index.ts";
-import type { SendRequest } from "../../src/gateway/gateway.ts";
 import { Registry } from "../../src/gateway/registry.ts";
 import { ProjectionRebuilds, type RebuildProgress } from "../../src/runners/rebuild.ts";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
 // Small batches: the rebuild takes many of them, so live deposits interleave with it.
 const runner = { batchSize: 5, pollMs: 20, maxAttempts: 2, onPoison: "dead-letter" as const };
-const send = (type: string, aggregateId: string, input: unknown): SendRequest => ({
-  aggregateName: "Account",
-  type,
-  input,
-  aggregateId,
-  tenantId: "default",
-});
+const send = accountCommand;
 
 describe.each(engines)("projection rebuild on %s", (engine) => {
   let t: TestApp;

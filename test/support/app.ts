@@ -8,6 +8,7 @@ import { expect, vi } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import type { BoundedContext } from "../../src/core/context.ts";
+import type { SendRequest } from "../../src/gateway/gateway.ts";
 import { openTestDatabase, type TestDatabase, type TestEngine } from "./databases.ts";
 
 export interface TestApp {
@@ -145,3 +146,17 @@ export async function eventsOf(testApp: TestApp, aggregateId: string): Promise<{
     [aggregateId],
   );
 }
+
+/** A gateway request for an Account command in the default tenant (tests that bypass GraphQL). */
+export const accountCommand = (
+  type: string,
+  aggregateId: string,
+  input: unknown,
+  tenantId = "default",
+): SendRequest => ({
+  aggregateName: "Account",
+  type,
+  input,
+  aggregateId,
+  tenantId,
+});
