@@ -9,7 +9,6 @@ import { GraphQLError, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { createYoga, type MaskError, maskError, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
-import { loadConfig } from "../config.ts";
 import { StagelineError } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { GraphQLContext } from "./builder.ts";
@@ -31,8 +30,8 @@ export interface GraphQLServerOptions {
   graphiql: boolean;
   production: boolean;
   maxBodyBytes: number;
-  /** Limits on every document (absent: the configuration's defaults, see GRAPHQL_MAX_* in .env.example). */
-  queryLimits?: QueryLimits;
+  /** Limits on every document (GRAPHQL_MAX_* in .env.example). */
+  queryLimits: QueryLimits;
   logger: Logger;
 }
 
@@ -63,7 +62,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       warn: (...args) => logger.warn({ args }, "yoga"),
       error: (...args) => logger.error({ args }, "yoga"),
     },
-    plugins: [useStableErrorCodes(), ...queryLimitPlugins(options.queryLimits ?? loadConfig({}).queryLimits)],
+    plugins: [useStableErrorCodes(), ...queryLimitPlugins(options.queryLimits)],
     context: ({ request }) =>
       contextOrBadRequest(() =>
         options.context({ tenantId: request.headers.get("x-tenant-id") ?? undefined, transport: "http" }),
