@@ -56,6 +56,13 @@ export const TRANSFER = `mutation Transfer($id: ID!, $transferId: String!, $to: 
   ) { commandId stage succeeded errorCode }
 }`;
 
+export const TRANSFER_PROCESSED = `mutation Transfer($id: ID!, $transferId: String!, $to: String!) {
+  prepareTransfer(
+    input: { transferId: $transferId, targetAccountId: $to, amount: 1 }
+    command: { aggregateId: $id, waitFor: { stage: PROCESSED } }
+  ) { commandId stage succeeded errorCode }
+}`;
+
 export interface MutationResult {
   commandId: string;
   stage: string;

@@ -11,13 +11,17 @@ import {
   graphqlClient,
   type MutationResult,
   TRANSFER,
+  TRANSFER_PROCESSED,
 } from "./graphql-client.ts";
 import { serve } from "./ipc.ts";
 import { closedLoop, inParallel, type LoadPlan } from "./stats.ts";
 
-export type GraphQLScenario = "SENT" | "PROCESSED" | "PROJECTED" | "SAGA_CHAIN";
+/** CEILING: the same deposit document sent to the bare Yoga server (bench/transport-ceiling.ts). */
+/** TRANSFER_PROCESSED: transfers answered at PROCESSED, leaving the saga to keep up (saga lag). */
+export type GraphQLScenario = "SENT" | "PROCESSED" | "PROJECTED" | "SAGA_CHAIN" | "CEILING" | "TRANSFER_PROCESSED";
 
 let post: ReturnType<typeof graphqlClient>;
+let ceiling: ReturnType<typeof graphqlClient> | undefined;
 let ids: string[] = [];
 
 serve({
@@ -33,16 +37,28 @@ serve({
     });
     return { accounts: ids.length };
   },
+  /** Where the bare transport ceiling listens. */
+  ceiling: (args: { url: string }) => {
+    ceiling = graphqlClient(args.url);
+    return {};
+  },
   run: (args: LoadPlan & { scenario: GraphQLScenario }) =>
     closedLoop(args, async (loop, n) => {
       const { id, next } = pick(ids, args.loops, loop, n);
-      if (args.scenario === "SAGA_CHAIN") {
-        const data = await post<{ prepareTransfer: MutationResult }>(TRANSFER, {
+      if (args.scenario === "SAGA_CHAIN" || args.scenario === "TRANSFER_PROCESSED") {
+        const chain = args.scenario === "SAGA_CHAIN";
+        const data = await post<{ prepareTransfer: MutationResult }>(chain ? TRANSFER : TRANSFER_PROCESSED, {
           id,
           to: next,
           transferId: randomUUID(),
         });
-        expectStage(data.prepareTransfer, "SAGA_HANDLED");
+        expectStage(data.prepareTransfer, chain ? "SAGA_HANDLED" : "PROCESSED");
+        return;
+      }
+      if (args.scenario === "CEILING") {
+        if (!ceiling) throw new Error("the transport ceiling was not set up");
+        const data = await ceiling<{ deposit: MutationResult }>(DEPOSIT, { id, stage: "PROCESSED" });
+        expectStage(data.deposit, "PROCESSED");
         return;
       }
       const data = await post<{ deposit: MutationResult }>(DEPOSIT, { id, stage: args.scenario });

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- [--quick] [--rounds N] [--duration S] [--warmup S] [--clients 1,8,32,128]
- *   [--soak S] [--catchup-events N] [--subscribers N] [--spread S] [--engines postgres,pglite]
+ *   [--soak S] [--catchup-events N] [--subscribers N] [--spread S] [--engines postgres,durable,pglite]
+ *   [--saga-load S]
  *   [--no-emmett] [--profile]`
  * `BENCH_DATABASE_URL=postgres://…` benchmarks an existing server instead of the embedded one
  * (it must allow CREATE DATABASE; the bench's databases are dropped afterwards).
@@ -15,7 +16,10 @@ export interface BenchOptions {
   catchUpEvents: number;
   subscribers: number;
   spreadMs: number;
-  engines: ("postgres" | "pglite")[];
+  /** postgres: the tests' settings (fsync off); durable: a server with fsync and synchronous commit on. */
+  engines: ("postgres" | "durable" | "pglite")[];
+  /** Seconds of sustained transfers answered at PROCESSED, to measure the saga's lag (0: skip). */
+  sagaLoadMs: number;
   emmett: boolean;
   /** Only profile PROCESSED at 32 clients with --cpu-prof (no table). */
   profile: boolean;
@@ -55,8 +59,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "no-emmett",
     "profile",
     "client-processes",
+    "saga-load",
   ];
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`Unknown option --${name}`);
+  const engines = (flags.get("engines") ?? "postgres,durable,pglite").split(",");
+  for (const engine of engines) {
+    if (!["postgres", "durable", "pglite"].includes(engine)) throw new Error(`Unknown engine ${engine}`);
+  }
   return {
     quick,
     rounds: num("rounds", 2, 1),
@@ -67,7 +76,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     catchUpEvents: num("catchup-events", 100_000, 20_000),
     subscribers: num("subscribers", 1000, 1000),
     spreadMs: num("spread", 5, 5) * 1000,
-    engines: (flags.get("engines") ?? "postgres,pglite").split(",") as BenchOptions["engines"],
+    engines: engines as BenchOptions["engines"],
+    sagaLoadMs: num("saga-load", 60, 10) * 1000,
     emmett: !flags.has("no-emmett"),
     profile: flags.has("profile"),
     clientProcesses: num("client-processes", 2, 2),

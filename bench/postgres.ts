@@ -18,9 +18,16 @@ export interface BenchPostgres {
 
 const SETTINGS = ["fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "max_connections"];
 
-export async function startBenchPostgres(): Promise<BenchPostgres> {
+/** The settings a production server runs with: every commit flushed to disk before it answers. */
+const DURABLE = ["-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on"];
+
+/**
+ * `durable`: a second embedded server with production's durability settings (the tests' server
+ * trades them for speed). With BENCH_DATABASE_URL, that server is used as it is set up.
+ */
+export async function startBenchPostgres(options: { durable?: boolean } = {}): Promise<BenchPostgres> {
   const external = process.env.BENCH_DATABASE_URL;
-  const embedded = external ? undefined : await startEmbeddedPostgres();
+  const embedded = external ? undefined : await startEmbeddedPostgres({ flags: options.durable ? DURABLE : [] });
   const serverUrl = external ?? embedded!.url;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -31,7 +38,11 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
   }
   const created: string[] = [];
   return {
-    source: external ? "BENCH_DATABASE_URL" : "embedded (test settings)",
+    source: external
+      ? "BENCH_DATABASE_URL"
+      : options.durable
+        ? "embedded (durable settings)"
+        : "embedded (test settings)",
     version,
     settings,
     async createDatabase(name) {

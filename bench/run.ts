@@ -20,12 +20,14 @@ import {
   buildTable,
   type CatchUpData,
   type CellData,
+  type EventLoopData,
   type FanOutData,
   type MemoryData,
   rate,
+  type SagaLoadData,
   summariseCell,
 } from "./report.ts";
-import type { Memory } from "./server.ts";
+import type { EventLoopDelay, Memory, SagaLag } from "./server.ts";
 import { type LoadResult, merge, percentiles } from "./stats.ts";
 
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
@@ -68,6 +70,8 @@ interface Scenario {
 }
 
 interface EngineRun {
+  eventLoop?: EventLoopData;
+  sagaLoad?: SagaLoadData;
   cells: CellData[];
   catchUp?: CatchUpData;
   fanOuts: FanOutData[];
@@ -101,9 +105,59 @@ async function runCell(
   return merged;
 }
 
+/**
+ * Sagas keeping up: 16 clients send transfers (answered at PROCESSED) for `--saga-load` seconds
+ * while the server samples how far the transfer saga is behind the log's head; then the time
+ * until every runner has caught up (everything settled).
+ */
+async function sagaLoad(engine: CellData["engine"], graphql: Child[], server: Child): Promise<SagaLoadData> {
+  log(`${engine}: sustained transfers for ${options.sagaLoadMs / 1000} s, sampling the saga's lag`);
+  const samples: SagaLag[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      samples.push(await server.call<SagaLag>("sagaLag", { processor: "banking.TransferSaga" }));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  const load = await runCell(
+    engine,
+    "saga-load",
+    { drivers: graphql, args: { scenario: "TRANSFER_PROCESSED" }, server: false },
+    server,
+    16,
+    options.sagaLoadMs,
+    0,
+  );
+  sampling = false;
+  await sampler;
+  const ended = Date.now();
+  const settled = await server.call<{ settled: boolean }>("settle", { timeoutMs: 120_000 });
+  const settleMs = Date.now() - ended;
+  const worst = samples.reduce((w, s) => (s.seconds > w.seconds ? s : w), { events: 0, seconds: 0 });
+  log(
+    `${engine} saga load: ${load.completed} transfers, saga lag max ${worst.events} events / ${worst.seconds.toFixed(2)} s, settled ${settled.settled ? `in ${settleMs} ms` : "NOT within 120 s"}`,
+  );
+  return {
+    engine,
+    clients: 16,
+    durationMs: options.sagaLoadMs,
+    transfers: load.completed,
+    errors: load.errors,
+    firstError: load.firstError,
+    maxLagEvents: worst.events,
+    maxLagSeconds: worst.seconds,
+    settled: settled.settled,
+    settleMs,
+  };
+}
+
 async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres | undefined, emmettProblem?: string) {
   const run: EngineRun = { cells: [], fanOuts: [], notes: [] };
   const dbUrl = async (name: string) => (engine === "pglite" ? "memory://" : pgServer!.createDatabase(name));
+  // The durable server measures only the commit path (its storage limit, PROCESSED, the
+  // in-process gateway, Emmett): what fsync costs. The rest is the same work on slower commits.
+  const full = engine !== "durable";
   const common = { NODE_ENV: "production" };
 
   log(`${engine}: starting the server and the client processes`);
@@ -117,11 +171,13 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
   const limit = await child("storage limit", "./limit-driver.ts");
   const scenarios: Record<string, Scenario> = {
     limit: { drivers: [limit], server: false },
-    SENT: { drivers: graphql, args: { scenario: "SENT" }, server: true },
     PROCESSED: { drivers: graphql, args: { scenario: "PROCESSED" }, server: true },
-    PROJECTED: { drivers: graphql, args: { scenario: "PROJECTED" }, server: true },
-    SAGA_CHAIN: { drivers: graphql, args: { scenario: "SAGA_CHAIN" }, server: true },
   };
+  if (full) {
+    scenarios.SENT = { drivers: graphql, args: { scenario: "SENT" }, server: true };
+    scenarios.PROJECTED = { drivers: graphql, args: { scenario: "PROJECTED" }, server: true };
+    scenarios.SAGA_CHAIN = { drivers: graphql, args: { scenario: "SAGA_CHAIN" }, server: true };
+  }
   const maxPerProcess = Math.ceil(Math.max(...options.clients) / options.clientProcesses);
   await Promise.all([
     ...graphql.map((g, i) => g.call("setup", { url, prefix: `g${i}`, accounts: Math.max(256, 4 * maxPerProcess) })),
@@ -129,6 +185,14 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
   ]);
   const local = [limit];
   if (engine === "postgres") {
+    // The transport's ceiling: bare Yoga, the same document, the same client processes.
+    const ceiling = await child("transport ceiling", "./transport-ceiling.ts", { env: common });
+    const at = await ceiling.call<{ url: string }>("url");
+    await Promise.all(graphql.map((g) => g.call("ceiling", at)));
+    scenarios.CEILING = { drivers: graphql, args: { scenario: "CEILING" }, server: false };
+    local.push(ceiling);
+  }
+  if (engine !== "pglite") {
     const gateway = await child("in-process gateway", "./gateway-driver.ts", {
       env: { ...common, DATABASE_URL: await dbUrl("gateway") },
     });
@@ -156,6 +220,7 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
   const names = Object.keys(scenarios);
   log(`${engine}: warming up (${names.join(", ")})`);
   for (const name of names) await runCell(engine, name, scenarios[name]!, server, 8, options.warmupMs, 0);
+  await server.call("eventLoop"); // from here on: the delay during the measured figures
 
   for (let round = 0; round < options.rounds; round++) {
     for (const [ci, clients] of options.clients.entries()) {
@@ -189,6 +254,11 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
     }
   }
   await stopChildren(local);
+  run.eventLoop = { engine, ...(await server.call<EventLoopDelay>("eventLoop")) };
+  log(
+    `${engine}: server event-loop delay p99 ${run.eventLoop.p99.toFixed(1)} ms, max ${run.eventLoop.max.toFixed(1)} ms`,
+  );
+  if (engine === "postgres" && options.sagaLoadMs > 0) run.sagaLoad = await sagaLoad(engine, graphql, server);
 
   if (engine === "postgres") {
     log(`${engine}: soak, PROCESSED at 32 clients for ${options.soakMs / 1000} s`);
@@ -266,6 +336,7 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
     run.memory = { engine, peakRss: memory.maxRss };
   }
   await stopChildren([server, ...graphql]);
+  if (!full) return run;
 
   log(`${engine}: projection catch-up over ${options.catchUpEvents} events`);
   const catchUp = await child("catch-up", "./catchup.ts", { env: { ...common, DATABASE_URL: await dbUrl("catchup") } });
@@ -357,21 +428,27 @@ function machine() {
 async function main(options: BenchOptions) {
   const emmettProblem = options.emmett && !options.profile ? ensurePeers() : undefined;
   const pgServer = options.engines.includes("postgres") || options.profile ? await startBenchPostgres() : undefined;
+  const durableServer = options.engines.includes("durable") ? await startBenchPostgres({ durable: true }) : undefined;
   try {
     if (options.profile) return await profile(pgServer!);
     const started = new Date();
     const runs: EngineRun[] = [];
-    for (const engine of options.engines) runs.push(await benchEngine(engine, pgServer, emmettProblem));
+    for (const engine of options.engines) {
+      runs.push(await benchEngine(engine, engine === "durable" ? durableServer : pgServer, emmettProblem));
+    }
     const m = machine();
     const cells = runs.flatMap((r) => r.cells);
     const catchUps = runs.flatMap((r) => (r.catchUp ? [r.catchUp] : []));
     const fanOuts = runs.flatMap((r) => r.fanOuts);
     const memory = runs.flatMap((r) => (r.memory ? [r.memory] : []));
-    const table = buildTable(cells, catchUps, fanOuts, memory);
+    const eventLoops = runs.flatMap((r) => (r.eventLoop ? [r.eventLoop] : []));
+    const sagaLoads = runs.flatMap((r) => (r.sagaLoad ? [r.sagaLoad] : []));
+    const table = buildTable(cells, catchUps, fanOuts, memory, eventLoops, sagaLoads);
     const notes = runs.flatMap((r) => r.notes);
     const heading =
       `Stageline benchmark ${started.toISOString()} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ` +
       `${pgServer ? `${pgServer.version.split(" on ")[0]} (${pgServer.source}: fsync=${pgServer.settings.fsync}, synchronous_commit=${pgServer.settings.synchronous_commit})` : "no PostgreSQL"}; ` +
+      `${durableServer ? `durable rows: a second server with fsync=${durableServer.settings.fsync}, synchronous_commit=${durableServer.settings.synchronous_commit}, full_page_writes=${durableServer.settings.full_page_writes}; ` : ""}` +
       `${options.rounds} round(s) × ${options.durationMs / 1000} s per figure${options.quick ? " (--quick)" : ""}.`;
     console.log(`\n${heading}\n\n${table}\n${notes.map((n) => `\nNote: ${n}`).join("")}`);
     const file = `${benchDir}results/${started.toISOString().slice(0, 10)}-${m.slug}${options.quick ? "-quick" : ""}.json`;
@@ -385,6 +462,9 @@ async function main(options: BenchOptions) {
           machine: m,
           options,
           postgres: pgServer && { version: pgServer.version, source: pgServer.source, settings: pgServer.settings },
+          durablePostgres: durableServer && { source: durableServer.source, settings: durableServer.settings },
+          eventLoops,
+          sagaLoads,
           emmett: emmettProblem ? { ran: false, reason: emmettProblem } : { ran: true, version: "0.42.0" },
           notes,
           cells: cells.map(summariseCell),
@@ -405,6 +485,7 @@ async function main(options: BenchOptions) {
   } finally {
     await stopChildren([...children]);
     await pgServer?.stop();
+    await durableServer?.stop();
   }
 }
 

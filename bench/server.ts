@@ -3,6 +3,7 @@
  * `memory://` for PGlite), listening on a free port. The orchestrator asks it for its memory
  * and to settle (every runner caught up with the log) between measurements.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import pg from "pg";
 import { createApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
@@ -27,6 +28,22 @@ if (process.env.BENCH_COUNT_SQL === "1") {
 
 const app = await createApp({ config: { ...loadConfig(), port: 0, host: "127.0.0.1" } });
 const { url } = await app.start();
+/** How late timers fire on the main thread: what a request or a WebSocket ping waits behind. */
+const LOOP_RESOLUTION_MS = 1;
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+loopDelay.enable();
+
+export interface EventLoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** How far one processor is behind the log's head: in positions, and the age of its next event. */
+export interface SagaLag {
+  events: number;
+  seconds: number;
+}
 
 export interface Memory {
   rss: number;
@@ -40,6 +57,26 @@ serve({
   memory: (): Memory => {
     const { rss, heapUsed } = process.memoryUsage();
     return { rss, heapUsed, maxRss: process.resourceUsage().maxRSS * 1024 };
+  },
+  /** Event-loop delay since the last call, in ms (then starts again). */
+  eventLoop: (): EventLoopDelay => {
+    // The histogram records the whole interval between timer ticks: take the tick's own period off.
+    const ms = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+    const delay = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
+    loopDelay.reset();
+    return delay;
+  },
+  sagaLag: async (args: { processor: string }): Promise<SagaLag> => {
+    const runner = app.runners.runners.find((r) => r.step.id === args.processor);
+    if (!runner) throw new Error(`no runner ${args.processor}`);
+    const checkpoint = runner.checkpoint;
+    const head = await app.events.headPosition();
+    if (!checkpoint) return { events: Number(head), seconds: 0 };
+    const next = (await app.events.readAll(checkpoint, 1)).events[0];
+    return {
+      events: Math.max(0, Number(head - checkpoint.position)),
+      seconds: next ? Math.max(0, (Date.now() - next.createdAt.getTime()) / 1000) : 0,
+    };
   },
   /** Statement counts since the last call (BENCH_COUNT_SQL=1), most frequent first. */
   statements: () => {
