@@ -50,7 +50,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-interface Binaries {
+export interface Binaries {
   initdb: string;
   postgres: string;
 }
@@ -104,7 +104,7 @@ function postgresUser(): RunAs | undefined {
 }
 
 /** Mirrors a folder with hard links (copies across file systems), keeping symbolic links as they are. */
-async function linkTree(from: string, to: string): Promise<void> {
+export async function linkTree(from: string, to: string): Promise<void> {
   await mkdir(to, { mode: 0o755 });
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const [source, target] = [join(from, entry.name), join(to, entry.name)];
@@ -133,9 +133,15 @@ function runToEnd(program: string, args: string[], runAs: RunAs | undefined): Pr
   });
 }
 
-export async function startEmbeddedPostgres(options: { flags?: string[] } = {}): Promise<RunningPostgres> {
+export async function startEmbeddedPostgres(
+  options: {
+    flags?: string[];
+    /** Binaries other than the installed package's (a test runs them from a folder only root can enter). */
+    binaries?: Binaries;
+  } = {},
+): Promise<RunningPostgres> {
   const runAs = postgresUser();
-  const installed = await installedBinaries();
+  const installed = options.binaries ?? (await installedBinaries());
   // One folder for the binaries' copy, the password file and the data; `stop` removes it.
   const folder = await mkdtemp(join(tmpdir(), "stageline-pg-"));
   let bin = installed;
