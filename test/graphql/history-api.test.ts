@@ -12,6 +12,7 @@ import { banking } from "../../src/domains/banking/index.ts";
 import type { SendRequest } from "../../src/gateway/gateway.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
+import { waitUntil } from "../support/eventually.ts";
 
 /** An aggregate whose `Added` event changed shape: v1 stored `{ n }`, v2 stores `{ amount }`. */
 type CounterEvent = { type: "Added"; data: { amount: number }; schemaVersion?: number };
@@ -82,11 +83,20 @@ describe.each(engines)("history and time travel on %s", (engine) => {
       stage: "PROCESSED",
     });
     commandIds.push(created.commandId);
+    // times[k] must lie strictly between two events, also at the millisecond the API shows. So
+    // instead of sleeping 15 ms and hoping the clock moved that far: wait until the clock has
+    // passed the last event's stored time, take times[k], then wait until it has passed times[k].
+    const clockPasses = (ms: number) =>
+      waitUntil(`the clock to pass ${new Date(ms).toISOString()}`, () => Date.now() > ms, {
+        timeoutMs: 5_000,
+        intervalMs: 1,
+        progress: () => `it is ${new Date().toISOString()} (is the database on another clock?)`,
+      });
+    const stream = { tenantId: "default", aggregateName: "Account", aggregateId: id };
     for (let i = 1; i <= 6; i++) {
-      // Apart in time, so that a moment between two events is well defined.
-      await new Promise((resolve) => setTimeout(resolve, 15));
+      await clockPasses((await t.app.events.readStream(stream)).at(-1)!.createdAt.getTime());
       times.push(new Date());
-      await new Promise((resolve) => setTimeout(resolve, 15));
+      await clockPasses(times.at(-1)!.getTime());
       const r = await t.app.gateway.sendAndWait(send("Deposit", id, { amount: i }, `dep-${engine}-${i}`), {
         stage: "PROCESSED",
       });

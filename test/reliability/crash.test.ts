@@ -17,6 +17,7 @@ import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { EventLog } from "../../src/store/event-log.ts";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.ts";
 import { freePort } from "../support/embedded-postgres.ts";
+import { waitUntil } from "../support/eventually.ts";
 import { type ServerProcess, startServerProcess } from "../support/server-process.ts";
 
 const ACCOUNTS = 50;
@@ -26,6 +27,16 @@ const OPENING_BALANCE = 1_000;
 const KILLS = 5;
 const CLIENTS = 6;
 const ASYNC_DEPOSIT = 10;
+/**
+ * How much each server life must serve before it is killed (and the last one before the load
+ * stops): counted in acknowledged commands, not in seconds, so that a slow machine runs longer
+ * rather than proving less. Over the six lives this is more than the 21 transfers and 6 async
+ * deposits the test once hoped to fit in a fixed time (and on a slow machine did not).
+ */
+const TRANSFERS_PER_LIFE = 5;
+const ASYNC_DEPOSITS_PER_LIFE = 2;
+/** Generous: only a server that stopped serving should reach it. */
+const LIFE_DEADLINE_MS = 60_000;
 
 interface Reply {
   data?: Record<string, { commandId: string; errorCode: string; stage: string } | null> | null;
@@ -85,7 +96,8 @@ describe("crash recovery under SIGKILL (PostgreSQL)", () => {
   }
 
   it("conserves money, loses nothing accepted, applies nothing twice, and finishes every transfer", {
-    timeout: 90_000,
+    // Six lives of load at up to LIFE_DEADLINE_MS each, then the wait for everything to settle.
+    timeout: 600_000,
   }, async () => {
     server = await startServerProcess(env);
     const opened = await Promise.all(
@@ -95,15 +107,23 @@ describe("crash recovery under SIGKILL (PostgreSQL)", () => {
 
     const seenProcessed = new Set<string>(); // commandIds a client saw PROCESSED and accepted
     const seenStoredAsync = new Set<string>(); // async commands a client saw SENT
+    // What the current server life acknowledged (a reply counts for the life that sent it).
+    let life = 0;
+    let lifeProcessed = 0;
+    let lifeStoredAsync = 0;
     let running = true;
     let sequence = 0;
     const client = async () => {
       while (running) {
         const k = sequence++;
+        const sentInLife = life;
         if (k % 5 === 0) {
           const reply = await call(ASYNC_DEPOSIT_MUTATION, { id: accountId(randomInt(ACCOUNTS)), r: `dep-${k}` });
           const sent = reply?.data?.deposit;
-          if (sent?.stage === "SENT" && sent.errorCode === "Ok") seenStoredAsync.add(sent.commandId);
+          if (sent?.stage === "SENT" && sent.errorCode === "Ok") {
+            seenStoredAsync.add(sent.commandId);
+            if (sentInLife === life) lifeStoredAsync++;
+          }
         } else {
           const from = randomInt(ACCOUNTS);
           const to = (from + 1 + randomInt(ACCOUNTS - 1)) % ACCOUNTS;
@@ -114,30 +134,50 @@ describe("crash recovery under SIGKILL (PostgreSQL)", () => {
             n: 1 + randomInt(200),
           });
           const processed = reply?.data?.prepareTransfer;
-          if (processed?.stage === "PROCESSED" && processed.errorCode === "Ok") seenProcessed.add(processed.commandId);
+          if (processed?.stage === "PROCESSED" && processed.errorCode === "Ok") {
+            seenProcessed.add(processed.commandId);
+            if (sentInLife === life) lifeProcessed++;
+          }
         }
         if (!server) await new Promise((r) => setTimeout(r, 50));
       }
     };
     const clients = Array.from({ length: CLIENTS }, client);
 
-    for (let kill = 0; kill < KILLS; kill++) {
-      await new Promise((r) => setTimeout(r, 400 + randomInt(800)));
-      const victim = server!;
-      server = undefined;
-      victim.child.kill("SIGKILL");
-      await victim.exited;
-      server = await startServerProcess(env);
+    // Each life serves its share of load before it ends; a fixed time would prove less on a slow
+    // machine. A little more than the share, at random, so the kills land at different moments.
+    let extra = 0;
+    const served = () =>
+      waitUntil(
+        `server life ${life} to acknowledge ${TRANSFERS_PER_LIFE} transfers and ${ASYNC_DEPOSITS_PER_LIFE} async deposits`,
+        () => lifeProcessed >= TRANSFERS_PER_LIFE + extra && lifeStoredAsync >= ASYNC_DEPOSITS_PER_LIFE,
+        {
+          timeoutMs: LIFE_DEADLINE_MS,
+          progress: () =>
+            `${lifeProcessed} transfers and ${lifeStoredAsync} async deposits (${seenProcessed.size} and ${seenStoredAsync.size} in all)`,
+        },
+      );
+    try {
+      for (let kill = 0; kill < KILLS; kill++) {
+        extra = randomInt(3);
+        await served();
+        const victim = server!;
+        server = undefined;
+        victim.child.kill("SIGKILL");
+        await victim.exited;
+        server = await startServerProcess(env);
+        [life, lifeProcessed, lifeStoredAsync] = [life + 1, 0, 0];
+      }
+      extra = 0;
+      await served(); // the last server, too, serves load after the restart
+    } finally {
+      running = false; // also when a life fell short: the clients must not outlive the test
+      await Promise.all(clients);
     }
-    await new Promise((r) => setTimeout(r, 500));
-    running = false;
-    await Promise.all(clients);
-    expect(seenProcessed.size).toBeGreaterThan(20);
-    expect(seenStoredAsync.size).toBeGreaterThan(5);
 
     const db = await openDatabase(parseDatabaseUrl(databaseUrl, ""), { poolSize: 2 });
     try {
-      await vi.waitFor(() => expectSettled(db), { timeout: 45_000, interval: 200 });
+      await vi.waitFor(() => expectSettled(db), { timeout: 120_000, interval: 200 });
       await expectNothingLostOrDoubled(db, seenProcessed, seenStoredAsync);
     } finally {
       await db.close();

@@ -11,6 +11,7 @@ import { Registry } from "../../src/gateway/registry.ts";
 import { ProjectionRebuilds, type RebuildProgress } from "../../src/runners/rebuild.ts";
 import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
+import { waitUntil } from "../support/eventually.ts";
 
 // Small batches: the rebuild takes many of them, so live deposits interleave with it.
 const runner = { batchSize: 5, pollMs: 20, maxAttempts: 2, onPoison: "dead-letter" as const };
@@ -58,7 +59,9 @@ describe.each(engines)("projection rebuild on %s", (engine) => {
     }
   }
 
-  it("under live deposits: readers see the old rows until the swap, then rows equal to a replay; nothing lost or doubled", async () => {
+  it("under live deposits: readers see the old rows until the swap, then rows equal to a replay; nothing lost or doubled", {
+    timeout: 120_000,
+  }, async () => {
     // A marker the projection never writes: the old rows still carry it, the rebuilt ones cannot.
     await t.db.sql.query("UPDATE account_views SET name = 'OLD' WHERE id = ANY($1::text[])", [ids]);
 
@@ -82,7 +85,10 @@ describe.each(engines)("projection rebuild on %s", (engine) => {
       async beforeSwap() {
         // Deposits keep arriving while the shadow fills; make sure some land right before the swap too.
         const before = sent;
-        while (sent < before + 3) await new Promise((r) => setTimeout(r, 10));
+        await waitUntil("3 deposits while the shadow fills", () => sent >= before + 3, {
+          timeoutMs: 30_000,
+          progress: () => `${sent - before} deposited`,
+        });
         const rows = await t.db.prisma.accountView.findMany({ where: { id: { in: ids } } });
         namesBeforeSwap = rows.map((r) => r.name);
       },
@@ -94,7 +100,10 @@ describe.each(engines)("projection rebuild on %s", (engine) => {
     await watching;
     // More deposits after the swap go into the new table.
     const afterSwap = sent;
-    while (sent < afterSwap + 3) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil("3 deposits after the swap", () => sent >= afterSwap + 3, {
+      timeoutMs: 30_000,
+      progress: () => `${sent - afterSwap} deposited`,
+    });
     sending = false;
     await traffic;
     await caughtUp();
