@@ -40,11 +40,10 @@ const LinePrices = defineProjection<Prisma.TransactionClient>({
 describe.each(engines)("rebuilding a projection over upcast events on %s", (engine) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(
-      engine,
-      { runner: { batchSize: 5, pollMs: 20, maxAttempts: 2, onPoison: "dead-letter" } },
-      [ordering, defineContext({ name: "upcasting", aggregates: [], processors: [LinePrices] })],
-    );
+    t = await startTestApp(engine, { runner: { batchSize: 5, pollMs: 20, maxAttempts: 2, onPoison: "dead-letter" } }, [
+      ordering,
+      defineContext({ name: "upcasting", aggregates: [], processors: [LinePrices] }),
+    ]);
     for (const [aggregateName, type, aggregateId, input] of [
       ["Customer", "RegisterCustomer", "cu", { name: "Ada Lovelace" }],
       ["Product", "RegisterProduct", "lamp", { name: "Brass Lamp", price: 700 }],
