@@ -117,7 +117,19 @@ export class CheckpointStore {
     );
   }
 
-  /** Forget a processor's progress: it replays the log from the start (projection rebuilds). */
+  /**
+   * Moves a processor's checkpoint back (to the log's start by default), keeping its row: it
+   * reads the log again from there (a saga replayed for real sends nothing new). Unlike `reset`,
+   * a `from: "now"` processor does not jump to the head again.
+   */
+  async rewind(processorId: string, to: LogCheckpoint = LOG_START): Promise<void> {
+    await this.save(this.sql, processorId, to);
+  }
+
+  /**
+   * Forgets a processor's progress by deleting its row (a rebuild's shadow runner): it starts
+   * again as it declares, from the beginning or, for a `from: "now"` processor, at the head.
+   */
   async reset(processorId: string, executor: SqlExecutor = this.sql): Promise<void> {
     await executor.query("DELETE FROM processor_checkpoints WHERE processor_name = $1", [processorId]);
   }

@@ -119,4 +119,15 @@ describe.each(engines)("a processor's first start position on %s", (engine) => {
     await app.gateway.sendAndWait(accountCommand("Deposit", "old", { amount: 6 }), { stage: "SAGA_HANDLED" });
     expect(seen.saga).toEqual([4, 5, 6]);
   });
+
+  it("a rewound saga reads the log again from where it was put, not from the head", async () => {
+    const runner = app.runners.runner("late.LateSaga")!;
+    await runner.stop();
+    await app.runners.checkpoints.rewind("late.LateSaga");
+    seen.saga.length = 0;
+    runner.checkpoint = undefined;
+    runner.start();
+    await app.gateway.sendAndWait(accountCommand("Deposit", "old", { amount: 7 }), { stage: "SAGA_HANDLED" });
+    expect(seen.saga).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
 });
