@@ -168,7 +168,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     server,
     async start() {
       worker.start();
-      runners.start();
+      await runners.start();
       const { url, port } = await server.listen(config.port, config.host);
       logger.info({ url, database: db.description, processing: config.processing }, "stageline listening");
       return { url, port };

@@ -33,6 +33,7 @@ const schema = z.object({
   RUNNER_BATCH_SIZE: int(100, 1),
   RUNNER_POLL_MS: int(500, 10),
   RUNNER_MAX_ATTEMPTS: int(5, 1),
+  // stop: holds only the poison event's tenant for that processor (src/runners/runner.ts).
   RUNNER_ON_POISON: z.enum(["dead-letter", "stop"]).default("dead-letter"),
 });
 

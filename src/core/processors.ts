@@ -12,7 +12,17 @@ interface ProcessorBase<Kind extends ProcessorKind> {
   name: string;
   /** Event types (of any aggregate) this processor reads. */
   eventTypes: readonly string[];
+  /**
+   * Where the processor starts the first time it runs (recorded with its checkpoint; later runs
+   * resume from the checkpoint): the log's beginning, or its head at that moment. Default: now
+   * for sagas and event handlers (a saga added to a database with history must not react to last
+   * month's events), the beginning for projections (a read model holds all of history).
+   */
+  from?: StartFrom;
 }
+
+/** A processor's first start position: see `ProcessorBase.from`. */
+export type StartFrom = "beginning" | "now";
 
 /**
  * Writes read models. `apply` runs inside the runner's transaction for the batch, with the

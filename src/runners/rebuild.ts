@@ -21,7 +21,7 @@ import type { EventLog } from "../store/event-log.ts";
 import { prismaSqlExecutor } from "../store/prisma-sql.ts";
 import { createShadowTables, dropShadowTables, SHADOW_SCHEMA, swapInShadowTables } from "../store/shadow-tables.ts";
 import { projectionStep } from "./processor-adapters.ts";
-import { Runner, type RunnerOptions } from "./runner.ts";
+import { prepareBatch, Runner, type RunnerOptions } from "./runner.ts";
 
 export class UnknownProjection extends StagelineError {
   readonly code = "UNKNOWN_PROJECTION";
@@ -209,14 +209,14 @@ export class ProjectionRebuilds {
       await createShadowTables(db.sql, tables);
       await checkpoints.reset(shadowId);
       // The live checkpoint row must exist: the swap locks it.
-      await checkpoints.open(liveId);
+      await checkpoints.open(liveId, registered.processor.from ?? "beginning");
 
       const runner = new Runner(
         step,
         { ...this.deps, prisma: shadowPrisma },
         {
           ...this.options,
-          onPoison: "stop",
+          onPoison: "halt",
           through: () => checkpoints.load(liveId),
         },
       );
@@ -243,8 +243,9 @@ export class ProjectionRebuilds {
           for (;;) {
             const batch = await events.readAll(from, this.options.batchSize, { executor: sql, through: live });
             if (batch.events.length === 0) break;
-            const relevant = batch.events.filter((e) => step.eventTypes.has(e.type));
-            if (relevant.length > 0) await (await step.prepare(relevant)).apply?.({ prisma: tx, sql });
+            // The live runners' batch step (upcasting included), applied in this transaction.
+            const { prepared } = await prepareBatch(step, this.deps.registry, batch.events);
+            await prepared.apply?.({ prisma: tx, sql });
             from = batch.checkpoint;
             job.advance(batch.events.length);
           }

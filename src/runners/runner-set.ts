@@ -3,8 +3,9 @@
  * aggregate), woken together when events are appended.
  */
 import { isAfter, type LogCheckpoint } from "../core/messages.ts";
+import type { StartFrom } from "../core/processors.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
-import type { Registry } from "../gateway/registry.ts";
+import type { RegisteredProcessor, Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Logger } from "../logger.ts";
@@ -53,7 +54,7 @@ export class RunnerSet {
             deadLetters: this.deadLetters,
             signals: { results: deps.results, bus: deps.bus, tracker },
           },
-          options,
+          { ...options, from: startFrom(registered.processor) },
         ),
     );
     const wakeAll = () => {
@@ -63,7 +64,13 @@ export class RunnerSet {
     this.unsubscribe = () => deps.events.signals.off("appended", wakeAll);
   }
 
-  start(): void {
+  /**
+   * Starts every runner. Resolves once each has its checkpoint row, so a processor that starts
+   * "now" starts before anything the caller sends next (a failure to open is left to the runner's
+   * loop, which waits out a lost database).
+   */
+  async start(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.open()));
     for (const runner of this.runners) runner.start();
   }
 
@@ -104,4 +111,14 @@ export class RunnerSet {
       }
     });
   }
+}
+
+/**
+ * Where a processor starts the first time: as it declares, else now for sagas and event
+ * handlers (reacting to last month's events would send commands and notifications again) and
+ * the beginning for projections and snapshots (they hold state built from all of history).
+ */
+export function startFrom(processor: RegisteredProcessor["processor"]): StartFrom {
+  if ("from" in processor && processor.from) return processor.from;
+  return processor.kind === "SAGA" || processor.kind === "EVENT_HANDLER" ? "now" : "beginning";
 }

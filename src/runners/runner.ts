@@ -3,10 +3,13 @@
  * in micro-batches; prepare the batch (outside a transaction), then apply it and store the
  * checkpoint and the processor's signals in one transaction; wake on appends, poll as a
  * fallback; retry a failing batch with backoff, then isolate the failing event and park it in
- * the dead-letter table (or stop), so one poison event never blocks the rest.
+ * the dead-letter table (or hold its tenant), so one poison event never blocks the rest, and
+ * one tenant's poison event never stops another tenant. A failed processor's signal carries a
+ * stable code and a safe message; the detail goes to the log with the command ID.
  */
 import { upcastRecorded } from "../core/aggregate.ts";
 import { LOG_START, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
+import type { StartFrom } from "../core/processors.ts";
 import { type CommandResult, OK, STAGE_OF_KIND } from "../core/stages.ts";
 import type { Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
@@ -25,7 +28,15 @@ export interface RunnerOptions {
   batchSize: number;
   pollMs: number;
   maxAttempts: number;
-  onPoison: "dead-letter" | "stop";
+  /**
+   * What to do with an event that keeps failing. `dead-letter`: park it and go on. `stop`: park
+   * it and hold its tenant: that tenant's later events (for this processor) are parked too, in
+   * order, for replay once the cause is fixed, while every other tenant goes on. `halt`: the
+   * whole runner stops (a rebuild's shadow runner: a rebuilt table with a gap is worthless).
+   */
+  onPoison: "dead-letter" | "stop" | "halt";
+  /** Where the processor starts when it has no checkpoint yet (recorded with the checkpoint). */
+  from?: StartFrom;
   /** Longest pause between retries of a failing batch. */
   maxBackoffMs?: number;
   /** Longest pause between attempts while the database is unreachable (default 2 s). */
@@ -64,7 +75,7 @@ export type RunnerState = "idle" | "running" | "draining" | "stopped" | "halted"
 export class Runner {
   state: RunnerState = "idle";
   checkpoint: LogCheckpoint | undefined;
-  /** Why the runner halted (onPoison "stop"). */
+  /** Why the runner halted (onPoison "halt"). */
   failure: { position: bigint; error: unknown } | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -72,6 +83,8 @@ export class Runner {
   private readonly progress = new Set<(checkpoint: LogCheckpoint, batch: RunnerProgress) => void>();
   private readonly caughtUp = new Set<() => void>();
   private drainUntil = 0;
+  /** Tenants whose events this processor parks instead of processing (onPoison "stop"). */
+  private held = new Set<string>();
 
   constructor(
     readonly step: ProcessorStep,
@@ -83,6 +96,15 @@ export class Runner {
     if (this.state === "running") return;
     this.state = "running";
     this.loop = this.run();
+  }
+
+  /**
+   * Creates the checkpoint row now if it is missing (a `from: "now"` processor then starts at
+   * the log's head as of this call), so that events appended after the caller started the
+   * runners are the processor's to read. Failures are left to the loop, which waits them out.
+   */
+  async open(): Promise<void> {
+    await this.deps.checkpoints.open(this.step.id, this.options.from).catch(() => undefined);
   }
 
   /**
@@ -133,7 +155,11 @@ export class Runner {
       this.woken = false;
       let read = 0;
       try {
-        this.checkpoint ??= await this.deps.checkpoints.open(this.step.id);
+        if (!this.checkpoint) {
+          const opened = await this.deps.checkpoints.open(this.step.id, this.options.from);
+          this.held = await this.deps.checkpoints.heldTenants(this.step.id);
+          this.checkpoint = opened;
+        }
         const limit = isolate ? 1 : this.options.batchSize;
         const batch = await this.deps.events.readAll(this.checkpoint, limit, {
           through: await this.options.through?.(),
@@ -165,7 +191,7 @@ export class Runner {
         failures++;
         const event = isolate ? await this.firstEvent().catch(() => undefined) : undefined;
         if (event && failures >= this.options.maxAttempts) {
-          if (this.options.onPoison === "stop") {
+          if (this.options.onPoison === "halt") {
             logger.error(
               { err: error, processor: this.step.id, position: String(event.position) },
               "runner halted on a poison event",
@@ -174,7 +200,7 @@ export class Runner {
             this.failure = { position: event.position, error };
             break;
           }
-          await this.park(event, error, failures).catch((e: unknown) =>
+          await this.park(event, error, failures, this.options.onPoison === "stop").catch((e: unknown) =>
             logger.error({ err: e, processor: this.step.id }, "parking a poison event failed"),
           );
           failures = 0;
@@ -217,35 +243,71 @@ export class Runner {
   }
 
   private async process(read: readonly RecordedEvent[], from: LogCheckpoint, next: LogCheckpoint): Promise<void> {
-    const events = read.map((e) => this.upcast(e));
-    const relevant = events.filter((e) => this.step.eventTypes.has(e.type));
-    const prepared: PreparedBatch = relevant.length > 0 ? await this.step.prepare(relevant) : {};
-    const signals = this.signals(events, relevant, prepared.outputs, undefined);
+    // A held tenant's events are parked, not processed (onPoison "stop"): split them off first.
+    const heldEvents = this.held.size > 0 ? read.filter((e) => this.held.has(e.tenantId)) : [];
+    const processed = heldEvents.length > 0 ? read.filter((e) => !this.held.has(e.tenantId)) : read;
+    const { events, relevant, prepared } = await prepareBatch(this.step, this.deps.registry, processed);
+    const heldRelevant = heldEvents.filter((e) => this.step.eventTypes.has(this.upcast(e).type));
+    const signals = [
+      ...this.signals(events, relevant, prepared.outputs, undefined),
+      ...this.signals(heldEvents, heldRelevant, undefined, HELD),
+    ];
     const stored = await this.commit(
       from,
       next,
       async (tx) => {
         await prepared.apply?.(tx);
+        for (const event of heldRelevant) {
+          await this.deps.deadLetters.park(tx.sql, this.step.id, event, heldReason(event.tenantId), 0);
+        }
       },
       signals.map((s) => s.result),
     );
-    this.advance(next, stored, signals, events.length);
+    for (const event of heldRelevant) {
+      this.deps.logger.warn(
+        {
+          processor: this.step.id,
+          tenantId: event.tenantId,
+          position: String(event.position),
+          commandId: event.commandId,
+        },
+        "event of a held tenant parked in dead letters",
+      );
+    }
+    this.advance(next, stored, signals, read.length);
   }
 
-  private async park(event: RecordedEvent, error: unknown, attempts: number): Promise<void> {
-    const message = error instanceof Error ? error.message : String(error);
+  /**
+   * Parks a poison event; with `hold`, also holds its tenant in the same transaction, so the
+   * tenant's later events are parked behind it (in order) while other tenants go on.
+   */
+  private async park(event: RecordedEvent, error: unknown, attempts: number, hold: boolean): Promise<void> {
+    const detail = error instanceof Error ? error.message : String(error);
     const next = { transactionId: event.transactionId, position: event.position };
     const lifted = this.upcast(event);
     const relevant = this.step.eventTypes.has(lifted.type) ? [lifted] : [];
-    const signals = this.signals([event], relevant, undefined, message);
+    const signals = this.signals([event], relevant, undefined, FAILED);
     const stored = await this.commit(
       this.checkpoint ?? LOG_START,
       next,
-      (tx) => this.deps.deadLetters.park(tx.sql, this.step.id, event, message, attempts),
+      async (tx) => {
+        await this.deps.deadLetters.park(tx.sql, this.step.id, event, detail, attempts);
+        if (hold && relevant.length > 0) await this.deps.checkpoints.hold(tx.sql, this.step.id, event.tenantId);
+      },
       signals.map((s) => s.result),
     );
+    if (hold && relevant.length > 0) this.held.add(event.tenantId);
+    // The detail stays here and in dead_letters; the client's result has only the safe message.
     this.deps.logger.error(
-      { processor: this.step.id, position: String(event.position), type: event.type, error: message },
+      {
+        err: error,
+        processor: this.step.id,
+        position: String(event.position),
+        type: event.type,
+        commandId: event.commandId,
+        tenantId: event.tenantId,
+        held: hold && relevant.length > 0,
+      },
       "event parked in dead letters",
     );
     this.advance(next, stored, signals, 1);
@@ -301,7 +363,7 @@ export class Runner {
     all: readonly RecordedEvent[],
     relevant: readonly RecordedEvent[],
     outputs: CommandOutputs | undefined,
-    failure: string | undefined,
+    failure: typeof FAILED | typeof HELD | undefined,
   ): { result: NewResult; eventTypes: string[] }[] {
     const byCommand = new Map<string, RecordedEvent[]>();
     for (const event of all) byCommand.set(event.commandId, [...(byCommand.get(event.commandId) ?? []), event]);
@@ -329,8 +391,8 @@ export class Runner {
             processorName: this.step.name,
             name: this.step.kind.toLowerCase(),
           },
-          errorCode: failure ? "PROCESSOR_FAILED" : OK,
-          errorMsg: failure ?? "",
+          errorCode: failure ?? OK,
+          errorMsg: failure ? safeMessage(failure, this.step.id, commandId) : "",
           bindingErrors: [],
           result: outputs?.get(commandId) ?? {},
           succeeded: !failure,
@@ -354,4 +416,38 @@ export class Runner {
       };
     });
   }
+}
+
+/** The codes a failed processor signal carries: stable, for clients to branch on. */
+const FAILED = "PROCESSOR_FAILED";
+const HELD = "PROCESSOR_HELD";
+
+/**
+ * What a client reads about a processor's failure. Never the error itself: in development it
+ * holds source paths and code, in production Prisma's model and constraint names. The detail
+ * is in the server log, found by the command ID.
+ */
+function safeMessage(code: typeof FAILED | typeof HELD, processorId: string, commandId: string): string {
+  return code === FAILED
+    ? `Processor ${processorId} could not handle this command's event (a poison event, set aside for replay). The server log has the detail (command ${commandId}).`
+    : `Processor ${processorId} holds this tenant's events after an earlier one failed; this one was set aside for replay (command ${commandId}).`;
+}
+
+const heldReason = (tenantId: string) =>
+  `held: an earlier event of tenant ${tenantId} was poison for this processor (RUNNER_ON_POISON=stop)`;
+
+/**
+ * The one batch step of every runner, live or a rebuild's: lift each event by its aggregate's
+ * upcaster (processors are written against the current shapes, the log keeps what was
+ * written), keep the ones the processor reads, and prepare them.
+ */
+export async function prepareBatch(
+  step: ProcessorStep,
+  registry: Registry,
+  read: readonly RecordedEvent[],
+): Promise<{ events: RecordedEvent[]; relevant: RecordedEvent[]; prepared: PreparedBatch }> {
+  const events = read.map((e) => upcastRecorded(registry.aggregate(e.aggregateName)?.aggregate, e));
+  const relevant = events.filter((e) => step.eventTypes.has(e.type));
+  const prepared: PreparedBatch = relevant.length > 0 ? await step.prepare(relevant) : {};
+  return { events, relevant, prepared };
 }

@@ -36,7 +36,7 @@ describe.each(engines)("races on %s", (engine) => {
   beforeAll(async () => {
     db = await openTestDatabase(engine);
     app = await createApp({ config, database: db });
-    app.runners.start();
+    await app.runners.start();
   });
   afterAll(async () => {
     await app?.stop();
