@@ -79,3 +79,13 @@ export const positionCursor = (kind: string): CursorCodec<bigint> =>
     (position) => position.toString(),
     (text) => (/^(0|[1-9][0-9]{0,18})$/.test(text) && BigInt(text) <= MAX_BIGINT ? BigInt(text) : undefined),
   );
+
+const MAX_INT32 = 2147483647;
+
+/** Cursors holding an aggregate's version (versions are Int columns, like GraphQL's Int). */
+export const streamVersionCursor = (kind: string): CursorCodec<number> =>
+  cursorCodec(
+    kind,
+    (version) => String(version),
+    (text) => (/^(0|[1-9][0-9]{0,9})$/.test(text) && Number(text) <= MAX_INT32 ? Number(text) : undefined),
+  );
