@@ -83,7 +83,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
           commandId: args.afterCommand ? String(args.afterCommand) : null,
           position: args.minPosition ?? null,
         });
-        // Keyset on the row key: within one tenant the keys share their prefix and order like the IDs.
+        // Keyset on the row key (indexed): the cursor holds the ID, turned back into its key here.
         const keyOf = (id: string) => rowKey(ctx.tenantId, id);
         return keysetConnection({
           args,

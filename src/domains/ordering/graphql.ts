@@ -284,7 +284,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
       resolve: (_root, args, ctx) =>
         coded(async () => {
           await readAfter(ctx, args.afterCommand);
-          // Keyset on the row key: within one tenant the keys share their prefix and order like the IDs.
+          // Keyset on the row key (indexed): the cursor holds the ID, turned back into its key here.
           const keyOf = (id: string) => rowKey(ctx.tenantId, id);
           return keysetConnection({
             args,
