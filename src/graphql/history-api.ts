@@ -3,9 +3,16 @@
  * metadata, a cursor connection) and `aggregateState` (its state at a version or a moment).
  * Both read the caller's tenant only.
  */
+import { streamVersionCursor } from "../core/cursor.ts";
 import { type HistoryEntry, versionCursor } from "../gateway/aggregate-history.ts";
 import type { StagelineBuilder } from "./builder.ts";
 import { withErrorCodes } from "./errors.ts";
+
+/**
+ * The API's cursors are the app's one codec (src/core/cursor.ts), bound to the tenant; the
+ * gateway's own version cursors are what `page` reads, so they are made here from the version.
+ */
+const historyCursor = streamVersionCursor("aggregateHistory");
 
 export function defineHistoryApi(builder: StagelineBuilder): void {
   const AuditCommand = builder
@@ -71,8 +78,18 @@ export function defineHistoryApi(builder: StagelineBuilder): void {
           id: t.arg.id({ required: true }),
         },
         resolve: withErrorCodes(async (_root, args, ctx) => {
-          const page = await ctx.history.page(ctx.tenantId, args.aggregate, String(args.id), args);
-          const edges = page.entries.map((entry) => ({ cursor: versionCursor(entry.event.version), node: entry }));
+          const version = (cursor: string | null | undefined) =>
+            cursor == null ? null : versionCursor(historyCursor.decode(ctx.tenantId, cursor));
+          const page = await ctx.history.page(ctx.tenantId, args.aggregate, String(args.id), {
+            first: args.first,
+            last: args.last,
+            after: version(args.after),
+            before: version(args.before),
+          });
+          const edges = page.entries.map((entry) => ({
+            cursor: historyCursor.encode(ctx.tenantId, entry.event.version),
+            node: entry,
+          }));
           return {
             edges,
             pageInfo: {

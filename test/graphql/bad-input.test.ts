@@ -267,11 +267,11 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
       expect(json.errors![0]!.message).toMatch(/x-tenant-id/);
     });
 
-    it("a cursor that is not one, or a negative page size: BAD_USER_INPUT", async () => {
+    it("a cursor that is not one: INVALID_CURSOR; a negative page size: BAD_USER_INPUT", async () => {
       const cursor = await send('{ accounts(after: "not-a-cursor") { edges { cursor } } }');
       expect(cursor.json.data ?? null).toBeNull();
-      expect(codesOf(cursor.json.errors)).toEqual(["BAD_USER_INPUT"]);
-      expect(cursor.json.errors![0]!.message).toMatch(/Invalid cursor/);
+      expect(codesOf(cursor.json.errors)).toEqual(["INVALID_CURSOR"]);
+      expect(cursor.json.errors![0]!.message).toMatch(/not one this field handed out/);
 
       const negative = await send("{ accounts(first: -1) { edges { cursor } } }");
       expect(codesOf(negative.json.errors)).toEqual(["BAD_USER_INPUT"]);

@@ -90,7 +90,7 @@ describe.each(engines)("runners on %s", (engine) => {
     // Right after the chain wait, without waiting more, the read models show the whole transfer.
     const source = await t.db.prisma.accountView.findUnique({ where: { key: `default:${engine}-s2` } });
     const target = await t.db.prisma.accountView.findUnique({ where: { key: `default:${engine}-t2` } });
-    const transfer = await t.db.prisma.transferView.findUnique({ where: { key: `default:${engine}-x2` } });
+    const transfer = await t.db.prisma.transferView.findFirst({ where: { tenantId: "default", id: `${engine}-x2` } });
     expect(source).toMatchObject({ balance: 75, locked: 0 });
     expect(target).toMatchObject({ balance: 35 });
     expect(transfer).toMatchObject({ status: "COMPLETED" });
@@ -113,7 +113,9 @@ describe.each(engines)("runners on %s", (engine) => {
       balance: 50,
       locked: 0,
     });
-    expect(await t.db.prisma.transferView.findUnique({ where: { key: `default:${engine}-x3` } })).toMatchObject({
+    expect(
+      await t.db.prisma.transferView.findFirst({ where: { tenantId: "default", id: `${engine}-x3` } }),
+    ).toMatchObject({
       status: "FAILED",
       reason: "ACCOUNT_FROZEN",
     });

@@ -2,8 +2,15 @@
  * The banking context's read side in GraphQL: the read models through the Pothos Prisma
  * plugin (with read-your-writes), and the strongly consistent aggregate state.
  */
+import { idCursor } from "../../core/cursor.ts";
+import { rowKey } from "../../core/row-key.ts";
+import type { AccountView as AccountViewRow } from "../../generated/prisma/client.ts";
 import type { StagelineBuilder } from "../../graphql/builder.ts";
+import { withErrorCodes } from "../../graphql/errors.ts";
+import { keysetConnection } from "../../graphql/keyset-connection.ts";
 import { Account, type AccountState } from "./account.ts";
+
+const accountCursor = idCursor("accounts");
 
 interface AccountStateView extends AccountState {
   id: string;
@@ -61,30 +68,45 @@ export function bankingSchema(builder: StagelineBuilder): void {
           commandId: args.afterCommand ? String(args.afterCommand) : null,
           position: args.minPosition ?? null,
         });
-        return ctx.prisma.accountView.findUnique({ ...query, where: { key: `${ctx.tenantId}:${args.id}` } });
+        return ctx.prisma.accountView.findUnique({ ...query, where: { key: rowKey(ctx.tenantId, String(args.id)) } });
       },
     }),
   );
 
   builder.queryField("accounts", (t) =>
-    t.prismaConnection({
+    t.connection({
       type: AccountView,
-      cursor: "key",
-      defaultSize: 20,
-      maxSize: 100,
-      description: "Accounts, oldest key first, optionally of one status.",
+      description: "Accounts by ID, optionally of one status (a cursor is valid for its tenant only: INVALID_CURSOR).",
       args: { status: t.arg({ type: AccountStatus }), ...readAfterArgs(t) },
-      resolve: async (query, _root, args, ctx) => {
+      resolve: withErrorCodes(async (_root, args, ctx) => {
         await ctx.readAfter({
           commandId: args.afterCommand ? String(args.afterCommand) : null,
           position: args.minPosition ?? null,
         });
-        return ctx.prisma.accountView.findMany({
-          ...query,
-          where: { tenantId: ctx.tenantId, ...(args.status ? { status: args.status } : {}) },
-          orderBy: { key: "asc" },
+        // Keyset on the row key (indexed): the cursor holds the ID, turned back into its key here.
+        const keyOf = (id: string) => rowKey(ctx.tenantId, id);
+        return keysetConnection({
+          args,
+          tenantId: ctx.tenantId,
+          codec: accountCursor,
+          valueOf: (row: AccountViewRow) => row.id,
+          defaultSize: 20,
+          maxSize: 100,
+          page: ({ after, before, limit, inverted }) =>
+            ctx.prisma.accountView.findMany({
+              where: {
+                tenantId: ctx.tenantId,
+                ...(args.status ? { status: args.status } : {}),
+                key: {
+                  ...(after !== undefined ? { gt: keyOf(after) } : {}),
+                  ...(before !== undefined ? { lt: keyOf(before) } : {}),
+                },
+              },
+              orderBy: { key: inverted ? "desc" : "asc" },
+              take: limit,
+            }),
         });
-      },
+      }),
     }),
   );
 
@@ -92,13 +114,23 @@ export function bankingSchema(builder: StagelineBuilder): void {
     t.prismaField({
       type: TransferView,
       nullable: true,
-      args: { id: t.arg.id({ required: true }), ...readAfterArgs(t) },
+      description:
+        "The latest transfer with this ID. Transfer IDs are unique only among an account's pending transfers: give `sourceAccountId` to pick that account's.",
+      args: { id: t.arg.id({ required: true }), sourceAccountId: t.arg.id(), ...readAfterArgs(t) },
       resolve: async (query, _root, args, ctx) => {
         await ctx.readAfter({
           commandId: args.afterCommand ? String(args.afterCommand) : null,
           position: args.minPosition ?? null,
         });
-        return ctx.prisma.transferView.findUnique({ ...query, where: { key: `${ctx.tenantId}:${args.id}` } });
+        return ctx.prisma.transferView.findFirst({
+          ...query,
+          where: {
+            tenantId: ctx.tenantId,
+            id: String(args.id),
+            ...(args.sourceAccountId != null ? { sourceAccountId: String(args.sourceAccountId) } : {}),
+          },
+          orderBy: { preparedPosition: "desc" },
+        });
       },
     }),
   );

@@ -4,11 +4,11 @@
  */
 import type { RecordedEvent } from "../../core/messages.ts";
 import { defineProjection } from "../../core/processors.ts";
+import { rowKey } from "../../core/row-key.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { Account, type AccountEvent } from "./account.ts";
 
 type Tx = Prisma.TransactionClient;
-const key = (tenantId: string, id: string) => `${tenantId}:${id}`;
 type Data<T extends AccountEvent["type"]> = Extract<AccountEvent, { type: T }>["data"];
 
 export const AccountViewProjection = defineProjection<Tx>({
@@ -22,7 +22,7 @@ export const AccountViewProjection = defineProjection<Tx>({
 });
 
 async function applyToAccount(event: RecordedEvent, tx: Tx): Promise<void> {
-  const where = { key: key(event.tenantId, event.aggregateId) };
+  const where = { key: rowKey(event.tenantId, event.aggregateId) };
   const stamp = { version: event.version, updatedAt: event.createdAt };
   switch (event.type as AccountEvent["type"]) {
     case "AccountCreated": {
@@ -82,6 +82,12 @@ async function applyToAccount(event: RecordedEvent, tx: Tx): Promise<void> {
   }
 }
 
+/**
+ * One row per transfer, keyed by the position of its TransferPrepared event: transfer IDs are
+ * the client's, and an account refuses only an ID it has pending itself, so the same ID may
+ * belong to another account's transfer, or to this account's earlier one. Confirmation and
+ * unlocking happen on the source account and find the one transfer it has pending with that ID.
+ */
 export const TransferViewProjection = defineProjection<Tx>({
   name: "TransferView",
   tables: ["transfer_views"],
@@ -93,7 +99,7 @@ export const TransferViewProjection = defineProjection<Tx>({
           const data = event.data as Data<"TransferPrepared">;
           await tx.transferView.create({
             data: {
-              key: key(event.tenantId, data.transferId),
+              preparedPosition: event.position,
               tenantId: event.tenantId,
               id: data.transferId,
               sourceAccountId: event.aggregateId,
@@ -107,20 +113,31 @@ export const TransferViewProjection = defineProjection<Tx>({
           break;
         }
         case "TransferConfirmed":
-          await tx.transferView.update({
-            where: { key: key(event.tenantId, (event.data as Data<"TransferConfirmed">).transferId) },
-            data: { status: "COMPLETED", updatedAt: event.createdAt },
+          await endPendingTransfer(tx, event, (event.data as Data<"TransferConfirmed">).transferId, {
+            status: "COMPLETED",
           });
           break;
         case "TransferUnlocked": {
           const data = event.data as Data<"TransferUnlocked">;
-          await tx.transferView.update({
-            where: { key: key(event.tenantId, data.transferId) },
-            data: { status: "FAILED", reason: data.reason || "REFUSED", updatedAt: event.createdAt },
-          });
+          await endPendingTransfer(tx, event, data.transferId, { status: "FAILED", reason: data.reason || "REFUSED" });
           break;
         }
       }
     }
   },
 });
+
+async function endPendingTransfer(
+  tx: Tx,
+  event: RecordedEvent,
+  transferId: string,
+  outcome: { status: "COMPLETED" | "FAILED"; reason?: string },
+): Promise<void> {
+  const pending = { tenantId: event.tenantId, sourceAccountId: event.aggregateId, id: transferId, status: "PREPARED" };
+  const { count } = await tx.transferView.updateMany({
+    where: pending,
+    data: { ...outcome, updatedAt: event.createdAt },
+  });
+  // The account decided this event only with the transfer pending: a missing row is a broken view.
+  if (count !== 1) throw new Error(`TransferView: no pending transfer ${transferId} of ${event.aggregateId}`);
+}

@@ -4,9 +4,9 @@
  * that carries a copy is updated in the same transaction.
  */
 import type { RecordedEvent } from "../../core/messages.ts";
+import { rowKey } from "../../core/row-key.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import type { CustomerEvent } from "./customer.ts";
-import { rowKey } from "./keys.ts";
 import type { ProductEvent } from "./product.ts";
 import { refreshProductNamesOfProduct } from "./sql.ts";
 

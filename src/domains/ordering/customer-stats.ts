@@ -3,8 +3,8 @@
  * so a cancellation still sees whether the order had been submitted (and counted as spent).
  */
 import type { RecordedEvent } from "../../core/messages.ts";
+import { rowKey } from "../../core/row-key.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import { rowKey } from "./keys.ts";
 import type { OrderEvent } from "./order-events.ts";
 
 type Tx = Prisma.TransactionClient;

@@ -3,20 +3,20 @@
  * their statistics, products, and the order search. Every query reads the read models through
  * the Pothos Prisma plugin, pages with cursors, and can wait for a command (read-your-writes).
  */
-import { type ResolveCursorConnectionArgs, resolveCursorConnection } from "@pothos/plugin-relay";
-import { StagelineError } from "../../core/errors.ts";
+import { idCursor, positionCursor } from "../../core/cursor.ts";
+import { rowKey } from "../../core/row-key.ts";
 import type PrismaTypes from "../../generated/pothos-prisma-types.ts";
-import type { OrderSummary as OrderSummaryRow } from "../../generated/prisma/client.ts";
+import type { OrderSummary as OrderSummaryRow, ProductView as ProductRow } from "../../generated/prisma/client.ts";
 import type { StagelineBuilder } from "../../graphql/builder.ts";
 import { withErrorCodes } from "../../graphql/errors.ts";
-import { rowKey } from "./keys.ts";
+import { keysetConnection } from "../../graphql/keyset-connection.ts";
 import { ORDER_STATUSES, type OrderStatus } from "./order-status.ts";
 import { searchOrderKeys } from "./sql.ts";
 
-/** A cursor this API did not hand out (or that was tampered with). */
-export class InvalidCursor extends StagelineError {
-  readonly code = "INVALID_CURSOR";
-}
+// Cursors are bound to their connection and tenant (src/core/cursor.ts).
+const ordersByCustomerCursor = positionCursor("ordersByCustomer");
+const searchOrdersCursor = positionCursor("searchOrders");
+const productsCursor = idCursor("products");
 
 type SchemaTypesOf<B> = B extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 type OrderFieldBuilder = PothosSchemaTypes.PrismaObjectFieldBuilder<
@@ -155,23 +155,34 @@ export function orderingSchema(builder: StagelineBuilder): void {
   );
 
   builder.queryField("ordersByCustomer", (t) =>
-    t.prismaConnection({
+    t.connection({
       type: OrderSummary,
-      cursor: "createdPosition",
-      ...PAGE,
       description: "A customer's orders, newest first, optionally of one status.",
       args: { customerId: t.arg.id({ required: true }), status: t.arg({ type: OrderStatusEnum }), ...readAfterArgs(t) },
-      resolve: (query, _root, args, ctx) =>
+      resolve: (_root, args, ctx) =>
         coded(async () => {
           await readAfter(ctx, args.afterCommand);
-          return ctx.prisma.orderSummary.findMany({
-            ...query,
-            where: {
-              tenantId: ctx.tenantId,
-              customerId: String(args.customerId),
-              ...(args.status ? { status: args.status } : {}),
-            },
-            orderBy: { createdPosition: "desc" },
+          return keysetConnection({
+            args,
+            tenantId: ctx.tenantId,
+            codec: ordersByCustomerCursor,
+            valueOf: (order: OrderSummaryRow) => order.createdPosition,
+            ...PAGE,
+            // Newest first: `after` is older (a lower position), `before` newer.
+            page: ({ after, before, limit, inverted }) =>
+              ctx.prisma.orderSummary.findMany({
+                where: {
+                  tenantId: ctx.tenantId,
+                  customerId: String(args.customerId),
+                  ...(args.status ? { status: args.status } : {}),
+                  createdPosition: {
+                    ...(after !== undefined ? { lt: after } : {}),
+                    ...(before !== undefined ? { gt: before } : {}),
+                  },
+                },
+                orderBy: { createdPosition: inverted ? "asc" : "desc" },
+                take: limit,
+              }),
           });
         }),
     }),
@@ -192,32 +203,29 @@ export function orderingSchema(builder: StagelineBuilder): void {
       resolve: (_root, args, ctx) =>
         coded(async () => {
           await readAfter(ctx, args.afterCommand);
-          const page = async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
-            const cursor = inverted ? before : after;
-            const keys = await searchOrderKeys(ctx.prisma, {
-              tenantId: ctx.tenantId,
-              text: args.text.slice(0, SEARCH_TEXT_MAX),
-              from: args.from ?? null,
-              to: args.to ?? null,
-              status: args.status ?? null,
-              beyond: cursor ? decodeCursor(cursor) : null,
-              inverted,
-              limit,
-            });
-            if (keys.length === 0) return [];
-            const rows = await ctx.prisma.orderSummary.findMany({ where: { key: { in: keys } } });
-            const byKey = new Map(rows.map((row) => [row.key, row]));
-            return keys.flatMap((key) => byKey.get(key) ?? []);
-          };
-          const connection = await resolveCursorConnection(
-            { args, toCursor: (order) => encodeCursor((order as OrderSummaryRow).createdPosition), ...PAGE },
-            page,
-          );
-          // The helper's node type is lost in its typings (it infers `unknown`); the nodes are page()'s rows.
-          return connection as {
-            edges: { cursor: string; node: OrderSummaryRow }[];
-            pageInfo: typeof connection.pageInfo;
-          };
+          return keysetConnection({
+            args,
+            tenantId: ctx.tenantId,
+            codec: searchOrdersCursor,
+            valueOf: (order: OrderSummaryRow) => order.createdPosition,
+            ...PAGE,
+            page: async ({ after, before, limit, inverted }) => {
+              const keys = await searchOrderKeys(ctx.prisma, {
+                tenantId: ctx.tenantId,
+                text: args.text.slice(0, SEARCH_TEXT_MAX),
+                from: args.from ?? null,
+                to: args.to ?? null,
+                status: args.status ?? null,
+                beyond: (inverted ? before : after) ?? null,
+                inverted,
+                limit,
+              });
+              if (keys.length === 0) return [];
+              const rows = await ctx.prisma.orderSummary.findMany({ where: { key: { in: keys } } });
+              const byKey = new Map(rows.map((row) => [row.key, row]));
+              return keys.flatMap((key) => byKey.get(key) ?? []);
+            },
+          });
         }),
     }),
   );
@@ -269,19 +277,33 @@ export function orderingSchema(builder: StagelineBuilder): void {
   );
 
   builder.queryField("products", (t) =>
-    t.prismaConnection({
+    t.connection({
       type: Product,
-      cursor: "key",
-      ...PAGE,
       description: "The catalogue, by ID.",
       args: { ...readAfterArgs(t) },
-      resolve: (query, _root, args, ctx) =>
+      resolve: (_root, args, ctx) =>
         coded(async () => {
           await readAfter(ctx, args.afterCommand);
-          return ctx.prisma.productView.findMany({
-            ...query,
-            where: { tenantId: ctx.tenantId },
-            orderBy: { key: "asc" },
+          // Keyset on the row key (indexed): the cursor holds the ID, turned back into its key here.
+          const keyOf = (id: string) => rowKey(ctx.tenantId, id);
+          return keysetConnection({
+            args,
+            tenantId: ctx.tenantId,
+            codec: productsCursor,
+            valueOf: (product: ProductRow) => product.id,
+            ...PAGE,
+            page: ({ after, before, limit, inverted }) =>
+              ctx.prisma.productView.findMany({
+                where: {
+                  tenantId: ctx.tenantId,
+                  key: {
+                    ...(after !== undefined ? { gt: keyOf(after) } : {}),
+                    ...(before !== undefined ? { lt: keyOf(before) } : {}),
+                  },
+                },
+                orderBy: { key: inverted ? "desc" : "asc" },
+                take: limit,
+              }),
           });
         }),
     }),
@@ -293,15 +315,4 @@ async function withReadAfter(
   afterCommand: unknown,
 ): Promise<void> {
   if (afterCommand !== undefined && afterCommand !== null) await ctx.readAfter({ commandId: String(afterCommand) });
-}
-
-const CURSOR_PREFIX = "order:";
-const encodeCursor = (position: bigint): string => Buffer.from(`${CURSOR_PREFIX}${position}`).toString("base64url");
-
-function decodeCursor(cursor: string): bigint {
-  const text = Buffer.from(cursor, "base64url").toString();
-  if (!text.startsWith(CURSOR_PREFIX) || !/^\d{1,19}$/.test(text.slice(CURSOR_PREFIX.length))) {
-    throw new InvalidCursor(`Invalid cursor ${JSON.stringify(cursor)}`);
-  }
-  return BigInt(text.slice(CURSOR_PREFIX.length));
 }

@@ -4,8 +4,8 @@
  * event is projected (later renames are followed by catalog-views.ts).
  */
 import type { RecordedEvent } from "../../core/messages.ts";
+import { rowKey } from "../../core/row-key.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import { lineKey, rowKey } from "./keys.ts";
 import type { OrderEvent } from "./order-events.ts";
 
 type Tx = Prisma.TransactionClient;
@@ -42,7 +42,7 @@ export async function applyToOrderViews(event: RecordedEvent, tx: Tx): Promise<v
     }
     case "ItemAdded": {
       const { productId, quantity, unitPrice } = event.data as Data<"ItemAdded">;
-      const line = lineKey(event.tenantId, event.aggregateId, productId);
+      const line = rowKey(event.tenantId, event.aggregateId, productId);
       const existing = await tx.orderLine.findUnique({ where: { key: line }, select: { key: true } });
       const amount = quantity * unitPrice;
       if (existing) {
@@ -87,7 +87,7 @@ export async function applyToOrderViews(event: RecordedEvent, tx: Tx): Promise<v
     case "ItemRemoved": {
       const { productId } = event.data as Data<"ItemRemoved">;
       const removed = await tx.orderLine.delete({
-        where: { key: lineKey(event.tenantId, event.aggregateId, productId) },
+        where: { key: rowKey(event.tenantId, event.aggregateId, productId) },
       });
       const names = await tx.orderLine.findMany({
         where: { orderKey: key },
