@@ -154,7 +154,7 @@ describe.each(engines)("runners on %s", (engine) => {
     await t.app.gateway.sendAndWait(send("FreezeAccount", `${engine}-t3`, {}), { stage: "PROCESSED" });
     // The issue's case: a chain wait answered with whichever result came last, at times the
     // refused ReceiveTransfer (another commandId, the target's aggregate). Catches an answer
-    // taken from the stream's last result (lastOf) instead of the command sent.
+    // taken from the stream's last result (lastOf) instead of the command sent (verified).
     const { json } = await t.post({
       query: `mutation($input: PrepareTransferInput!, $command: CommandOptions) {
         prepareTransfer(input: $input, command: $command) {
@@ -224,7 +224,7 @@ describe.each(engines)("runners on %s", (engine) => {
     expect(answer.chainFailures?.map((f) => [f.aggregateId, f.errorCode])).toEqual([
       [`${root}-b`, "INSUFFICIENT_BALANCE"],
     ]);
-    // c was never sent (catches a saga that goes on sending after a refusal).
+    // c was never sent. Catches a saga that goes on sending after a refusal (verified).
     const commandsOf = async (id: string) =>
       (
         await t.db.sql.query<{ type: string; command_id: string }>(
@@ -281,8 +281,9 @@ describe.each(engines)("runners on %s", (engine) => {
       const position = prepared.positions[0]!;
       const deposit = (requestId: string) =>
         t.post({ query: DEPOSIT, variables: { amount: 1, command: { aggregateId: target, requestId } } });
-      // The saga's own request ID for its entry on the target: refused, and nothing stored.
-      // Catches dropping the gateway's refusal of the reserved form.
+      // The request ID the saga will use for its entry on the target: refused, nothing stored.
+      // Catches (both verified) dropping the gateway's refusal of the reserved form, and saga
+      // request IDs back in the clients' namespace (sagaRequestId without its prefix).
       const commandsBefore = await countRows(t, "commands");
       const reserved = await deposit(sagaRequestId("banking.TransferSaga", position, "entry"));
       expect(reserved.json.errors?.[0]?.extensions).toMatchObject({
@@ -290,8 +291,8 @@ describe.each(engines)("runners on %s", (engine) => {
         bindingErrors: [{ field: "command.requestId", code: "reserved" }],
       });
       expect(await countRows(t, "commands")).toBe(commandsBefore);
-      // The form saga request IDs had before (the issue's attack): an ordinary client key now.
-      // Catches saga request IDs back in the clients' namespace (sagaRequestId without its prefix).
+      // The form saga request IDs had before (the issue's attack): an ordinary client key now,
+      // which the saga's command below no longer collides with.
       const former = await deposit(`saga:banking.TransferSaga:${position}:entry`);
       expect(former.json.errors).toBeUndefined();
     } finally {
@@ -325,8 +326,8 @@ describe.each(engines)("runners on %s", (engine) => {
     expect(await t.app.aggregates.load(Account, stream)).toMatchObject({ version: 2, state: { balance: 1000 } });
   });
 
-  // Last in this block: it replays every saga over everything the tests above did (transfers,
-  // a compensation, a reaction cut short by a refusal).
+  // Last in this block: it replays every saga over everything the tests above did, and over its
+  // own transfer and reaction cut short by a refusal (so it also holds when run alone).
   it("a replayed saga never sends twice: run again from the log's start, it stores no command and moves no money", async () => {
     // Catches saga request IDs that are not derived from (saga, event, key) — e.g. random ones
     // (verified: the replay then stores the saga's commands again).
@@ -341,6 +342,12 @@ describe.each(engines)("runners on %s", (engine) => {
       { stage: "SAGA_HANDLED", chain: true },
     );
     expect(transfer.succeeded).toBe(true);
+    const root = `${engine}-r9`;
+    for (const id of [root, `${root}-a`, `${root}-b`, `${root}-c`]) await open(id, 0);
+    await t.app.gateway.sendAndWait(send("Deposit", root, { amount: THREE_STEPS }), {
+      stage: "SAGA_HANDLED",
+      chain: true,
+    });
 
     const sagas = t.app.runners.runners.filter((r) => r.step.kind === "SAGA");
     expect(sagas.map((r) => r.step.id).sort()).toEqual(["banking.TransferSaga", "sagatest.ThreeStepSaga"]);
