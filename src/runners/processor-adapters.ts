@@ -138,6 +138,9 @@ async function runSaga(
           tenantId: event.tenantId,
           aggregateId: command.aggregateId,
           internalRequestId: sagaRequestId(registered.id, event.position, key),
+          // Processed here, not queued for a worker: the saga waits for it anyway, and a worker
+          // stops before the runners drain at shutdown. A crash leaves it to the orphan pickup.
+          async: false,
           chain: {
             correlationId: event.correlationId,
             causationId: `event:${event.position}`,
