@@ -6,8 +6,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { CHAIN_FAILED, type CommandResult, OK, type Stage } from "../../src/core/stages.ts";
-import { WAIT_TIMEOUT } from "../../src/gateway/wait.ts";
-import { waitAnswer } from "../../src/gateway/wait-answer.ts";
+import { ResultBus } from "../../src/gateway/result-bus.ts";
+import { WAIT_TIMEOUT, waitForResults } from "../../src/gateway/wait.ts";
+import { answerOf, waitAnswer } from "../../src/gateway/wait-answer.ts";
+import type { ResultStore } from "../../src/store/result-store.ts";
 
 const ROOT = "00000000-0000-7000-8000-000000000001";
 const CHILD = "00000000-0000-7000-8000-000000000002";
@@ -59,7 +61,8 @@ describe("the answer to a wait", () => {
       result(UNLOCK, "PROCESSED", {}, "ada"),
       result(UNLOCK, "SAGA_HANDLED", {}, "ada"),
       rootSagaHandled,
-      // The order that used to make the answer the child's.
+      // The order that used to make the answer the child's (an answer taken from the stream's
+      // last result fails this test: verified).
       childRefusal,
     ];
     const answer = waitAnswer(ROOT, chainTarget, results);
@@ -100,6 +103,27 @@ describe("the answer to a wait", () => {
     const answer = waitAnswer(ROOT, chainTarget, [result(ROOT, "PROCESSED"), childRefusal, timeout]);
     expect(answer).toMatchObject({ commandId: ROOT, errorCode: WAIT_TIMEOUT, succeeded: false });
     expect(answer.chainFailures).toEqual([childRefusal]);
+  });
+
+  it("a chain wait that times out after a child's result answers about the root, not the child", async () => {
+    // The timeout result used to copy the aggregate, version and request ID of the latest
+    // result of the chain, here the child's refusal on bob. Catches that (verified).
+    const stored = [
+      result(ROOT, "SENT"),
+      result(ROOT, "PROCESSED"),
+      result(CHILD, "PROCESSED", refused("ACCOUNT_FROZEN")),
+    ];
+    const results = { byWaitCommand: async () => stored, byCommand: async () => stored } as unknown as ResultStore;
+    const stream = waitForResults({ bus: new ResultBus(), results }, ROOT, { target: chainTarget, timeoutMs: 50 });
+    const answer = await answerOf(ROOT, chainTarget, stream);
+    expect(answer).toMatchObject({
+      commandId: ROOT,
+      aggregateId: "ada",
+      requestId: ROOT,
+      errorCode: WAIT_TIMEOUT,
+      succeeded: false,
+      chainFailures: [stored[2]],
+    });
   });
 
   it("a single command's answer is its last result, with no chain failures", () => {
