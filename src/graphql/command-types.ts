@@ -129,7 +129,10 @@ export function defineCommandTypes(builder: StagelineBuilder) {
     description: "How to send a command and what to wait for.",
     fields: (t) => ({
       aggregateId: t.id({ description: "The aggregate to act on; generated for creating commands when absent." }),
-      requestId: t.string({ description: "Idempotency key (per tenant); defaults to the command ID." }),
+      requestId: t.string({
+        description:
+          'Idempotency key (per tenant); defaults to the command ID. Keys starting with "internal:" are the system\'s own (VALIDATION_FAILED).',
+      }),
       expectedVersion: t.int({ description: "Refuse unless the aggregate is at exactly this version." }),
       async: t.boolean({ description: "Store now and process in a worker (default: COMMAND_PROCESSING)." }),
       waitFor: t.field({ type: WaitFor, description: "Default: answer at SENT, with the command ID." }),

@@ -157,9 +157,13 @@ async function runSaga(
       return outcome;
     };
     const react = async (commands: readonly SagaCommand[], prefix: string): Promise<void> => {
+      const keys = commands.map((command, index) => `${prefix}${command.key ?? index}`);
+      const repeated = keys.find((key, index) => keys.indexOf(key) !== index);
+      // One request ID for two commands would quietly drop the second as a duplicate.
+      if (repeated) throw new Error(`Saga ${saga.name}: two commands of one reaction have the key "${repeated}"`);
       const accepted: SentSagaCommand[] = [];
       for (const [index, command] of commands.entries()) {
-        const key = `${prefix}${command.key ?? index}`;
+        const key = keys[index]!;
         const outcome = await sendOne(command, key);
         if (outcome.succeeded) {
           accepted.push({ command, commandId: outcome.commandId });
