@@ -10,6 +10,7 @@ import { sagaRequestId } from "../core/request-ids.ts";
 import type { CommandResult, ProcessorKind } from "../core/stages.ts";
 import { type CommandGateway, lastOf } from "../gateway/gateway.ts";
 import type { RegisteredProcessor, SnapshotProcessor } from "../gateway/registry.ts";
+import { WAIT_TIMEOUT } from "../gateway/wait.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { SnapshotStore, SnapshotToSave } from "../store/snapshot-store.ts";
@@ -151,7 +152,9 @@ async function runSaga(
       );
       report.commandIds.push(commandId);
       const outcome = await lastOf(results);
-      if (outcome.stage !== "PROCESSED") {
+      // A timed-out wait answers at the target stage too, but it is no refusal: compensating for
+      // a command that may still be accepted would undo what was never done. Fail the batch.
+      if (outcome.stage !== "PROCESSED" || outcome.errorCode === WAIT_TIMEOUT) {
         throw new Error(`Saga ${saga.name}: no outcome for ${command.type} ${commandId} (${outcome.errorCode})`);
       }
       return outcome;
