@@ -46,7 +46,13 @@ export interface EventHandler extends ProcessorBase<"EVENT_HANDLER"> {
   handle(event: RecordedEvent): Promise<void>;
 }
 
-/** A command a saga asks for. Its requestId is derived from (saga, event), so a replay never sends twice. */
+/**
+ * A command a saga asks for. Its requestId is derived from (saga, event, key) in a namespace no
+ * client can reach, so a replay never sends twice and no client can take it first.
+ *
+ * A reaction's commands are sent in order, each awaited until PROCESSED (accepted or refused)
+ * before the next is sent; after a refusal the rest are not sent.
+ */
 export interface SagaCommand {
   contextName?: string;
   aggregateName: string;
@@ -56,10 +62,30 @@ export interface SagaCommand {
   /** Distinguishes several commands issued for one event; part of the derived requestId. */
   key?: string;
   /**
-   * Compensation: when the command is refused, these commands are sent instead (the saga waits
-   * for its PROCESSED result). Replays are safe: every request ID is derived from the event.
+   * Compensation: when this command is refused, the commands returned are sent instead (as a
+   * reaction of their own: in order, stopping at a refusal). Replays are safe: every request ID
+   * is derived from the event.
    */
-  onRejected?: (rejection: { errorCode: string; errorMsg: string }) => readonly SagaCommand[];
+  onRejected?: (rejection: SagaRejection) => readonly SagaCommand[];
+}
+
+/** A saga command the gateway took, with the ID it was given. */
+export interface SentSagaCommand {
+  command: SagaCommand;
+  commandId: string;
+}
+
+/** What `onRejected` learns: how far the reaction got when one of its commands was refused. */
+export interface SagaRejection {
+  /** The refused command's error code (a domain code, e.g. ACCOUNT_FROZEN) and message. */
+  errorCode: string;
+  errorMsg: string;
+  /** The refused command. */
+  refused: SentSagaCommand;
+  /** The commands of the same reaction sent before it, all accepted, in order. */
+  accepted: readonly SentSagaCommand[];
+  /** The commands of the same reaction after it: never sent. */
+  notSent: readonly SagaCommand[];
 }
 
 /** Reacts to an event with commands. Pure: `react(event) → commands`; compensation is just more commands. */

@@ -76,7 +76,15 @@ export interface CommandResult {
   succeeded: boolean;
   /** Log positions of the events the command produced. */
   positions: bigint[];
+  /**
+   * Only on the answer to a chain wait (never stored): the commands of the chain that failed,
+   * one result each (the root's too, when it failed). Empty when the whole chain succeeded.
+   */
+  chainFailures?: CommandResult[];
 }
+
+/** The answer's code when the command sent succeeded and another command of its chain failed. */
+export const CHAIN_FAILED = "CHAIN_FAILED";
 
 /** What a waiter waits for: a stage, optionally of one processor; for a chain, the tail. */
 export interface WaitTarget {

@@ -11,6 +11,7 @@ import {
   ValidationFailed,
 } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import { INTERNAL_REQUEST_PREFIX, isInternalRequestId } from "../core/request-ids.ts";
 import type { CommandResult, Stage, WaitTarget } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
@@ -22,6 +23,7 @@ import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
 import { bindingErrors } from "./validation.ts";
 import { waitForResults } from "./wait.ts";
+import { answerOf } from "./wait-answer.ts";
 
 export interface SendRequest {
   aggregateName: string;
@@ -29,8 +31,13 @@ export interface SendRequest {
   input: unknown;
   tenantId: string;
   aggregateId?: string | null;
-  /** Idempotency key (per tenant); defaults to the command ID. */
+  /** Idempotency key (per tenant); defaults to the command ID. Never of the reserved internal form. */
   requestId?: string | null;
+  /**
+   * Set by sagas instead of `requestId`: a request ID in the internal namespace
+   * (`sagaRequestId`), which no client's `requestId` can take.
+   */
+  internalRequestId?: string;
   /** Refuse the command unless the aggregate is at exactly this version. */
   expectedVersion?: number | null;
   header?: Record<string, unknown>;
@@ -120,10 +127,13 @@ export class CommandGateway {
     return { commandId: command.commandId, duplicate: false, results };
   }
 
-  /** Sends and resolves with the last result: the target's, a failure's, or a timeout's. */
+  /**
+   * Sends and resolves with the answer about this command: the target's result, a failure's,
+   * or a timeout's; for a chain, the stage the chain reached and its failures (wait-answer.ts).
+   */
   async sendAndWait(request: SendRequest, wait: Wait = { stage: "PROCESSED" }): Promise<CommandResult> {
-    const { results } = await this.send(request, wait);
-    return lastOf(results);
+    const { commandId, results } = await this.send(request, wait);
+    return answerOf(commandId, wait, results);
   }
 
   sendAndWaitForSent = (request: SendRequest) => this.sendAndWait(request, { stage: "SENT" });
@@ -137,9 +147,9 @@ export class CommandGateway {
     return this.wait(commandId, wait);
   }
 
-  /** Waits for a command already sent and resolves with the last result (target, failure or timeout). */
+  /** Waits for a command already sent and resolves with the answer about it (as `sendAndWait`). */
   async waitFor(tenantId: string, commandId: string, wait: Wait): Promise<CommandResult> {
-    return lastOf(await this.results(tenantId, commandId, wait));
+    return answerOf(commandId, wait, await this.results(tenantId, commandId, wait));
   }
 
   /** Every result stored for the command so far. */
@@ -215,7 +225,7 @@ export class CommandGateway {
     }
 
     const commandId = newId();
-    const requestId = request.requestId ?? commandId;
+    const requestId = request.internalRequestId ?? request.requestId ?? commandId;
     const expectedVersion = request.expectedVersion ?? null;
     return {
       commandId,
@@ -254,6 +264,17 @@ function checkOptions(request: SendRequest) {
   };
   id("command.aggregateId", request.aggregateId);
   id("command.requestId", request.requestId);
+  if (request.requestId && isInternalRequestId(request.requestId)) {
+    problems.push({
+      field: "command.requestId",
+      code: "reserved",
+      message: `Request IDs starting with "${INTERNAL_REQUEST_PREFIX}" are reserved for the system's own commands`,
+    });
+  }
+  if (request.internalRequestId !== undefined && !isInternalRequestId(request.internalRequestId)) {
+    // A programming error of an in-process caller, not bad client input.
+    throw new Error(`An internal request ID must start with "${INTERNAL_REQUEST_PREFIX}"`);
+  }
   const v = request.expectedVersion;
   if (v !== undefined && v !== null && (!Number.isInteger(v) || v < 0)) {
     problems.push({ field: "command.expectedVersion", code: "too_small", message: "Must be an integer ≥ 0" });

@@ -30,6 +30,8 @@ export class WaitProgress {
   private readonly seen = new Set<string>();
   done = false;
   last: CommandResult | undefined;
+  /** The latest result of the command waited on (in a chain, `last` may be another command's). */
+  lastOfRoot: CommandResult | undefined;
 
   constructor(
     private readonly rootCommandId: string,
@@ -58,6 +60,7 @@ export class WaitProgress {
       if (this.done) break;
       out.push(r);
       this.last = r;
+      if (r.commandId === this.rootCommandId) this.lastOfRoot = r;
       this.apply(r);
     }
     return out;

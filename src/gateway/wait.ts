@@ -52,7 +52,9 @@ export async function* waitForResults(
     }
   } catch (error) {
     if (!stop.aborted) throw error;
-    if (timeout.aborted && !options.signal?.aborted) yield timeoutResult(commandId, options, progress.last);
+    if (timeout.aborted && !options.signal?.aborted) {
+      yield timeoutResult(commandId, options, progress.lastOfRoot, progress.last);
+    }
   } finally {
     stopPolling();
     unsubscribe();
@@ -90,29 +92,40 @@ function pollStore(
   };
 }
 
-function timeoutResult(commandId: string, options: WaitOptions, last: CommandResult | undefined): CommandResult {
+/**
+ * About the command waited on (`own`: its latest result), even when the chain's latest result
+ * (`last`) is another command's; the message says both.
+ */
+function timeoutResult(
+  commandId: string,
+  options: WaitOptions,
+  own: CommandResult | undefined,
+  last: CommandResult | undefined,
+): CommandResult {
   const target = `${options.target.chain ? "chain " : ""}${options.target.stage}${
     options.target.processor?.processorName ? ` of ${options.target.processor.processorName}` : ""
   }`;
   return {
     id: `timeout:${commandId}:${Date.now()}`,
     commandId,
-    waitCommandId: last?.waitCommandId ?? commandId,
-    stage: options.target.stage === "ALL" ? (last?.stage ?? "SENT") : options.target.stage,
+    waitCommandId: own?.waitCommandId ?? commandId,
+    stage: options.target.stage === "ALL" ? (own?.stage ?? "SENT") : options.target.stage,
     scope: "STAGE",
-    tenantId: last?.tenantId ?? "",
-    contextName: last?.contextName ?? "",
-    aggregateName: last?.aggregateName ?? "",
-    aggregateId: last?.aggregateId ?? "",
-    aggregateVersion: last?.aggregateVersion ?? null,
-    requestId: last?.requestId ?? "",
+    tenantId: own?.tenantId ?? "",
+    contextName: own?.contextName ?? "",
+    aggregateName: own?.aggregateName ?? "",
+    aggregateId: own?.aggregateId ?? "",
+    aggregateVersion: own?.aggregateVersion ?? null,
+    requestId: own?.requestId ?? "",
     function: { functionKind: "GATEWAY", contextName: "", processorName: "CommandGateway", name: "wait" },
     errorCode: WAIT_TIMEOUT,
-    errorMsg: `Waited ${options.timeoutMs} ms for ${target}; the last stage reached was ${last?.stage ?? "none"}. The command may still complete.`,
+    errorMsg: `Waited ${options.timeoutMs} ms for ${target}; the last stage reached was ${own?.stage ?? "none"}${
+      last && last !== own ? ` (the chain's latest: ${last.stage} of command ${last.commandId})` : ""
+    }. The command may still complete.`,
     bindingErrors: [],
     result: {},
     signalTime: new Date(),
     succeeded: false,
-    positions: last?.positions ?? [],
+    positions: own?.positions ?? [],
   };
 }

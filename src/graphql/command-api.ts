@@ -3,8 +3,8 @@
  * type from the command's zod schema), `Query.commandResults` and `Subscription.commandResults`.
  */
 import type { CommandResult } from "../core/stages.ts";
-import { lastOf } from "../gateway/gateway.ts";
 import type { Registry } from "../gateway/registry.ts";
+import { answerOf } from "../gateway/wait-answer.ts";
 import type { StagelineBuilder } from "./builder.ts";
 import { defineCommandTypes, toWait, type WaitForInput } from "./command-types.ts";
 import { withErrorCodes } from "./errors.ts";
@@ -36,7 +36,8 @@ export function defineCommandApi(builder: StagelineBuilder, registry: Registry) 
         },
         resolve: withErrorCodes(async (_root, args, ctx, info) => {
           const { input: data, command: options } = args as { input?: unknown; command?: CommandOptionsInput | null };
-          const { results } = await ctx.gateway.send(
+          const wait = toWait(options?.waitFor, "SENT");
+          const { commandId, results } = await ctx.gateway.send(
             {
               aggregateName: command.aggregate.name,
               type: command.type,
@@ -51,9 +52,10 @@ export function defineCommandApi(builder: StagelineBuilder, registry: Registry) 
               async: options?.async,
               header: { ...ctx.caller, operation: info.operation.name?.value ?? null },
             },
-            toWait(options?.waitFor, "SENT"),
+            wait,
           );
-          return lastOf(results);
+          // About the command sent, even when a chain's last result is another command's.
+          return answerOf(commandId, wait, results);
         }),
       }),
     );

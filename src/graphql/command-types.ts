@@ -64,7 +64,9 @@ export function defineCommandTypes(builder: StagelineBuilder) {
     }),
   });
 
-  const CommandResultRef = builder.objectRef<CommandResult>("CommandResult").implement({
+  // Declared before it is implemented: its chainFailures field lists results of the same type.
+  const CommandResultRef = builder.objectRef<CommandResult>("CommandResult");
+  CommandResultRef.implement({
     description: "A stage a command reached, or one processor's signal, with its outcome.",
     fields: (t) => ({
       id: t.exposeID("id"),
@@ -91,6 +93,12 @@ export function defineCommandTypes(builder: StagelineBuilder) {
         type: ["BigInt"],
         description: "Log positions of the events the command produced.",
         resolve: (r) => r.positions,
+      }),
+      chainFailures: t.field({
+        type: [CommandResultRef],
+        description:
+          "In a mutation's answer to a chain wait: the commands of the chain that failed, one result each (this command's too, if it failed). Empty otherwise.",
+        resolve: (r) => r.chainFailures ?? [],
       }),
     }),
   });
@@ -121,7 +129,10 @@ export function defineCommandTypes(builder: StagelineBuilder) {
     description: "How to send a command and what to wait for.",
     fields: (t) => ({
       aggregateId: t.id({ description: "The aggregate to act on; generated for creating commands when absent." }),
-      requestId: t.string({ description: "Idempotency key (per tenant); defaults to the command ID." }),
+      requestId: t.string({
+        description:
+          'Idempotency key (per tenant); defaults to the command ID. Keys starting with "internal:" are the system\'s own (VALIDATION_FAILED).',
+      }),
       expectedVersion: t.int({ description: "Refuse unless the aggregate is at exactly this version." }),
       async: t.boolean({ description: "Store now and process in a worker (default: COMMAND_PROCESSING)." }),
       waitFor: t.field({ type: WaitFor, description: "Default: answer at SENT, with the command ID." }),

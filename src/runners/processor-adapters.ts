@@ -5,10 +5,12 @@
  */
 import { replay } from "../core/aggregate.ts";
 import type { RecordedEvent } from "../core/messages.ts";
-import type { EventHandler, Projection, Saga, SagaCommand } from "../core/processors.ts";
-import type { ProcessorKind } from "../core/stages.ts";
+import type { EventHandler, Projection, Saga, SagaCommand, SentSagaCommand } from "../core/processors.ts";
+import { sagaRequestId } from "../core/request-ids.ts";
+import type { CommandResult, ProcessorKind } from "../core/stages.ts";
 import { type CommandGateway, lastOf } from "../gateway/gateway.ts";
 import type { RegisteredProcessor, SnapshotProcessor } from "../gateway/registry.ts";
+import { WAIT_TIMEOUT } from "../gateway/wait.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { SnapshotStore, SnapshotToSave } from "../store/snapshot-store.ts";
@@ -59,7 +61,7 @@ export function toStep(registered: RegisteredProcessor, deps: AdapterDeps): Proc
     case "EVENT_HANDLER":
       return { ...base, prepare: (events) => handleEvents(processor, events) };
     case "SAGA":
-      return { ...base, prepare: (events) => runSaga(registered.contextName, processor, events, deps.gateway) };
+      return { ...base, prepare: (events) => runSaga(registered, processor, events, deps.gateway) };
   }
 }
 
@@ -110,51 +112,103 @@ async function handleEvents(handler: EventHandler, events: readonly RecordedEven
   return {};
 }
 
+/**
+ * A saga's reactions, event by event. Each reaction's commands go in order, each awaited until
+ * PROCESSED (accepted or refused) before the next is sent; after a refusal the rest are not
+ * sent, and the refused command's `onRejected` learns what was accepted, refused and never sent
+ * (its compensation is a reaction of its own, sent the same way). The batch, and so the
+ * saga's checkpoint and SAGA_HANDLED, waits for all of it. A send that throws or a wait that
+ * times out fails the batch: the runner retries it, and every request ID is derived from
+ * (saga, event, key), so what was already sent is found again, never sent twice.
+ */
 async function runSaga(
-  contextName: string,
+  registered: RegisteredProcessor,
   saga: Saga,
   events: readonly RecordedEvent[],
   gateway: CommandGateway,
 ): Promise<PreparedBatch> {
   const outputs: CommandOutputs = new Map();
   for (const event of events) {
-    const sent: string[] = [];
-    const send = async (commands: readonly SagaCommand[], prefix: string): Promise<void> => {
-      for (const [index, command] of commands.entries()) {
-        const key = `${prefix}${command.key ?? index}`;
-        // Deterministic request ID: replaying this event returns the same command, never a second one.
-        const request = {
+    const report: ReactionReport = { commandIds: [], refused: [], notSent: [] };
+    const sendOne = async (command: SagaCommand, key: string): Promise<CommandResult> => {
+      const { commandId, results } = await gateway.send(
+        {
           aggregateName: command.aggregateName,
           type: command.type,
           input: command.data,
           tenantId: event.tenantId,
           aggregateId: command.aggregateId,
-          requestId: `saga:${contextName}.${saga.name}:${event.position}:${key}`,
+          internalRequestId: sagaRequestId(registered.id, event.position, key),
+          // Processed here, not queued for a worker: the saga waits for it anyway, and a worker
+          // stops before the runners drain at shutdown. A crash leaves it to the orphan pickup.
+          async: false,
           chain: {
             correlationId: event.correlationId,
             causationId: `event:${event.position}`,
             waitCommandId: event.correlationId,
           },
-        };
-        const { commandId, results } = await gateway.send(request, {
-          stage: command.onRejected ? "PROCESSED" : "SENT",
-        });
-        sent.push(commandId);
-        if (!command.onRejected) continue;
-        const outcome = await lastOf(results);
-        if (outcome.stage === "PROCESSED" && !outcome.succeeded) {
-          await send(
-            command.onRejected({ errorCode: outcome.errorCode, errorMsg: outcome.errorMsg }),
-            `${key}:compensate:`,
-          );
-        } else if (!outcome.succeeded) {
-          throw new Error(`Saga ${saga.name}: no outcome for ${command.type} ${commandId} (${outcome.errorCode})`);
+        },
+        { stage: "PROCESSED" },
+      );
+      report.commandIds.push(commandId);
+      const outcome = await lastOf(results);
+      // A timed-out wait answers at the target stage too, but it is no refusal: compensating for
+      // a command that may still be accepted would undo what was never done. Fail the batch.
+      if (outcome.stage !== "PROCESSED" || outcome.errorCode === WAIT_TIMEOUT) {
+        throw new Error(`Saga ${saga.name}: no outcome for ${command.type} ${commandId} (${outcome.errorCode})`);
+      }
+      return outcome;
+    };
+    const react = async (commands: readonly SagaCommand[], prefix: string): Promise<void> => {
+      const keys = commands.map((command, index) => `${prefix}${command.key ?? index}`);
+      const repeated = keys.find((key, index) => keys.indexOf(key) !== index);
+      // One request ID for two commands would quietly drop the second as a duplicate.
+      if (repeated) throw new Error(`Saga ${saga.name}: two commands of one reaction have the key "${repeated}"`);
+      const accepted: SentSagaCommand[] = [];
+      for (const [index, command] of commands.entries()) {
+        const key = keys[index]!;
+        const outcome = await sendOne(command, key);
+        if (outcome.succeeded) {
+          accepted.push({ command, commandId: outcome.commandId });
+          continue;
         }
+        const notSent = commands.slice(index + 1);
+        report.refused.push(outcome.commandId);
+        report.notSent.push(...notSent.map(describeCommand));
+        if (command.onRejected) {
+          const compensation = command.onRejected({
+            errorCode: outcome.errorCode,
+            errorMsg: outcome.errorMsg,
+            refused: { command, commandId: outcome.commandId },
+            accepted,
+            notSent,
+          });
+          await react(compensation, `${key}:compensate:`);
+        }
+        return;
       }
     };
-    await send(await saga.react(event), "");
-    const previous = outputs.get(event.commandId)?.commandIds as string[] | undefined;
-    outputs.set(event.commandId, { commandIds: [...(previous ?? []), ...sent] });
+    await react(await saga.react(event), "");
+    const previous = outputs.get(event.commandId) as ReactionReport | undefined;
+    outputs.set(event.commandId, {
+      commandIds: [...(previous?.commandIds ?? []), ...report.commandIds],
+      refused: [...(previous?.refused ?? []), ...report.refused],
+      notSent: [...(previous?.notSent ?? []), ...report.notSent],
+    });
   }
   return { outputs };
 }
+
+/** What the saga's signal for a command reports: the commands it sent, those refused, and those never sent. */
+interface ReactionReport extends Record<string, unknown> {
+  commandIds: string[];
+  refused: string[];
+  notSent: { aggregateName: string; aggregateId: string; type: string; key: string | null }[];
+}
+
+const describeCommand = (command: SagaCommand) => ({
+  aggregateName: command.aggregateName,
+  aggregateId: command.aggregateId,
+  type: command.type,
+  key: command.key ?? null,
+});

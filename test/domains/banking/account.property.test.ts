@@ -135,7 +135,11 @@ class Bank {
       input: command!.data,
     });
     if ("refused" in outcome) {
-      this.sagaQueue.push(...(command!.onRejected?.({ errorCode: outcome.refused, errorMsg: "" }) ?? []));
+      // The transfer saga's reactions are single commands: nothing accepted before, nothing left unsent.
+      const rejection = { errorCode: outcome.refused, errorMsg: "", accepted: [], notSent: [] };
+      this.sagaQueue.push(
+        ...(command!.onRejected?.({ ...rejection, refused: { command: command!, commandId: "c" } }) ?? []),
+      );
     }
   }
 
