@@ -119,6 +119,7 @@ export class CommandStore {
           command.isAsync,
           this.retentionMs / 1000,
         ],
+        { name: "stageline_accept" },
       );
       const row = rows[0];
       if (row) {
@@ -170,16 +171,50 @@ export class CommandStore {
   }
 
   /**
-   * Marks the command processed, inside the transaction that stores its outcome. Returns false
-   * when another processor got there first: the caller must roll back, so nothing is applied twice.
+   * Marks a group of commands processed in one statement, inside the transaction that stores
+   * their outcomes, and reports for each one marked the version its stream is at now (so a
+   * decision taken on an older state is caught even when it appends nothing). Commands missing
+   * from the answer were processed by someone else first: leave them out of the commit.
    */
-  async markDone(tx: SqlExecutor, commandId: string): Promise<boolean> {
-    const rows = await tx.query(
-      `UPDATE commands SET status = 'DONE', processed_at = now(), attempts = attempts + 1
-        WHERE command_id = $1 AND status = 'PENDING' RETURNING 1`,
-      [commandId],
+  async markDoneMany(
+    tx: SqlExecutor,
+    commands: readonly { commandId: string; tenantId: string; aggregateName: string; aggregateId: string }[],
+  ): Promise<Map<string, number>> {
+    if (commands.length === 0) return new Map();
+    const rows = await tx.query<{ command_id: string; version: number }>(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(command_id uuid, tenant_id text, aggregate_name text, aggregate_id text)
+       )
+       UPDATE commands c SET status = 'DONE', processed_at = now(), attempts = c.attempts + 1
+         FROM input
+        WHERE c.command_id = input.command_id AND c.status = 'PENDING'
+       RETURNING c.command_id,
+                 coalesce((SELECT max(version) FROM events e
+                            WHERE e.tenant_id = input.tenant_id AND e.aggregate_name = input.aggregate_name
+                              AND e.aggregate_id = input.aggregate_id), 0) AS version`,
+      [
+        JSON.stringify(
+          commands.map((c) => ({
+            command_id: c.commandId,
+            tenant_id: c.tenantId,
+            aggregate_name: c.aggregateName,
+            aggregate_id: c.aggregateId,
+          })),
+        ),
+      ],
+      { name: "stageline_mark_done_many" },
     );
-    return rows.length === 1;
+    return new Map(rows.map((r) => [r.command_id, r.version]));
+  }
+
+  /** Takes back marks of `markDoneMany` in the same transaction: those commands go back to be decided again. */
+  async unmark(tx: SqlExecutor, commandIds: readonly string[]): Promise<void> {
+    if (commandIds.length === 0) return;
+    await tx.query(
+      `UPDATE commands SET status = 'PENDING', processed_at = NULL, attempts = attempts - 1
+        WHERE command_id = ANY($1::uuid[])`,
+      [commandIds],
+    );
   }
 
   /**
