@@ -70,6 +70,11 @@ export class AggregateProcessor {
     return this.queue.run(cacheKey(command), () => this.processNow(command));
   }
 
+  /** Decided commands waiting to join the next group commit (for metrics and tests). */
+  get commitsWaiting(): number {
+    return this.committer.waitingCount;
+  }
+
   /** The aggregate's current state from the store: latest usable snapshot plus the events after it. */
   async load(aggregate: AnyAggregate, stream: StreamKey): Promise<LoadedAggregate> {
     const snapshot = await this.deps.snapshots.load(stream);

@@ -83,6 +83,11 @@ export class GroupCommitter {
     });
   }
 
+  /** Commands decided and waiting for the running commit to end (they form the next group). */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
   /** Commits the item in a transaction of its own (after its group failed). */
   async alone(item: GroupItem): Promise<GroupOutcome> {
     const [outcome] = await this.commit([item]);
