@@ -137,7 +137,8 @@ describe.each(engines)("group commit on %s", (engine) => {
       expect(poor).toMatchObject({ errorCode: "INSUFFICIENT_BALANCE", succeeded: false, aggregateVersion: 1 });
       expect(stale).toMatchObject({ errorCode: OK, succeeded: true, aggregateVersion: 3 });
       const ids = [ok!.commandId, poor!.commandId, stale!.commandId];
-      // The three were one group; the stale one alone committed again afterwards.
+      // The three were one group; the stale one alone committed again afterwards. (Without the
+      // group's taking back the stale command's DONE mark, it is never answered: this fails.)
       expect(hooks.groups.some((g) => sameMembers(g, ids))).toBe(true);
       expect(hooks.groups.at(-1)).toEqual([stale!.commandId]);
       expect((await accountState(app, "r-ok")).balance).toBe(110);
@@ -167,7 +168,8 @@ describe.each(engines)("group commit on %s", (engine) => {
       const failedGroup = hooks.groups.findIndex((g) => sameMembers(g, ids));
       expect(failedGroup).toBeGreaterThanOrEqual(0);
       expect(hooks.failNextGroup).toBe(false);
-      // Each decided again and committed in a transaction of its own.
+      // Each decided again and committed in a transaction of its own. (Without that fallback the
+      // commands stay PENDING until a worker takes them: this fails.)
       for (const id of ids) expect(hooks.groups.slice(failedGroup + 1)).toContainEqual([id]);
       for (const [i, answer] of answers.entries()) {
         expect(answer).toMatchObject({ commandId: ids[i], errorCode: OK, aggregateVersion: 2 });
@@ -248,6 +250,11 @@ describe.each(engines)("group commit on %s", (engine) => {
         Array.from({ length: 20 }, (_, i) => i + 1),
       );
       expect(events.map((e) => e.commandId)).toEqual(main.map((s) => s.commandId));
+      // The mechanism: one command per aggregate in a group, the next decided only after it
+      // committed. (Removing the processor's keyed queue puts many o-main commands in one group:
+      // this fails on both engines, and the order above fails on PostgreSQL.)
+      const mainIds = new Set(main.map((s) => s.commandId));
+      for (const group of hooks.groups) expect(group.filter((id) => mainIds.has(id)).length).toBeLessThanOrEqual(1);
       expect(events.map((e) => e.version)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
     } finally {
       await app.stop();
@@ -265,7 +272,8 @@ describe.each(engines)("group commit on %s", (engine) => {
     try {
       await open(one, "shared", 0);
       expect((await act(two, "Deposit", 1)).aggregateVersion).toBe(2);
-      // One's cache still says balance 0: a refusal on it would be wrong. Caught, reloaded, accepted.
+      // One's cache still says balance 0: a refusal on it would be wrong. Caught, reloaded,
+      // accepted. (Without the version check on refusals in the mark statement this fails.)
       expect(await act(one, "Withdraw", 1)).toMatchObject({ errorCode: OK, aggregateVersion: 3 });
       expect(await act(two, "Deposit", 10)).toMatchObject({ errorCode: OK, aggregateVersion: 4 });
       expect(await act(one, "Withdraw", 10)).toMatchObject({ errorCode: OK, aggregateVersion: 5 });
