@@ -65,9 +65,23 @@ export class AggregateProcessor {
     });
   }
 
-  /** Processes the command (in order with others on its aggregate) and returns its new results. */
-  process(command: StoredCommand): Promise<CommandResult[]> {
-    return this.queue.run(cacheKey(command), () => this.processNow(command));
+  /** Processes the stored command (in order with others on its aggregate) and returns its new results. */
+  async process(command: StoredCommand): Promise<CommandResult[]> {
+    const processed = await this.queue.run(cacheKey(command), () => this.processNow(command, false));
+    return processed.results;
+  }
+
+  /**
+   * Accepts a command not stored yet and processes it, both in its group's transaction (for a
+   * caller that waits beyond SENT). `accepted: false`: its request ID is taken, nothing was
+   * stored — settle it with the command store's `accept`. Throws when it could not be stored.
+   */
+  acceptAndProcess(
+    command: Omit<StoredCommand, "status" | "createdAt">,
+  ): Promise<{ accepted: boolean; results: CommandResult[] }> {
+    // Decided before it is stored: its creation time is this clock's, not the database's.
+    const unstored: StoredCommand = { ...command, status: "PENDING", createdAt: new Date() };
+    return this.queue.run(cacheKey(unstored), () => this.processNow(unstored, true));
   }
 
   /** Decided commands waiting to join the next group commit (for metrics and tests). */
@@ -84,7 +98,12 @@ export class AggregateProcessor {
     return { state, version: events.at(-1)?.version ?? usable?.version ?? 0 };
   }
 
-  private async processNow(command: StoredCommand): Promise<CommandResult[]> {
+  private async processNow(
+    command: StoredCommand,
+    unstored: boolean,
+  ): Promise<{ accepted: boolean; results: CommandResult[] }> {
+    // Not stored yet: the first commit that gets through stores it.
+    let fresh = unstored;
     const { registry, logger, maxRetries } = this.deps;
     const registered = registry.command(command.aggregateName, command.type);
     const key = cacheKey(command);
@@ -103,28 +122,38 @@ export class AggregateProcessor {
           decision: reject(null, null, "UNKNOWN_COMMAND", `Unknown command ${command.type}`),
         };
       }
-      const item: GroupItem = { command, stream, decision: decided.decision };
+      const item: GroupItem = { command, stream, decision: decided.decision, fresh };
       let outcome: GroupOutcome;
+      // A transaction that threw stored nothing, a fresh command included.
+      let rolledBack = false;
       try {
         outcome = alone ? await this.committer.alone(item) : await this.committer.submit(item);
       } catch (error) {
         this.cache.evict(key);
         if (!alone) {
           // The whole group rolled back (a race on the unique index, a lost connection, a bad
-          // row): this command is still PENDING; decide it again and commit it alone.
+          // row): nothing of this command's processing was kept (it is PENDING, or not stored
+          // at all if it was fresh); decide it again and commit it alone.
           logger.debug({ err: error, commandId: command.commandId }, "group commit failed; deciding again alone");
           alone = true;
           continue;
         }
         if (!(error instanceof VersionConflict)) throw error;
         outcome = { kind: "conflict" };
+        rolledBack = true;
       }
       if (outcome.kind === "committed") {
         if (registered && "state" in decided) this.remember(registered.aggregate, key, decided, outcome);
-        return outcome.results;
+        return { accepted: true, results: outcome.results };
       }
+      if (outcome.kind === "duplicate") return { accepted: false, results: [] };
+      // A conflict in a committed group still stored a fresh command (its SENT): from here it is
+      // decided again like any stored command.
+      if (!rolledBack) fresh = false;
       this.cache.evict(key);
-      if (outcome.kind === "already-processed") return this.deps.results.byCommand(command.commandId);
+      if (outcome.kind === "already-processed") {
+        return { accepted: true, results: await this.deps.results.byCommand(command.commandId) };
+      }
       alone = true;
       if (attempt < maxRetries) {
         // Another process wrote the stream between our read and our commit. Decide again after
@@ -137,6 +166,7 @@ export class AggregateProcessor {
       const gaveUp = await this.committer.alone({
         command,
         stream,
+        fresh,
         decision: reject(
           null,
           null,
@@ -144,7 +174,11 @@ export class AggregateProcessor {
           `The aggregate kept changing under the command (${attempt + 1} attempts): stream ${command.aggregateName}-${command.aggregateId} moved on`,
         ),
       });
-      return gaveUp.kind === "committed" ? gaveUp.results : this.deps.results.byCommand(command.commandId);
+      if (gaveUp.kind === "duplicate") return { accepted: false, results: [] };
+      return {
+        accepted: true,
+        results: gaveUp.kind === "committed" ? gaveUp.results : await this.deps.results.byCommand(command.commandId),
+      };
     }
   }
 

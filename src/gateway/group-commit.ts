@@ -37,14 +37,21 @@ export interface GroupItem {
   command: StoredCommand;
   stream: StreamKey;
   decision: Decision;
+  /**
+   * Not stored yet (its caller waits beyond SENT): the group accepts it first — its idempotency
+   * record and SENT result, in the same transaction, published before its other results.
+   */
+  fresh?: boolean;
 }
 
 export type GroupOutcome =
   | { kind: "committed"; results: CommandResult[]; recorded: RecordedEvent[] }
   /** Another processor stored this command's outcome first: nothing was written for it. */
   | { kind: "already-processed" }
-  /** The stream is no longer at the version the decision read: decide again. */
-  | { kind: "conflict" };
+  /** The stream is no longer at the version the decision read: decide again (a fresh command is now stored). */
+  | { kind: "conflict" }
+  /** A fresh command whose request ID is taken: nothing was written for it. */
+  | { kind: "duplicate" };
 
 export interface GroupCommitOptions {
   /** The most commands one transaction commits. */
@@ -119,15 +126,31 @@ export class GroupCommitter {
     const { sql, events: log, commands, results, registry, bus } = this.deps;
     const outcomes: (GroupOutcome | undefined)[] = items.map(() => undefined);
     let recorded: RecordedEvent[][] = items.map(() => []);
+    let sent: CommandResult[] = [];
     const stored = await sql.transaction(async (tx) => {
+      const fresh = items.filter((i) => i.fresh);
+      const accepted = await commands.acceptMany(
+        tx,
+        fresh.map((i) => i.command),
+      );
+      sent = fresh.flatMap((i) => {
+        const row = accepted.get(i.command.commandId);
+        return row ? [sentResult(i.command, row.sentResultId, row.sentAt)] : [];
+      });
+      for (const [i, item] of items.entries()) {
+        if (item.fresh && !accepted.has(item.command.commandId)) outcomes[i] = { kind: "duplicate" };
+      }
       // Locks each command row first: a second processor of one command waits here, then finds
       // it DONE and leaves it out.
       const versions = await commands.markDoneMany(
         tx,
-        items.map((i) => ({ commandId: i.command.commandId, ...i.stream })),
+        items.flatMap((item, i) =>
+          outcomes[i] === undefined ? [{ commandId: item.command.commandId, ...item.stream }] : [],
+        ),
       );
       const conflicted: string[] = [];
       for (const [i, item] of items.entries()) {
+        if (outcomes[i] !== undefined) continue;
         const version = versions.get(item.command.commandId);
         const basedOn = item.decision.kind === "accepted" ? item.decision.version : item.decision.basedOn;
         if (version === undefined) outcomes[i] = { kind: "already-processed" };
@@ -186,7 +209,8 @@ export class GroupCommitter {
       else byCommand.set(result.commandId, [result]);
     }
     log.notifyAppended(recorded.flat());
-    bus.publish(stored);
+    // SENT first: a subscriber sees a command's acceptance before anything else of it.
+    bus.publish([...sent, ...stored]);
     return items.map(
       (item, i) =>
         outcomes[i] ?? {
@@ -196,6 +220,35 @@ export class GroupCommitter {
         },
     );
   }
+}
+
+/** The SENT result of a command just accepted, as stored with it. */
+export function sentResult(
+  command: Omit<StoredCommand, "status" | "createdAt">,
+  id: string,
+  signalTime: Date,
+): CommandResult {
+  return {
+    id,
+    commandId: command.commandId,
+    waitCommandId: command.waitCommandId,
+    stage: "SENT",
+    scope: "STAGE",
+    tenantId: command.tenantId,
+    contextName: command.contextName,
+    aggregateName: command.aggregateName,
+    aggregateId: command.aggregateId,
+    aggregateVersion: null,
+    requestId: command.requestId,
+    function: { functionKind: "GATEWAY", contextName: "", processorName: "CommandGateway", name: "send" },
+    errorCode: OK,
+    errorMsg: "",
+    bindingErrors: [],
+    result: {},
+    signalTime,
+    succeeded: true,
+    positions: [],
+  };
 }
 
 function processedResult(

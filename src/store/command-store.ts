@@ -143,6 +143,69 @@ export class CommandStore {
     return { accepted: false, existing: existing.command };
   }
 
+  /**
+   * Stores new commands and their SENT results inside a group commit's transaction (one
+   * statement for the group), as `accept` does for one; a command whose request ID is already
+   * taken in its tenant is skipped and missing from the answer (the caller settles it with
+   * `accept`, which finds the holder). Stored PENDING: the group then marks them as it marks others.
+   */
+  async acceptMany(
+    tx: SqlExecutor,
+    commands: readonly Omit<StoredCommand, "status" | "createdAt">[],
+  ): Promise<Map<string, { sentResultId: string; sentAt: Date }>> {
+    if (commands.length === 0) return new Map();
+    const rows = await tx.query<{ id: string | number | bigint; command_id: string; signal_time: Date }>(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(command_id uuid, tenant_id text, request_id text,
+           payload_hash text, context_name text, aggregate_name text, aggregate_id text, type text, body jsonb,
+           header jsonb, expected_version int, correlation_id uuid, causation_id text, wait_command_id uuid,
+           is_async boolean)
+       ), inserted AS (
+         INSERT INTO commands (command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name,
+                               aggregate_id, type, body, header, expected_version, correlation_id, causation_id,
+                               wait_command_id, is_async, expires_at)
+         SELECT command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name, aggregate_id, type,
+                body, header, expected_version, correlation_id, causation_id, wait_command_id, is_async,
+                now() + make_interval(secs => $2)
+           FROM input
+         ON CONFLICT (tenant_id, request_id) DO NOTHING
+         RETURNING command_id, wait_command_id, tenant_id, context_name, aggregate_name, aggregate_id, request_id,
+                   expires_at
+       )
+       INSERT INTO command_results (command_id, wait_command_id, stage, scope, tenant_id, context_name,
+                                    aggregate_name, aggregate_id, request_id, function_kind, function_context,
+                                    processor_name, function_name, error_code, succeeded, positions, expires_at)
+       SELECT command_id, wait_command_id, 'SENT', 'STAGE', tenant_id, context_name, aggregate_name, aggregate_id,
+              request_id, 'GATEWAY', '', 'CommandGateway', 'send', 'Ok', true, '{}', expires_at
+         FROM inserted
+       RETURNING id, command_id, signal_time`,
+      [
+        JSON.stringify(
+          commands.map((c) => ({
+            command_id: c.commandId,
+            tenant_id: c.tenantId,
+            request_id: c.requestId,
+            payload_hash: c.payloadHash,
+            context_name: c.contextName,
+            aggregate_name: c.aggregateName,
+            aggregate_id: c.aggregateId,
+            type: c.type,
+            body: c.body,
+            header: c.header,
+            expected_version: c.expectedVersion,
+            correlation_id: c.correlationId,
+            causation_id: c.causationId,
+            wait_command_id: c.waitCommandId,
+            is_async: c.isAsync,
+          })),
+        ),
+        this.retentionMs / 1000,
+      ],
+      { name: "stageline_accept_many" },
+    );
+    return new Map(rows.map((r) => [r.command_id, { sentResultId: String(r.id), sentAt: r.signal_time }]));
+  }
+
   async byRequest(
     tenantId: string,
     requestId: string,

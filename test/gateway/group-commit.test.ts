@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { replay } from "../../src/core/aggregate.ts";
-import { OK } from "../../src/core/stages.ts";
+import { type CommandResult, OK } from "../../src/core/stages.ts";
 import { Account, type AccountState } from "../../src/domains/banking/account.ts";
 import { lastOf, type Sent } from "../../src/gateway/gateway.ts";
 import { type Database, openDatabase } from "../../src/store/database.ts";
@@ -28,6 +28,8 @@ const config = { ...loadConfig({ NODE_ENV: "test" }), port: 0, waitTimeoutMs: 15
 interface Hooks {
   /** The next transaction waits for this before it starts. */
   gate?: Promise<void>;
+  /** A transaction is waiting at the gate. */
+  atGate: boolean;
   /** Fail (roll back, after all its statements) the next transaction that commits two or more commands. */
   failNextGroup: boolean;
   /** Fail every transaction: the process "dies" before any commit. */
@@ -43,7 +45,11 @@ function hooked(db: Database, hooks: Hooks): Database {
     async transaction(work) {
       const gate = hooks.gate;
       hooks.gate = undefined;
-      if (gate) await gate;
+      if (gate) {
+        hooks.atGate = true;
+        await gate;
+        hooks.atGate = false;
+      }
       return db.sql.transaction(async (tx) => {
         let group: string[] = [];
         const spy: SqlExecutor = {
@@ -68,7 +74,21 @@ function hooked(db: Database, hooks: Hooks): Database {
   return { ...db, sql };
 }
 
-const newHooks = (): Hooks => ({ failNextGroup: false, failAll: false, groups: [] });
+const newHooks = (): Hooks => ({ atGate: false, failNextGroup: false, failAll: false, groups: [] });
+
+/**
+ * The two ways a synchronous command is committed: "merged" (the caller waits beyond SENT: it is
+ * accepted in its group's transaction) and "stored" (accepted alone first, then processed).
+ */
+const paths = ["merged", "stored"] as const;
+type Path = (typeof paths)[number];
+
+/** Sends a command along `path`; resolves with its PROCESSED result. */
+async function processed(app: App, path: Path, type: string, aggregateId: string, input: unknown) {
+  if (path === "merged") return lastOf((await send(app, type, aggregateId, input)).results);
+  const { commandId } = await send(app, type, aggregateId, input, "SENT");
+  return app.gateway.waitFor(tenantId, commandId, { stage: "PROCESSED" });
+}
 
 const send = (app: App, type: string, aggregateId: string, input: unknown, stage: "SENT" | "PROCESSED" = "PROCESSED") =>
   app.gateway.send({ tenantId, aggregateName: "Account", type, aggregateId, input }, { stage });
@@ -108,79 +128,90 @@ describe.each(engines)("group commit on %s", (engine) => {
     await db?.close();
   });
 
-  it("a refusal and a conflict in one group fail only their own command; the conflict is decided again alone", async () => {
-    const hooks = newHooks();
-    const app = await createApp({ config, database: hooked(db, hooks) });
-    try {
-      for (const id of ["r-first", "r-ok", "r-poor", "r-stale"]) await open(app, id, 100);
-      // Another writer moves r-stale on behind this process's back: its cached state is stale.
-      await app.events.append(stream("r-stale"), 1, [{ type: "MoneyDeposited", data: { amount: 5 } }], {
-        commandId: randomUUID(),
-        requestId: "outside",
-        correlationId: randomUUID(),
-        causationId: "outside",
-      });
+  it.each(paths)(
+    "a refusal and a conflict in one group fail only their own command; the conflict is decided again alone (%s)",
+    async (path) => {
+      const hooks = newHooks();
+      const app = await createApp({ config, database: hooked(db, hooks) });
+      try {
+        for (const id of [`${path}-r-first`, `${path}-r-ok`, `${path}-r-poor`, `${path}-r-stale`])
+          await open(app, id, 100);
+        // Another writer moves r-stale on behind this process's back: its cached state is stale.
+        await app.events.append(stream(`${path}-r-stale`), 1, [{ type: "MoneyDeposited", data: { amount: 5 } }], {
+          commandId: randomUUID(),
+          requestId: "outside",
+          correlationId: randomUUID(),
+          causationId: "outside",
+        });
 
-      const release = holdNextCommit(hooks);
-      const first = await send(app, "Deposit", "r-first", { amount: 1 });
-      const sent = await Promise.all([
-        send(app, "Deposit", "r-ok", { amount: 10 }),
-        send(app, "Withdraw", "r-poor", { amount: 1_000 }),
-        send(app, "Deposit", "r-stale", { amount: 10 }),
-      ]);
-      await vi.waitFor(() => expect(app.aggregates.commitsWaiting).toBe(3), { timeout: 10_000 });
-      release();
-      const [ok, poor, stale] = await Promise.all(sent.map((s: Sent) => lastOf(s.results)));
-      expect((await lastOf(first.results)).errorCode).toBe(OK);
+        const release = holdNextCommit(hooks);
+        const first = processed(app, path, "Deposit", `${path}-r-first`, { amount: 1 });
+        await vi.waitFor(() => expect(hooks.atGate).toBe(true), { timeout: 10_000 });
+        const sent = Promise.all([
+          processed(app, path, "Deposit", `${path}-r-ok`, { amount: 10 }),
+          processed(app, path, "Withdraw", `${path}-r-poor`, { amount: 1_000 }),
+          processed(app, path, "Deposit", `${path}-r-stale`, { amount: 10 }),
+        ]);
+        await vi.waitFor(() => expect(app.aggregates.commitsWaiting).toBe(3), { timeout: 10_000 });
+        release();
+        const [ok, poor, stale] = await sent;
+        expect((await first).errorCode).toBe(OK);
 
-      expect(ok).toMatchObject({ errorCode: OK, succeeded: true, aggregateVersion: 2 });
-      expect(poor).toMatchObject({ errorCode: "INSUFFICIENT_BALANCE", succeeded: false, aggregateVersion: 1 });
-      expect(stale).toMatchObject({ errorCode: OK, succeeded: true, aggregateVersion: 3 });
-      const ids = [ok!.commandId, poor!.commandId, stale!.commandId];
-      // The three were one group; the stale one alone committed again afterwards. (Without the
-      // group's taking back the stale command's DONE mark, it is never answered: this fails.)
-      expect(hooks.groups.some((g) => sameMembers(g, ids))).toBe(true);
-      expect(hooks.groups.at(-1)).toEqual([stale!.commandId]);
-      expect((await accountState(app, "r-ok")).balance).toBe(110);
-      expect((await accountState(app, "r-poor")).balance).toBe(100);
-      expect((await accountState(app, "r-stale")).balance).toBe(115);
-      for (const id of ids) expect(await processedResults(app, id)).toHaveLength(1);
-    } finally {
-      await app.stop();
-    }
-  });
-
-  it("a group whose commit fails is rolled back whole and each command is answered once, committed alone", async () => {
-    const hooks = newHooks();
-    const app = await createApp({ config, database: hooked(db, hooks) });
-    try {
-      for (const id of ["f-first", "f-1", "f-2", "f-3"]) await open(app, id, 0);
-      const release = holdNextCommit(hooks);
-      const first = await send(app, "Deposit", "f-first", { amount: 1 });
-      const sent = await Promise.all(["f-1", "f-2", "f-3"].map((id) => send(app, "Deposit", id, { amount: 7 })));
-      await vi.waitFor(() => expect(app.aggregates.commitsWaiting).toBe(3), { timeout: 10_000 });
-      hooks.failNextGroup = true;
-      release();
-      const answers = await Promise.all(sent.map((s) => lastOf(s.results)));
-      await lastOf(first.results);
-
-      const ids = sent.map((s) => s.commandId);
-      const failedGroup = hooks.groups.findIndex((g) => sameMembers(g, ids));
-      expect(failedGroup).toBeGreaterThanOrEqual(0);
-      expect(hooks.failNextGroup).toBe(false);
-      // Each decided again and committed in a transaction of its own. (Without that fallback the
-      // commands stay PENDING until a worker takes them: this fails.)
-      for (const id of ids) expect(hooks.groups.slice(failedGroup + 1)).toContainEqual([id]);
-      for (const [i, answer] of answers.entries()) {
-        expect(answer).toMatchObject({ commandId: ids[i], errorCode: OK, aggregateVersion: 2 });
-        expect(await processedResults(app, ids[i]!)).toHaveLength(1);
-        const events = await app.events.readStream(stream(`f-${i + 1}`));
-        expect(events.map((e) => e.type)).toEqual(["AccountCreated", "MoneyDeposited"]);
+        expect(ok).toMatchObject({ errorCode: OK, succeeded: true, aggregateVersion: 2 });
+        expect(poor).toMatchObject({ errorCode: "INSUFFICIENT_BALANCE", succeeded: false, aggregateVersion: 1 });
+        expect(stale).toMatchObject({ errorCode: OK, succeeded: true, aggregateVersion: 3 });
+        const ids = [ok!.commandId, poor!.commandId, stale!.commandId];
+        // The three were one group; the stale one alone committed again afterwards. (Without the
+        // group's taking back the stale command's DONE mark, it is never answered: this fails.)
+        expect(hooks.groups.some((g) => sameMembers(g, ids))).toBe(true);
+        expect(hooks.groups.at(-1)).toEqual([stale!.commandId]);
+        expect((await accountState(app, `${path}-r-ok`)).balance).toBe(110);
+        expect((await accountState(app, `${path}-r-poor`)).balance).toBe(100);
+        expect((await accountState(app, `${path}-r-stale`)).balance).toBe(115);
+        for (const id of ids) expect(await processedResults(app, id)).toHaveLength(1);
+      } finally {
+        await app.stop();
       }
-    } finally {
-      await app.stop();
-    }
-  });
+    },
+  );
+
+  it.each(paths)(
+    "a group whose commit fails is rolled back whole and each command is answered once, committed alone (%s)",
+    async (path) => {
+      const hooks = newHooks();
+      const app = await createApp({ config, database: hooked(db, hooks) });
+      try {
+        for (const id of [`${path}-f-first`, `${path}-f-1`, `${path}-f-2`, `${path}-f-3`]) await open(app, id, 0);
+        const release = holdNextCommit(hooks);
+        const first = processed(app, path, "Deposit", `${path}-f-first`, { amount: 1 });
+        await vi.waitFor(() => expect(hooks.atGate).toBe(true), { timeout: 10_000 });
+        const sent = Promise.all(
+          [`${path}-f-1`, `${path}-f-2`, `${path}-f-3`].map((id) => processed(app, path, "Deposit", id, { amount: 7 })),
+        );
+        await vi.waitFor(() => expect(app.aggregates.commitsWaiting).toBe(3), { timeout: 10_000 });
+        hooks.failNextGroup = true;
+        release();
+        const answers = await sent;
+        await first;
+
+        const ids = answers.map((a) => a.commandId);
+        const failedGroup = hooks.groups.findIndex((g) => sameMembers(g, ids));
+        expect(failedGroup).toBeGreaterThanOrEqual(0);
+        expect(hooks.failNextGroup).toBe(false);
+        // Each decided again and committed in a transaction of its own. (Without that fallback the
+        // commands stay PENDING until a worker takes them: this fails.)
+        for (const id of ids) expect(hooks.groups.slice(failedGroup + 1)).toContainEqual([id]);
+        for (const [i, answer] of answers.entries()) {
+          expect(answer).toMatchObject({ commandId: ids[i], errorCode: OK, aggregateVersion: 2 });
+          expect(await processedResults(app, ids[i]!)).toHaveLength(1);
+          const events = await app.events.readStream(stream(`${path}-f-${i + 1}`));
+          expect(events.map((e) => e.type)).toEqual(["AccountCreated", "MoneyDeposited"]);
+        }
+      } finally {
+        await app.stop();
+      }
+    },
+  );
 
   it("a crash before the group commits loses no acknowledged command and applies none twice", async () => {
     const hooks = newHooks();
@@ -202,10 +233,26 @@ describe.each(engines)("group commit on %s", (engine) => {
       for (const s of sent) expect((await lastOf(s.results)).stage).toBe("SENT");
       await crashing.gateway.drain();
       expect(hooks.groups.some((g) => g.length === 3)).toBe(true);
+      // A caller waiting beyond SENT is accepted in the group's transaction: when it cannot
+      // commit, the caller gets the error and nothing is stored (nothing was acknowledged).
+      await expect(
+        crashing.gateway.send(
+          {
+            tenantId,
+            aggregateName: "Account",
+            type: "Deposit",
+            aggregateId: "c-1",
+            input: { amount: 1_000 },
+            requestId: "never-stored",
+          },
+          { stage: "PROCESSED" },
+        ),
+      ).rejects.toThrow("simulated failure at COMMIT");
     } finally {
       await crashing.stop();
     }
     for (const id of ids) expect(await crashing.events.readStream(stream(id))).toHaveLength(1);
+    expect(await db.sql.query("SELECT 1 FROM commands WHERE request_id = 'never-stored'")).toHaveLength(0);
 
     // The next process's worker takes the orphaned commands.
     const restarted = await createApp({ config: { ...config, orphanAfterMs: 100 }, database: db });
@@ -229,23 +276,31 @@ describe.each(engines)("group commit on %s", (engine) => {
     }
   });
 
-  it("commands on one aggregate keep their order, whatever groups they commit in", async () => {
+  it.each(paths)("commands on one aggregate keep their order, whatever groups they commit in (%s)", async (path) => {
     const hooks = newHooks();
     const app = await createApp({ config, database: hooked(db, hooks) });
     try {
-      for (const id of ["o-first", "o-main", "o-2", "o-3"]) await open(app, id, 0);
+      for (const id of [`${path}-o-first`, `${path}-o-main`, `${path}-o-2`, `${path}-o-3`]) await open(app, id, 0);
       const release = holdNextCommit(hooks);
-      const first = await send(app, "Deposit", "o-first", { amount: 1 });
-      const main: Sent[] = [];
-      const others: Sent[] = [];
+      const first = processed(app, path, "Deposit", `${path}-o-first`, { amount: 1 });
+      await vi.waitFor(() => expect(hooks.atGate).toBe(true), { timeout: 10_000 });
+      // Arrival order: the order of the calls (merged), or of the acceptances (stored).
+      const sendInOrder = async (id: string, amount: number): Promise<{ answer: Promise<CommandResult> }> => {
+        if (path === "merged") return { answer: processed(app, path, "Deposit", id, { amount }) };
+        const { commandId } = await send(app, "Deposit", id, { amount }, "SENT");
+        return { answer: app.gateway.waitFor(tenantId, commandId, { stage: "PROCESSED" }) };
+      };
+      const mainAnswers: Promise<CommandResult>[] = [];
+      const others: Promise<CommandResult>[] = [];
       for (let n = 1; n <= 20; n++) {
-        main.push(await send(app, "Deposit", "o-main", { amount: n }));
-        if (n % 4 === 0) others.push(await send(app, "Deposit", n % 8 === 0 ? "o-2" : "o-3", { amount: n }));
+        mainAnswers.push((await sendInOrder(`${path}-o-main`, n)).answer);
+        if (n % 4 === 0) others.push((await sendInOrder(n % 8 === 0 ? `${path}-o-2` : `${path}-o-3`, n)).answer);
       }
       release();
-      for (const s of [first, ...main, ...others]) expect((await lastOf(s.results)).errorCode).toBe(OK);
+      const main = await Promise.all(mainAnswers);
+      for (const r of [await first, ...main, ...(await Promise.all(others))]) expect(r.errorCode).toBe(OK);
       expect(hooks.groups.some((g) => g.length >= 2)).toBe(true);
-      const events = (await app.events.readStream(stream("o-main"))).slice(1);
+      const events = (await app.events.readStream(stream(`${path}-o-main`))).slice(1);
       expect(events.map((e) => (e.data as { amount: number }).amount)).toEqual(
         Array.from({ length: 20 }, (_, i) => i + 1),
       );
