@@ -1,6 +1,7 @@
 /**
  * Group commit: decided commands that arrive while a commit is running wait for it to end and
- * then commit together, in one transaction of four statements whatever their number — mark them
+ * then commit together, in one transaction of a few statements whatever their number — accept
+ * the new ones (idempotency record and SENT, for callers that wait beyond SENT), mark them all
  * DONE (and read each stream's version), append every stream's events, store every result. So
  * at load a commit (and its round trips) is shared by many commands, and at one client nothing
  * waits: a command arriving while no commit runs starts one at once. No timer is involved.
