@@ -9,8 +9,9 @@
  * A decision taken on a state that moved on (another process wrote the stream) is a conflict of
  * that command alone: its mark is taken back in the same transaction and it is decided again; the
  * rest of the group commits. Anything that fails the whole transaction (a race on the unique
- * index, a lost connection) rolls the whole group back: every command in it is still PENDING and
- * its processor decides it again alone, so one bad command cannot fail the others twice.
+ * index, a lost connection) rolls the whole group back: every command in it is still PENDING (or,
+ * if the group was accepting it, not stored at all) and its processor decides it again alone, so
+ * one bad command cannot fail the others twice.
  */
 import type { DomainEvent, RecordedEvent, StreamKey } from "../core/messages.ts";
 import { type CommandResult, OK } from "../core/stages.ts";
