@@ -82,6 +82,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     bus,
     logger,
     maxRetries: config.maxRetries,
+    cacheSize: config.aggregateCacheSize,
+    groupCommit: config.commitGroup,
   });
   const worker = new CommandWorker(
     { commands, processor, logger },

@@ -21,6 +21,9 @@ const schema = z.object({
   COMMAND_WAIT_TIMEOUT_MS: int(30_000, 1),
   COMMAND_MAX_RETRIES: int(100, 0),
   COMMAND_ORPHAN_AFTER_MS: int(10_000, 100),
+  COMMIT_GROUP_MAX_COMMANDS: int(100, 1),
+  COMMIT_GROUP_CONCURRENCY: int(1, 1),
+  AGGREGATE_CACHE_SIZE: int(10_000, 0),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
   RETENTION_HOURS: int(24, 1),
   READ_YOUR_WRITES_TIMEOUT_MS: int(2_000, 1),
@@ -53,6 +56,10 @@ export interface Config {
   maxRetries: number;
   /** A synchronous command still unprocessed this long after it was sent lost its request (a crash): a worker takes it. */
   orphanAfterMs: number;
+  /** Group commit: the most commands one transaction commits, and transactions committing at once. */
+  commitGroup: { maxCommands: number; concurrency: number };
+  /** Aggregates whose state is kept in memory between commands (0: load every time). */
+  aggregateCacheSize: number;
   /** SIGTERM: the longest a graceful stop may take before the process exits anyway. */
   shutdownTimeoutMs: number;
   retentionMs: number;
@@ -84,6 +91,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     waitTimeoutMs: e.COMMAND_WAIT_TIMEOUT_MS,
     maxRetries: e.COMMAND_MAX_RETRIES,
     orphanAfterMs: e.COMMAND_ORPHAN_AFTER_MS,
+    commitGroup: { maxCommands: e.COMMIT_GROUP_MAX_COMMANDS, concurrency: e.COMMIT_GROUP_CONCURRENCY },
+    aggregateCacheSize: e.AGGREGATE_CACHE_SIZE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionMs: e.RETENTION_HOURS * 3_600_000,
     readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,

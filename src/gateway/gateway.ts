@@ -18,6 +18,7 @@ import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
+import { sentResult } from "./group-commit.ts";
 import { payloadHash } from "./payload-hash.ts";
 import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
@@ -87,6 +88,16 @@ export class CommandGateway {
   /** Sends a command; the returned stream carries every result up to the wait's target. */
   async send(request: SendRequest, wait: Wait = { stage: "SENT" }): Promise<Sent> {
     const command = await this.prepare(request);
+    if (!command.isAsync && wait.stage !== "SENT") {
+      // The caller waits beyond SENT: accept and process in one group commit (SENT is still
+      // stored and published first). A taken request ID stores nothing there; the ordinary
+      // accept below then finds the command that holds it.
+      const processing = this.deps.processor.acceptAndProcess(command);
+      this.track(processing);
+      if ((await processing).accepted) {
+        return { commandId: command.commandId, duplicate: false, results: this.wait(command.commandId, wait) };
+      }
+    }
     const outcome = await this.deps.commands.accept(command);
     if (!outcome.accepted) {
       if (outcome.existing.payloadHash !== command.payloadHash) {
@@ -99,29 +110,7 @@ export class CommandGateway {
       };
     }
     const results = this.wait(command.commandId, wait);
-    this.deps.bus.publish([
-      {
-        id: outcome.sentResultId,
-        commandId: command.commandId,
-        waitCommandId: command.waitCommandId,
-        stage: "SENT",
-        scope: "STAGE",
-        tenantId: command.tenantId,
-        contextName: command.contextName,
-        aggregateName: command.aggregateName,
-        aggregateId: command.aggregateId,
-        aggregateVersion: null,
-        requestId: command.requestId,
-        function: { functionKind: "GATEWAY", contextName: "", processorName: "CommandGateway", name: "send" },
-        errorCode: "Ok",
-        errorMsg: "",
-        bindingErrors: [],
-        result: {},
-        signalTime: outcome.sentAt,
-        succeeded: true,
-        positions: [],
-      },
-    ]);
+    this.deps.bus.publish([sentResult(command, outcome.sentResultId, outcome.sentAt)]);
     if (command.isAsync) this.deps.onQueued?.();
     else this.processInBackground(outcome.command);
     return { commandId: command.commandId, duplicate: false, results };
@@ -192,8 +181,14 @@ export class CommandGateway {
         );
       }
     });
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
+    this.track(task);
+  }
+
+  /** Graceful shutdown waits for it. */
+  private track(task: Promise<unknown>): void {
+    const settled = task.catch(() => {});
+    this.inFlight.add(settled);
+    void settled.finally(() => this.inFlight.delete(settled));
   }
 
   private async prepare(request: SendRequest): Promise<Omit<StoredCommand, "status" | "createdAt">> {

@@ -119,6 +119,7 @@ export class CommandStore {
           command.isAsync,
           this.retentionMs / 1000,
         ],
+        { name: "stageline_accept" },
       );
       const row = rows[0];
       if (row) {
@@ -140,6 +141,69 @@ export class CommandStore {
     const existing = await this.byRequest(command.tenantId, command.requestId);
     if (!existing) throw new Error(`Request ${command.requestId} neither stored nor found`);
     return { accepted: false, existing: existing.command };
+  }
+
+  /**
+   * Stores new commands and their SENT results inside a group commit's transaction (one
+   * statement for the group), as `accept` does for one; a command whose request ID is already
+   * taken in its tenant is skipped and missing from the answer (the caller settles it with
+   * `accept`, which finds the holder). Stored PENDING: the group then marks them as it marks others.
+   */
+  async acceptMany(
+    tx: SqlExecutor,
+    commands: readonly Omit<StoredCommand, "status" | "createdAt">[],
+  ): Promise<Map<string, { sentResultId: string; sentAt: Date }>> {
+    if (commands.length === 0) return new Map();
+    const rows = await tx.query<{ id: string | number | bigint; command_id: string; signal_time: Date }>(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(command_id uuid, tenant_id text, request_id text,
+           payload_hash text, context_name text, aggregate_name text, aggregate_id text, type text, body jsonb,
+           header jsonb, expected_version int, correlation_id uuid, causation_id text, wait_command_id uuid,
+           is_async boolean)
+       ), inserted AS (
+         INSERT INTO commands (command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name,
+                               aggregate_id, type, body, header, expected_version, correlation_id, causation_id,
+                               wait_command_id, is_async, expires_at)
+         SELECT command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name, aggregate_id, type,
+                body, header, expected_version, correlation_id, causation_id, wait_command_id, is_async,
+                now() + make_interval(secs => $2)
+           FROM input
+         ON CONFLICT (tenant_id, request_id) DO NOTHING
+         RETURNING command_id, wait_command_id, tenant_id, context_name, aggregate_name, aggregate_id, request_id,
+                   expires_at
+       )
+       INSERT INTO command_results (command_id, wait_command_id, stage, scope, tenant_id, context_name,
+                                    aggregate_name, aggregate_id, request_id, function_kind, function_context,
+                                    processor_name, function_name, error_code, succeeded, positions, expires_at)
+       SELECT command_id, wait_command_id, 'SENT', 'STAGE', tenant_id, context_name, aggregate_name, aggregate_id,
+              request_id, 'GATEWAY', '', 'CommandGateway', 'send', 'Ok', true, '{}', expires_at
+         FROM inserted
+       RETURNING id, command_id, signal_time`,
+      [
+        JSON.stringify(
+          commands.map((c) => ({
+            command_id: c.commandId,
+            tenant_id: c.tenantId,
+            request_id: c.requestId,
+            payload_hash: c.payloadHash,
+            context_name: c.contextName,
+            aggregate_name: c.aggregateName,
+            aggregate_id: c.aggregateId,
+            type: c.type,
+            body: c.body,
+            header: c.header,
+            expected_version: c.expectedVersion,
+            correlation_id: c.correlationId,
+            causation_id: c.causationId,
+            wait_command_id: c.waitCommandId,
+            is_async: c.isAsync,
+          })),
+        ),
+        this.retentionMs / 1000,
+      ],
+      { name: "stageline_accept_many" },
+    );
+    return new Map(rows.map((r) => [r.command_id, { sentResultId: String(r.id), sentAt: r.signal_time }]));
   }
 
   async byRequest(
@@ -170,16 +234,50 @@ export class CommandStore {
   }
 
   /**
-   * Marks the command processed, inside the transaction that stores its outcome. Returns false
-   * when another processor got there first: the caller must roll back, so nothing is applied twice.
+   * Marks a group of commands processed in one statement, inside the transaction that stores
+   * their outcomes, and reports for each one marked the version its stream is at now (so a
+   * decision taken on an older state is caught even when it appends nothing). Commands missing
+   * from the answer were processed by someone else first: leave them out of the commit.
    */
-  async markDone(tx: SqlExecutor, commandId: string): Promise<boolean> {
-    const rows = await tx.query(
-      `UPDATE commands SET status = 'DONE', processed_at = now(), attempts = attempts + 1
-        WHERE command_id = $1 AND status = 'PENDING' RETURNING 1`,
-      [commandId],
+  async markDoneMany(
+    tx: SqlExecutor,
+    commands: readonly { commandId: string; tenantId: string; aggregateName: string; aggregateId: string }[],
+  ): Promise<Map<string, number>> {
+    if (commands.length === 0) return new Map();
+    const rows = await tx.query<{ command_id: string; version: number }>(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(command_id uuid, tenant_id text, aggregate_name text, aggregate_id text)
+       )
+       UPDATE commands c SET status = 'DONE', processed_at = now(), attempts = c.attempts + 1
+         FROM input
+        WHERE c.command_id = input.command_id AND c.status = 'PENDING'
+       RETURNING c.command_id,
+                 coalesce((SELECT max(version) FROM events e
+                            WHERE e.tenant_id = input.tenant_id AND e.aggregate_name = input.aggregate_name
+                              AND e.aggregate_id = input.aggregate_id), 0) AS version`,
+      [
+        JSON.stringify(
+          commands.map((c) => ({
+            command_id: c.commandId,
+            tenant_id: c.tenantId,
+            aggregate_name: c.aggregateName,
+            aggregate_id: c.aggregateId,
+          })),
+        ),
+      ],
+      { name: "stageline_mark_done_many" },
     );
-    return rows.length === 1;
+    return new Map(rows.map((r) => [r.command_id, r.version]));
+  }
+
+  /** Takes back marks of `markDoneMany` in the same transaction: those commands go back to be decided again. */
+  async unmark(tx: SqlExecutor, commandIds: readonly string[]): Promise<void> {
+    if (commandIds.length === 0) return;
+    await tx.query(
+      `UPDATE commands SET status = 'PENDING', processed_at = NULL, attempts = attempts - 1
+        WHERE command_id = ANY($1::uuid[])`,
+      [commandIds],
+    );
   }
 
   /**

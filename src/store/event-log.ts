@@ -69,6 +69,14 @@ export interface ReadAllOptions {
   through?: LogCheckpoint;
 }
 
+/** One stream's share of a group commit. */
+export interface AppendBatch {
+  stream: StreamKey;
+  expectedVersion: number;
+  events: readonly DomainEvent[];
+  metadata: EventMetadata;
+}
+
 export class EventLog {
   /** Emits `appended` after each commit, so in-process readers wake without polling. */
   readonly signals = new EventEmitter().setMaxListeners(0);
@@ -134,6 +142,79 @@ export class EventLog {
     return recorded;
   }
 
+  /**
+   * Appends to several streams in one statement (a group commit): each stream must be at its
+   * `expectedVersion`. A stream that moved on is skipped and reported in `conflicts` (its batch
+   * inserts nothing); the others are appended. A race with a concurrent appender still ends in
+   * the unique index and raises VersionConflict for the whole statement (its transaction must
+   * roll back). At most one batch per stream.
+   */
+  async appendMany(
+    batches: readonly AppendBatch[],
+    executor: SqlExecutor = this.sql,
+  ): Promise<{ recorded: RecordedEvent[][]; conflicts: Set<number> }> {
+    const recorded: RecordedEvent[][] = batches.map(() => []);
+    const conflicts = new Set<number>();
+    const input = batches.flatMap((b, ord) =>
+      b.events.length === 0
+        ? []
+        : [
+            {
+              ord,
+              tenant_id: b.stream.tenantId,
+              aggregate_name: b.stream.aggregateName,
+              aggregate_id: b.stream.aggregateId,
+              expected: b.expectedVersion,
+              command_id: b.metadata.commandId,
+              request_id: b.metadata.requestId,
+              correlation_id: b.metadata.correlationId,
+              causation_id: b.metadata.causationId,
+              events: b.events.map((e) => ({
+                type: e.type,
+                schemaVersion: e.schemaVersion ?? 1,
+                body: e.data ?? null,
+              })),
+            },
+          ],
+    );
+    if (input.length === 0) return { recorded, conflicts };
+    let rows: (EventRow & { ord: number })[];
+    try {
+      rows = await executor.query<EventRow & { ord: number }>(
+        `WITH input AS (
+           SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(ord int, tenant_id text, aggregate_name text,
+             aggregate_id text, expected int, command_id uuid, request_id text, correlation_id uuid,
+             causation_id text, events jsonb)
+         ), ready AS (
+           SELECT input.* FROM input
+            WHERE coalesce((SELECT max(version) FROM events e
+                             WHERE e.tenant_id = input.tenant_id AND e.aggregate_name = input.aggregate_name
+                               AND e.aggregate_id = input.aggregate_id), 0) = input.expected
+         ), inserted AS (
+           INSERT INTO events (tenant_id, aggregate_name, aggregate_id, version, type, schema_version, body,
+                               command_id, request_id, correlation_id, causation_id)
+           SELECT r.tenant_id, r.aggregate_name, r.aggregate_id, r.expected + item.n, item.value->>'type',
+                  (item.value->>'schemaVersion')::int, item.value->'body', r.command_id, r.request_id,
+                  r.correlation_id, r.causation_id
+             FROM ready r, jsonb_array_elements(r.events) WITH ORDINALITY AS item(value, n)
+            ORDER BY r.ord, item.n
+           RETURNING ${EVENT_COLUMNS}
+         )
+         SELECT inserted.*, ready.ord FROM inserted JOIN ready USING (command_id) ORDER BY position`,
+        [JSON.stringify(input)],
+        { name: "stageline_append_many" },
+      );
+    } catch (error) {
+      if (sqlState(error) === UNIQUE_VIOLATION && constraintOf(error) === "events_stream_version_key") {
+        throw new VersionConflict("(group)", -1);
+      }
+      throw error;
+    }
+    for (const row of rows) recorded[row.ord]!.push(toRecorded(row));
+    for (const { ord } of input) if (recorded[ord]!.length === 0) conflicts.add(ord);
+    return { recorded, conflicts };
+  }
+
   /** Call after committing a transaction that appended through another executor. */
   notifyAppended(events: RecordedEvent[]): void {
     if (events.length > 0) this.signals.emit("appended", events);
@@ -155,6 +236,7 @@ export class EventLog {
           AND ($5::int IS NULL OR version <= $5::int)
         ORDER BY version`,
       [stream.tenantId, stream.aggregateName, stream.aggregateId, afterVersion, toVersion ?? null],
+      { name: "stageline_read_stream" },
     );
     return rows.map(toRecorded);
   }

@@ -88,14 +88,17 @@ export class ResultStore {
        ON CONFLICT (command_id, stage, scope, function_context, processor_name) DO NOTHING
        RETURNING *`,
       [JSON.stringify(results, (_k, v) => (typeof v === "bigint" ? v.toString() : v)), this.retentionMs / 1000],
+      { name: "stageline_insert_results" },
     );
     return rows.map(toResult).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
   }
 
   async byCommand(commandId: string): Promise<CommandResult[]> {
-    const rows = await this.sql.query<ResultRow>(`SELECT * FROM command_results WHERE command_id = $1 ORDER BY id`, [
-      commandId,
-    ]);
+    const rows = await this.sql.query<ResultRow>(
+      `SELECT * FROM command_results WHERE command_id = $1 ORDER BY id`,
+      [commandId],
+      { name: "stageline_results_by_command" },
+    );
     return rows.map(toResult);
   }
 

@@ -27,6 +27,7 @@ export class SnapshotStore {
       `SELECT version, state_version, state, position FROM snapshots
         WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3`,
       [stream.tenantId, stream.aggregateName, stream.aggregateId],
+      { name: "stageline_load_snapshot" },
     );
     const row = rows[0];
     return row

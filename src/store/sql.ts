@@ -8,9 +8,22 @@ import type { Pool, PoolClient } from "pg";
 
 export type Engine = "pglite" | "postgres";
 
+export interface QueryOptions {
+  /**
+   * A named prepared statement (pg): each connection parses and plans it once, later uses send
+   * only the parameters. For fixed hot-path texts only: one name must always carry one text.
+   * PGlite and Prisma ignore it.
+   */
+  name?: string;
+}
+
 export interface SqlExecutor {
   /** One statement with `$n` parameters; returns its rows. */
-  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+  query<Row = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<Row[]>;
   /** Several statements, no parameters (migrations). */
   exec(script: string): Promise<void>;
 }
@@ -24,8 +37,11 @@ export interface SqlClient extends SqlExecutor {
 
 export function pgSqlClient(pool: Pool): SqlClient {
   const onClient = (client: Pool | PoolClient): SqlExecutor => ({
-    async query<Row>(text: string, params?: readonly unknown[]) {
-      const result = await client.query(text, params as unknown[] | undefined);
+    async query<Row>(text: string, params?: readonly unknown[], options?: QueryOptions) {
+      const values = params as unknown[] | undefined;
+      const result = await (options?.name
+        ? client.query({ name: options.name, text, values })
+        : client.query(text, values));
       return result.rows as Row[];
     },
     async exec(script: string) {
