@@ -134,6 +134,7 @@ describe.each(engines)("operations endpoints on %s", (engine) => {
       await t?.stop();
     });
 
+    // Catches the lag check's removal from readinessProbe (verified: /ready then answers 200 here).
     it("is not ready while a runner is more events behind than allowed, and ready once it caught up", async () => {
       for (const id of ["l-a", "l-b", "l-c"]) {
         const r = await t.app.gateway.sendAndWait(accountCommand("CreateAccount", id, { name: id }));
