@@ -26,6 +26,7 @@ import { EventLog } from "./store/event-log.ts";
 import { migrate } from "./store/migrations.ts";
 import { OpsQueries } from "./store/ops-queries.ts";
 import { ResultStore } from "./store/result-store.ts";
+import { sqlState } from "./store/sql.ts";
 
 export interface RebuildCliOptions {
   contexts?: readonly BoundedContext[];
@@ -117,6 +118,12 @@ async function withDatabase<T>(
   try {
     if (options.migrate) await migrate(db.sql, { logger });
     return await work(db, config);
+  } catch (error) {
+    // 42P01: undefined table. The database was never migrated: say so instead of a driver error.
+    if (sqlState(error) === "42P01") {
+      throw new NotMigrated(`${db.description} has no Stageline tables yet: run \`npm run db:migrate\` first`);
+    }
+    throw error;
   } finally {
     await db.close();
   }
@@ -310,6 +317,10 @@ const commands: Record<string, Command> = {
     },
   },
 };
+
+class NotMigrated extends StagelineError {
+  readonly code = "DATABASE_NOT_MIGRATED";
+}
 
 const registryContexts = (io: CliIo) => io.contexts ?? defaultContexts;
 

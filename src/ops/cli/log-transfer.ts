@@ -81,8 +81,9 @@ export async function importLog(
   const skipped = registry.processors
     .filter((p) => p.processor.kind === "SAGA" || p.processor.kind === "EVENT_HANDLER")
     .map((p) => p.id);
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   return sql.transaction(async (tx) => {
+    // Created right before it is iterated: readline drops the lines it reads before that.
+    const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
     let lineNumber = 0;
     let events = 0;
     let chunk: ExportedEvent[] = [];
