@@ -259,6 +259,8 @@ describe.each(engines)("the CLI on %s", (engine) => {
     });
   });
 
+  // Catches import no longer starting sagas after the imported events (verified: the copy's
+  // TransferSaga then sends the transfer again and the read models differ).
   it("export → import into an empty database gives the same read models, and sends no saga command again", async () => {
     const dir = await mkdtemp(join(tmpdir(), "stageline-export-"));
     const file = join(dir, "log.ndjson");
