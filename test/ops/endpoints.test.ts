@@ -156,15 +156,53 @@ describe.each(engines)("operations endpoints on %s", (engine) => {
       await vi.waitFor(async () => expect((await ready(t.url)).status).toBe(200), waitLong);
     });
 
-    it("reports the async queue's depth and the age of its oldest command", async () => {
+    it("reports the async queue's depth and the age of its oldest command, and open SSE streams", async () => {
       // The command worker is not running: an async command stays queued.
-      await t.app.gateway.send({ ...accountCommand("CreateAccount", "q-a", { name: "q" }), async: true });
+      const { commandId } = await t.app.gateway.send({
+        ...accountCommand("CreateAccount", "q-a", { name: "q" }),
+        async: true,
+      });
       await vi.waitFor(async () => {
         const text = await scrape(t.url);
         expect(sample(text, "stageline_async_queue_depth")).toBe(1);
         expect(sample(text, "stageline_async_queue_oldest_seconds")).toBeGreaterThan(0);
       }, waitLong);
+
+      // A subscription over SSE to that command stays open (it never gets PROCESSED) until aborted.
+      const abort = new AbortController();
+      const response = await fetch(t.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({
+          query: `subscription($id: ID!) { commandResults(commandId: $id, until: { stage: PROCESSED }) { stage } }`,
+          variables: { id: commandId },
+        }),
+        signal: abort.signal,
+      });
+      expect(response.status).toBe(200);
+      expect(sample(await scrape(t.url), "stageline_open_streams", { transport: "sse" })).toBe(1);
+      abort.abort();
+      await response.body?.cancel().catch(() => {});
+      await vi.waitFor(async () => {
+        expect(sample(await scrape(t.url), "stageline_open_streams", { transport: "sse" })).toBe(0);
+      }, waitLong);
     });
+  });
+});
+
+describe("operations endpoints switched off", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp("pglite", { ops: { ...defaults(), metricsEnabled: false } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("does not serve /metrics when METRICS_ENABLED=false, and still serves the probes", async () => {
+    expect((await fetch(new URL("/metrics", t.url))).status).toBe(404);
+    expect((await fetch(new URL("/health", t.url))).status).toBe(200);
+    expect((await fetch(new URL("/ready", t.url))).status).toBe(200);
   });
 });
 
