@@ -14,7 +14,7 @@ import { Registry } from "./gateway/registry.ts";
 import { logger } from "./logger.ts";
 import { parseArgs, parsePosition, UsageError } from "./ops/cli/args.ts";
 import { discardDeadLetter, retryDeadLetter, showDeadLetter, viewOf } from "./ops/cli/dead-letters.ts";
-import { exportLog, importLog } from "./ops/cli/log-transfer.ts";
+import { exportLog, ImportInvalid, importLog } from "./ops/cli/log-transfer.ts";
 import { collectStatus, formatStatus } from "./ops/cli/status.ts";
 import { ProjectionRebuilds, RebuildFailed, type RebuildProgress } from "./runners/rebuild.ts";
 import { CheckpointStore } from "./store/checkpoint-store.ts";
@@ -297,16 +297,17 @@ const commands: Record<string, Command> = {
       const { positional } = parseArgs(args);
       const [file] = positional;
       if (!file || positional.length > 1) throw new UsageError(`Usage: stageline ${commands.import!.usage}`);
-      const input = file === "-" ? io.stdin : createReadStream(file);
+      // A file's events are counted first (one pass over it) so the progress bar has a total.
+      const total = file === "-" ? undefined : await linesIn(file);
       await withDatabase(
         io,
         async (db) => {
-          const report = await importLog(
-            db.sql,
-            new OpsQueries(db.sql),
-            new Registry(registryContexts(io), { snapshots: true }),
-            input,
-          );
+          const input = file === "-" ? io.stdin : createReadStream(file);
+          const bar = total === undefined ? undefined : progressBar(io, "import", total - 1);
+          const registry = new Registry(registryContexts(io), { snapshots: true });
+          const report = await importLog(db.sql, new OpsQueries(db.sql), registry, input, (n) =>
+            bar?.update(n),
+          ).finally(() => bar?.stop());
           print(
             io,
             `Imported ${report.events} events. ${report.skippedProcessors.length} saga/handler processor(s) start after them: ${report.skippedProcessors.join(", ") || "none"}.`,
@@ -323,6 +324,20 @@ class NotMigrated extends StagelineError {
 }
 
 const registryContexts = (io: CliIo) => io.contexts ?? defaultContexts;
+
+async function linesIn(file: string): Promise<number> {
+  let lines = 0;
+  let last = 10;
+  try {
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+      last = chunk.at(-1) ?? last;
+    }
+  } catch (error) {
+    throw new ImportInvalid(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+  return last === 10 ? lines : lines + 1;
+}
 
 function writeLine(stream: NodeJS.WritableStream, line: string): Promise<void> | undefined {
   if (stream.write(`${line}\n`)) return undefined;

@@ -281,8 +281,9 @@ describe.each(engines)("the CLI on %s", (engine) => {
       expect(refused.err).toContain("IMPORT_INVALID");
       expect(refused.err).toContain("Line 5");
 
+      expect((await cli(target, "import", join(dir, "missing.ndjson"))).err).toContain("IMPORT_INVALID: Cannot read");
       const imported = await cli(target, "import", file);
-      expect(imported.err).toBe("");
+      expect(imported.err).toContain(`${sourceEvents}/${sourceEvents} events`); // the progress bar, finished
       expect(imported.code).toBe(0);
       expect(imported.out).toContain(`Imported ${sourceEvents} events`);
       const twice = await cli(target, "import", file);
