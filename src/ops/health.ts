@@ -52,7 +52,11 @@ export function readinessProbe(deps: ReadinessDeps): () => Promise<Readiness> {
     await deps.queries.ping();
     const [applied, lag] = await Promise.all([
       deps.queries.appliedMigrations(),
-      deps.queries.processorLag(deps.processors.processors.map((p) => p.id)),
+      // Count one past the limit: enough to tell "over" from "at", never the whole backlog.
+      deps.queries.processorLag(
+        deps.processors.processors.map((p) => p.id),
+        deps.limits.maxLagEvents + 1,
+      ),
     ]);
     return { applied, lag };
   });

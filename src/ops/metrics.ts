@@ -33,6 +33,20 @@ interface DatabaseFacts {
   head: bigint;
 }
 
+/**
+ * Process metrics (CPU, memory, event-loop delay, GC) describe the process, not an App: one
+ * registry for all of them, so that several apps in one process (tests, the bench) do not each
+ * start their own event-loop monitor and GC observer.
+ */
+let processMetrics: client.Registry | undefined;
+function processRegistry(): client.Registry {
+  if (!processMetrics) {
+    processMetrics = new client.Registry();
+    client.collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 /** Seconds from SENT to a stage: from a few milliseconds (PROCESSED) to a saga's minutes. */
 const STAGE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
@@ -63,7 +77,6 @@ export class StagelineMetrics {
 
   constructor(private readonly deps: MetricsDeps) {
     const registers = [this.registry];
-    client.collectDefaultMetrics({ register: this.registry });
     this.stageSeconds = new client.Histogram({
       name: "stageline_command_stage_seconds",
       help: "Seconds from a command's SENT to each later stage it reached (stage scope), by command type",
@@ -97,7 +110,7 @@ export class StagelineMetrics {
     });
     this.lagEvents = new client.Gauge({
       name: "stageline_runner_lag_events",
-      help: "Events past a processor's checkpoint (capped at 1,000,000)",
+      help: "Events past a processor's checkpoint (counted up to 100,000)",
       labelNames: ["processor"],
       registers,
     });
@@ -171,7 +184,8 @@ export class StagelineMetrics {
     for (const runner of this.deps.runners.runners) {
       this.runnerHalted.set({ processor: runner.step.id }, runner.state === "halted" ? 1 : 0);
     }
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [processMetrics, own] = await Promise.all([processRegistry().metrics(), this.registry.metrics()]);
+    return { contentType: this.registry.contentType, body: `${processMetrics}\n${own}` };
   }
 
   /** A subscription transport opened; call the returned function when it closes. */

@@ -17,7 +17,10 @@ export interface ProcessorLag {
   checkpoint: LogCheckpoint;
   /** Events past the checkpoint (finished or not): what the processor still has to read. */
   eventsBehind: number;
-  /** Age of the oldest event past the checkpoint, on the database clock; 0 when caught up. */
+  /**
+   * Age of the next event the processor will read (the oldest past its checkpoint in reading
+   * order: one index probe, not a scan), on the database clock; 0 when caught up.
+   */
   secondsBehind: number;
   /** When the checkpoint last moved (null: the processor never started here). */
   updatedAt: Date | null;
@@ -67,10 +70,10 @@ export class OpsQueries {
 
   /**
    * The lag of each named processor. A processor without a checkpoint row has read nothing
-   * yet: it is behind by the whole log. Counting is capped (`cap`) so a scrape stays cheap on a
+   * yet: it is behind by the whole log. Counting stops at `cap` so a scrape stays cheap on a
    * processor that is very far behind.
    */
-  async processorLag(processorNames: readonly string[], cap = 1_000_000): Promise<ProcessorLag[]> {
+  async processorLag(processorNames: readonly string[], cap = 100_000): Promise<ProcessorLag[]> {
     const rows = await this.sql.query<{
       name: string;
       transaction_id: Int;
@@ -85,8 +88,9 @@ export class OpsQueries {
                  SELECT 1 FROM events e
                   WHERE (e.transaction_id, e.position) > (coalesce(c.transaction_id, 0)::text::xid8, coalesce(c.position, 0))
                   LIMIT $2) AS past) AS behind,
-              (SELECT extract(epoch FROM now() - min(e.created_at)) FROM events e
+              (SELECT extract(epoch FROM now() - e.created_at) FROM events e
                 WHERE (e.transaction_id, e.position) > (coalesce(c.transaction_id, 0)::text::xid8, coalesce(c.position, 0))
+                ORDER BY e.transaction_id, e.position LIMIT 1
               ) AS seconds
          FROM unnest($1::text[]) AS p(name)
          LEFT JOIN processor_checkpoints c ON c.processor_name = p.name
