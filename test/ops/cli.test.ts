@@ -5,6 +5,7 @@
  * (list, show, retry that fails and that succeeds, discard), prune, and export → import into an
  * empty database giving the same read models once the runners have caught up.
  */
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -320,4 +321,34 @@ describe.each(engines)("the CLI on %s", (engine) => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("the stageline entry point", () => {
+  const run = (args: string[], env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number | null; err: string }>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let err = "";
+      child.stderr.on("data", (chunk) => {
+        err += chunk;
+      });
+      child.on("close", (code) => resolve({ code, err }));
+    });
+
+  it("exits 2 on a usage mistake and 1 with the error's code when the work fails", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "stageline-entry-"));
+    try {
+      const usage = await run(["frobnicate"], { STAGELINE_DATA_DIR: dataDir });
+      expect(usage.code).toBe(2);
+      expect(usage.err).toContain("Unknown command frobnicate");
+      // A folder nobody migrated: the CLI says so instead of a driver error.
+      const failed = await run(["status"], { STAGELINE_DATA_DIR: dataDir, DATABASE_URL: "" });
+      expect(failed.err).toContain("DATABASE_NOT_MIGRATED");
+      expect(failed.code).toBe(1);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -6,7 +6,6 @@
  */
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import cliProgress from "cli-progress";
-import { createApp } from "../../app.ts";
 import { type Config, loadConfig } from "../../config.ts";
 import type { BoundedContext } from "../../core/context.ts";
 import { StagelineError } from "../../core/errors.ts";
@@ -176,6 +175,8 @@ const commands: Record<string, Command> = {
           return withDatabase(
             io,
             async (db, config) => {
+              // Loaded only here: the whole engine (GraphQL schema included) is needed for a retry alone.
+              const { createApp } = await import("../../app.ts");
               const app = await createApp({ config, database: db, contexts: registryContexts(io), logger });
               try {
                 await retryDeadLetter(app, new OpsQueries(db.sql), target.processor, target.position);
