@@ -51,6 +51,7 @@ describe.each(engines)("operations endpoints on %s", (engine) => {
       expect(status).toBe(200);
     });
 
+    // Catches the metrics counting processors' own signals as stages (verified: counts double).
     it("counts commands by outcome and error code, and times every stage from SENT, per command type", async () => {
       const { gateway } = t.app;
       for (const id of ["m-a", "m-b"]) {
