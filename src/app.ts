@@ -16,6 +16,7 @@ import type { GraphQLContext } from "./graphql/builder.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createGraphQLServer, type GraphQLServer } from "./graphql/server.ts";
 import { logger as defaultLogger, type Logger } from "./logger.ts";
+import { attachOperations } from "./ops/http.ts";
 import { ProjectionRebuilds } from "./runners/rebuild.ts";
 import { RunnerSet } from "./runners/runner-set.ts";
 import { CommandStore } from "./store/command-store.ts";
@@ -146,6 +147,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     queryLimits: config.queryLimits,
     logger,
   });
+  attachOperations({ httpServer: server.httpServer, config: config.ops, sql: db.sql, registry, runners, bus, logger });
 
   const purge = setInterval(
     () => {

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { StartupError } from "./core/errors.ts";
 import type { QueryLimits } from "./graphql/query-limits.ts";
+import type { OpsConfig } from "./ops/http.ts";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
@@ -38,6 +39,11 @@ const schema = z.object({
   RUNNER_MAX_ATTEMPTS: int(5, 1),
   // stop: holds only the poison event's tenant for that processor (src/runners/runner.ts).
   RUNNER_ON_POISON: z.enum(["dead-letter", "stop"]).default("dead-letter"),
+  // Operations endpoints (/metrics, /ready): see the README's Operations section.
+  METRICS_ENABLED: z.enum(["true", "false"]).default("true"),
+  READY_MAX_LAG_EVENTS: int(10_000, 0),
+  READY_MAX_LAG_SECONDS: int(60, 0),
+  PROBE_TIMEOUT_MS: int(2_000, 50),
 });
 
 export type EnvConfig = z.infer<typeof schema>;
@@ -68,6 +74,8 @@ export interface Config {
   /** Size and shape limits on every GraphQL document, on every transport. */
   queryLimits: QueryLimits;
   runner: { batchSize: number; pollMs: number; maxAttempts: number; onPoison: "dead-letter" | "stop" };
+  /** /metrics on or off; when /ready reports a lagging runner; how long probes wait for the database. */
+  ops: OpsConfig;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -109,6 +117,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: e.RUNNER_POLL_MS,
       maxAttempts: e.RUNNER_MAX_ATTEMPTS,
       onPoison: e.RUNNER_ON_POISON,
+    },
+    ops: {
+      metricsEnabled: e.METRICS_ENABLED === "true",
+      readyMaxLagEvents: e.READY_MAX_LAG_EVENTS,
+      readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
+      probeTimeoutMs: e.PROBE_TIMEOUT_MS,
     },
   };
 }

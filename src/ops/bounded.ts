@@ -1,0 +1,31 @@
+/**
+ * Health probes and scrapes must answer quickly while the database hangs (a paused server
+ * accepts the query and never replies). Each probe is bounded by a timeout, and concurrent
+ * probes share the read in flight instead of queueing more hung queries on the pool.
+ */
+import { StagelineError } from "../core/errors.ts";
+
+export class ProbeTimeout extends StagelineError {
+  readonly code = "PROBE_TIMEOUT";
+}
+
+/** Resolves or rejects as `work` does, or rejects with ProbeTimeout after `ms`. */
+export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProbeTimeout(`${what} took longer than ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Calls share one run of `work` while it is in flight. */
+export function singleFlight<T>(work: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => {
+    running ??= work().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}

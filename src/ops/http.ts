@@ -1,0 +1,115 @@
+/**
+ * The operations endpoints beside /graphql on the same port: GET /health, GET /ready and
+ * GET /metrics. They answer before the GraphQL server sees the request (no Yoga, no body, no
+ * tenant), so a probe stays cheap and works whatever GraphQL is doing. Attached to the node
+ * HTTP server from the composition root in one call, which also counts open subscription
+ * transports (WebSocket upgrades, SSE streams) for the metrics.
+ */
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Registry } from "../gateway/registry.ts";
+import type { ResultBus } from "../gateway/result-bus.ts";
+import type { Logger } from "../logger.ts";
+import type { RunnerSet } from "../runners/runner-set.ts";
+import { OpsQueries } from "../store/ops-queries.ts";
+import type { SqlClient } from "../store/sql.ts";
+import { type Readiness, readinessProbe } from "./health.ts";
+import { StagelineMetrics } from "./metrics.ts";
+
+export interface OpsConfig {
+  metricsEnabled: boolean;
+  readyMaxLagEvents: number;
+  readyMaxLagSeconds: number;
+  /** Longest /ready and /metrics wait for the database. */
+  probeTimeoutMs: number;
+}
+
+export interface OpsDeps {
+  httpServer: Server;
+  config: OpsConfig;
+  sql: SqlClient;
+  registry: Registry;
+  runners: RunnerSet;
+  bus: ResultBus;
+  logger: Logger;
+}
+
+export interface Operations {
+  /** Absent when METRICS_ENABLED=false. */
+  metrics?: StagelineMetrics;
+  ready(): Promise<Readiness>;
+}
+
+export function attachOperations(deps: OpsDeps): Operations {
+  const { httpServer, config, logger } = deps;
+  const queries = new OpsQueries(deps.sql);
+  const metrics = config.metricsEnabled
+    ? new StagelineMetrics({
+        queries,
+        processors: deps.registry,
+        runners: deps.runners,
+        bus: deps.bus,
+        logger,
+        timeoutMs: config.probeTimeoutMs,
+      })
+    : undefined;
+  const ready = readinessProbe({
+    queries,
+    processors: deps.registry,
+    runners: deps.runners,
+    limits: {
+      maxLagEvents: config.readyMaxLagEvents,
+      maxLagSeconds: config.readyMaxLagSeconds,
+      timeoutMs: config.probeTimeoutMs,
+    },
+  });
+
+  const routes: Record<string, (res: ServerResponse) => Promise<void>> = {
+    "/health": async (res) => json(res, 200, { status: "ok" }),
+    "/ready": async (res) => {
+      if (!httpServer.listening) {
+        json(res, 503, { ready: false, reason: "shutting down" });
+        return;
+      }
+      const readiness = await ready();
+      json(res, readiness.ready ? 200 : 503, readiness);
+    },
+    ...(metrics && {
+      "/metrics": async (res) => {
+        const { contentType, body } = await metrics.scrape();
+        res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" });
+        res.end(body);
+      },
+    }),
+  };
+
+  // Take the first look at every request; anything not ours goes to the handlers already there.
+  const handlers = httpServer.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  httpServer.removeAllListeners("request");
+  httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? "/").split("?", 1)[0]!;
+    const route = req.method === "GET" || req.method === "HEAD" ? routes[path] : undefined;
+    if (route) {
+      route(res).catch((err: unknown) => {
+        logger.error({ err, path }, "operations endpoint failed");
+        if (!res.headersSent) json(res, 500, { error: "INTERNAL_SERVER_ERROR" });
+        else res.destroy();
+      });
+      return;
+    }
+    if (metrics && req.headers.accept?.includes("text/event-stream")) res.once("close", metrics.streamOpened("sse"));
+    for (const handler of handlers) handler.call(httpServer, req, res);
+  });
+  if (metrics) {
+    httpServer.on("upgrade", (_req: IncomingMessage, socket: Socket) => {
+      socket.once("close", metrics.streamOpened("ws"));
+    });
+    httpServer.once("close", () => metrics.close());
+  }
+  return { metrics, ready };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,264 @@
+/**
+ * Prometheus metrics for one Stageline process, served at /metrics. Two sources:
+ * - live observation: every result the ResultBus publishes (stage latencies from SENT, command
+ *   outcomes) and every batch a runner commits (events read), counted as they happen;
+ * - the database, read at scrape time (runner lag, dead letters, the async queue), because those
+ *   are facts about the shared log, true whichever process moved them.
+ * Each App gets its own registry (tests run several apps in one process). A scrape never hangs
+ * on a lost database: its reads are bounded by a timeout, and `stageline_database_up` says 0.
+ */
+import client from "prom-client";
+import type { CommandResult } from "../core/stages.ts";
+import type { Registry as ProcessorRegistry } from "../gateway/registry.ts";
+import type { ResultBus } from "../gateway/result-bus.ts";
+import type { Logger } from "../logger.ts";
+import type { RunnerSet } from "../runners/runner-set.ts";
+import type { OpsQueries, ProcessorLag } from "../store/ops-queries.ts";
+import { singleFlight, withTimeout } from "./bounded.ts";
+
+export interface MetricsDeps {
+  queries: OpsQueries;
+  processors: ProcessorRegistry;
+  runners: RunnerSet;
+  bus: ResultBus;
+  logger: Logger;
+  /** Longest a scrape waits for the database. */
+  timeoutMs: number;
+}
+
+interface DatabaseFacts {
+  lag: ProcessorLag[];
+  dead: Map<string, number>;
+  queue: { depth: number; oldestSeconds: number };
+  head: bigint;
+}
+
+/**
+ * Process metrics (CPU, memory, event-loop delay, GC) describe the process, not an App: one
+ * registry for all of them, so that several apps in one process (tests, the bench) do not each
+ * start their own event-loop monitor and GC observer.
+ */
+let processMetrics: client.Registry | undefined;
+function processRegistry(): client.Registry {
+  if (!processMetrics) {
+    processMetrics = new client.Registry();
+    client.collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
+/** Seconds from SENT to a stage: from a few milliseconds (PROCESSED) to a saga's minutes. */
+const STAGE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/** Commands whose SENT this process saw, kept until every later stage has had time to arrive. */
+const TRACK_LIMIT = 100_000;
+const TRACK_FOR_MS = 15 * 60_000;
+
+export class StagelineMetrics {
+  readonly registry = new client.Registry();
+  private readonly stageSeconds: client.Histogram<"command_type" | "stage">;
+  private readonly commands: client.Counter<"command_type" | "outcome" | "error_code">;
+  private readonly runnerEvents: client.Counter<"processor">;
+  private readonly batchEvents: client.Histogram<"processor">;
+  private readonly databaseUp: client.Gauge;
+  private readonly lagEvents: client.Gauge<"processor">;
+  private readonly lagSeconds: client.Gauge<"processor">;
+  private readonly runnerHalted: client.Gauge<"processor">;
+  private readonly deadLetters: client.Gauge<"processor">;
+  private readonly queueDepth: client.Gauge;
+  private readonly queueOldest: client.Gauge;
+  private readonly logHead: client.Gauge;
+  private readonly openStreams: client.Gauge<"transport">;
+  /** commandId → when it was SENT (ms) and, once PROCESSED, its type. */
+  private readonly sent = new Map<string, { at: number; type?: string }>();
+  private readonly streams = { ws: 0, sse: 0 };
+  private readonly refresh: () => Promise<DatabaseFacts>;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly deps: MetricsDeps) {
+    const registers = [this.registry];
+    this.stageSeconds = new client.Histogram({
+      name: "stageline_command_stage_seconds",
+      help: "Seconds from a command's SENT to each later stage it reached (stage scope), by command type",
+      labelNames: ["command_type", "stage"],
+      buckets: STAGE_BUCKETS,
+      registers,
+    });
+    this.commands = new client.Counter({
+      name: "stageline_commands_total",
+      help: "Commands processed (PROCESSED reached), by type, outcome (succeeded|rejected) and error code",
+      labelNames: ["command_type", "outcome", "error_code"],
+      registers,
+    });
+    this.runnerEvents = new client.Counter({
+      name: "stageline_runner_events_total",
+      help: "Log events a runner in this process read and checkpointed",
+      labelNames: ["processor"],
+      registers,
+    });
+    this.batchEvents = new client.Histogram({
+      name: "stageline_runner_batch_events",
+      help: "Events per batch a runner in this process committed",
+      labelNames: ["processor"],
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers,
+    });
+    this.databaseUp = new client.Gauge({
+      name: "stageline_database_up",
+      help: "1 when the database answered this scrape's reads in time, else 0 (the gauges below are then absent)",
+      registers,
+    });
+    this.lagEvents = new client.Gauge({
+      name: "stageline_runner_lag_events",
+      help: "Events past a processor's checkpoint (counted up to 100,000)",
+      labelNames: ["processor"],
+      registers,
+    });
+    this.lagSeconds = new client.Gauge({
+      name: "stageline_runner_lag_seconds",
+      help: "Age of the oldest event past a processor's checkpoint (0 when caught up)",
+      labelNames: ["processor"],
+      registers,
+    });
+    this.runnerHalted = new client.Gauge({
+      name: "stageline_runner_halted",
+      help: "1 when this process's runner stopped on a poison event (RUNNER_ON_POISON=stop)",
+      labelNames: ["processor"],
+      registers,
+    });
+    this.deadLetters = new client.Gauge({
+      name: "stageline_dead_letters",
+      help: "Events parked in dead letters, by processor",
+      labelNames: ["processor"],
+      registers,
+    });
+    this.queueDepth = new client.Gauge({
+      name: "stageline_async_queue_depth",
+      help: "Asynchronous commands waiting for a worker",
+      registers,
+    });
+    this.queueOldest = new client.Gauge({
+      name: "stageline_async_queue_oldest_seconds",
+      help: "How long the oldest waiting asynchronous command has waited",
+      registers,
+    });
+    this.logHead = new client.Gauge({
+      name: "stageline_log_head_position",
+      help: "The newest position in the event log",
+      registers,
+    });
+    this.openStreams = new client.Gauge({
+      name: "stageline_open_streams",
+      help: "Open subscription transports: WebSocket connections (each may carry several subscriptions) and SSE streams",
+      labelNames: ["transport"],
+      registers,
+      collect: () => {
+        this.openStreams.set({ transport: "ws" }, this.streams.ws);
+        this.openStreams.set({ transport: "sse" }, this.streams.sse);
+      },
+    });
+
+    this.unsubscribe.push(deps.bus.onAny((result) => this.observe(result)));
+    for (const runner of deps.runners.runners) {
+      this.unsubscribe.push(
+        runner.onProgress((_checkpoint, batch) => {
+          this.runnerEvents.inc({ processor: runner.step.id }, batch.events);
+          this.batchEvents.observe({ processor: runner.step.id }, batch.events);
+        }),
+      );
+    }
+    this.refresh = singleFlight(() => this.readDatabase());
+  }
+
+  /** Prometheus's text format, after reading the database-backed gauges. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    const fromDatabase = [this.lagEvents, this.lagSeconds, this.deadLetters, this.queueDepth, this.queueOldest];
+    for (const gauge of [...fromDatabase, this.logHead]) gauge.reset();
+    try {
+      this.apply(await withTimeout(this.refresh(), this.deps.timeoutMs, "metrics read"));
+      this.databaseUp.set(1);
+    } catch (err) {
+      this.deps.logger.warn({ err }, "metrics: database reads failed; serving the rest");
+      this.databaseUp.set(0);
+    }
+    for (const runner of this.deps.runners.runners) {
+      this.runnerHalted.set({ processor: runner.step.id }, runner.state === "halted" ? 1 : 0);
+    }
+    const [processMetrics, own] = await Promise.all([processRegistry().metrics(), this.registry.metrics()]);
+    return { contentType: this.registry.contentType, body: `${processMetrics}\n${own}` };
+  }
+
+  /** A subscription transport opened; call the returned function when it closes. */
+  streamOpened(transport: "ws" | "sse"): () => void {
+    this.streams[transport]++;
+    let closed = false;
+    return () => {
+      if (closed) return;
+      closed = true;
+      this.streams[transport]--;
+    };
+  }
+
+  close(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
+  }
+
+  private async readDatabase(): Promise<DatabaseFacts> {
+    const { queries, processors } = this.deps;
+    const [lag, dead, queue, head] = await Promise.all([
+      queries.processorLag(processors.processors.map((p) => p.id)),
+      queries.deadLetterCounts(),
+      queries.asyncQueue(),
+      queries.head(),
+    ]);
+    return { lag, dead, queue, head: head.position };
+  }
+
+  private apply({ lag, dead, queue, head }: DatabaseFacts): void {
+    for (const p of lag) {
+      this.lagEvents.set({ processor: p.processorName }, p.eventsBehind);
+      this.lagSeconds.set({ processor: p.processorName }, p.secondsBehind);
+      // Every processor gets a dead-letter series (0 included), so an alert can use increase().
+      this.deadLetters.set({ processor: p.processorName }, dead.get(p.processorName) ?? 0);
+    }
+    // Dead letters of a processor no longer registered still show.
+    for (const [processor, n] of dead) this.deadLetters.set({ processor }, n);
+    this.queueDepth.set(queue.depth);
+    this.queueOldest.set(queue.oldestSeconds);
+    this.logHead.set(Number(head));
+  }
+
+  /**
+   * Stage results only (a processor's own signal is not a stage). SENT starts the clock; the
+   * PROCESSED result names the command type (SENT's does not) and counts the outcome.
+   */
+  private observe(result: CommandResult): void {
+    if (result.scope !== "STAGE") return;
+    const at = result.signalTime.getTime();
+    if (result.stage === "SENT") {
+      this.track(result.commandId, at);
+      return;
+    }
+    const sent = this.sent.get(result.commandId);
+    if (result.stage === "PROCESSED") {
+      const type = result.function.functionKind === "AGGREGATE" ? result.function.name : "unknown";
+      if (sent) sent.type = type;
+      this.commands.inc({
+        command_type: type,
+        outcome: result.succeeded ? "succeeded" : "rejected",
+        error_code: result.errorCode,
+      });
+    }
+    if (!sent?.type) return;
+    this.stageSeconds.observe({ command_type: sent.type, stage: result.stage }, Math.max(0, at - sent.at) / 1000);
+  }
+
+  private track(commandId: string, at: number): void {
+    this.sent.set(commandId, { at });
+    // Insertion order is (roughly) time order: forget the oldest first.
+    for (const [id, entry] of this.sent) {
+      if (this.sent.size <= TRACK_LIMIT && Date.now() - entry.at < TRACK_FOR_MS) break;
+      this.sent.delete(id);
+    }
+  }
+}
