@@ -300,7 +300,7 @@ describe.each(engines)("the CLI on %s", (engine) => {
         const readModels = (db: Database) =>
           Promise.all([
             db.prisma.accountView.findMany({ orderBy: { key: "asc" } }),
-            db.prisma.transferView.findMany({ orderBy: { key: "asc" } }),
+            db.prisma.transferView.findMany({ orderBy: { preparedPosition: "asc" } }),
           ]);
         const [accounts, transfers] = await readModels(copy.db);
         expect(accounts.length).toBe(2);
