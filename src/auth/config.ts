@@ -1,0 +1,108 @@
+/**
+ * The security settings (authentication, tenants from credentials, cross-site defences,
+ * introspection), read from the environment beside the rest of the configuration. Kept apart
+ * from src/config.ts so that each defence's knobs sit in one place; docs/security.md explains
+ * each one.
+ */
+import { z } from "zod";
+import { StartupError } from "../core/errors.ts";
+
+export type AuthMethod = "jwt" | "apikey";
+
+export interface JwtSettings {
+  /** HS256 shared secret (also what `stageline token` signs with). */
+  secret: string | undefined;
+  /** A PEM public key (SPKI) for RS256/ES256/EdDSA tokens. */
+  publicKey: string | undefined;
+  /** A JWKS URL (the identity provider's keys, fetched and cached by jose). */
+  jwksUrl: string | undefined;
+  /** Algorithms accepted with publicKey or jwksUrl. */
+  algorithms: string[];
+  issuer: string | undefined;
+  audience: string | undefined;
+  clockSkewSeconds: number;
+}
+
+export interface SecurityConfig {
+  /** Empty: no authentication (loopback only unless allowOpen). */
+  methods: AuthMethod[];
+  jwt: JwtSettings;
+  /** The claim (JWT) holding the tenants the credential grants: a string or an array. */
+  tenantClaim: string;
+  /** The claim holding the roles (a string, a space-separated string or an array). */
+  rolesClaim: string;
+  /** The role operational mutations and subscriptions need when authentication is on. */
+  adminRole: string;
+  /** Start on a non-loopback HOST without authentication anyway. */
+  allowOpen: boolean;
+  /** Origins (scheme://host[:port]) a browser page may call from; none by default. */
+  corsOrigins: string[];
+  introspection: boolean;
+}
+
+const list = (text: string | undefined) =>
+  (text ?? "")
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const schema = z.object({
+  AUTH_MODE: z
+    .string()
+    .default("none")
+    .refine((v) => list(v).every((m) => ["none", "jwt", "apikey"].includes(m)), "none, jwt, apikey or jwt,apikey"),
+  AUTH_JWT_SECRET: z.string().min(32, "at least 32 characters").optional(),
+  AUTH_JWT_PUBLIC_KEY: z.string().optional(),
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_JWT_ALGORITHMS: z.string().default("RS256,ES256,EdDSA"),
+  AUTH_JWT_ISSUER: z.string().optional(),
+  AUTH_JWT_AUDIENCE: z.string().optional(),
+  AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  AUTH_TENANT_CLAIM: z.string().min(1).default("tenants"),
+  AUTH_ROLES_CLAIM: z.string().min(1).default("roles"),
+  AUTH_ADMIN_ROLE: z.string().min(1).default("admin"),
+  AUTH_ALLOW_OPEN: z.enum(["true", "false"]).default("false"),
+  CORS_ORIGINS: z.string().optional(),
+  GRAPHQL_INTROSPECTION: z.enum(["true", "false"]).optional(),
+});
+
+export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean): SecurityConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new StartupError("CONFIG_INVALID", `Invalid configuration: ${problems}. See .env.example.`);
+  }
+  const e = parsed.data;
+  const methods = list(e.AUTH_MODE).filter((m): m is AuthMethod => m !== "none");
+  const jwt: JwtSettings = {
+    secret: e.AUTH_JWT_SECRET,
+    publicKey: e.AUTH_JWT_PUBLIC_KEY?.replace(/\\n/g, "\n"),
+    jwksUrl: e.AUTH_JWKS_URL,
+    algorithms: list(e.AUTH_JWT_ALGORITHMS),
+    issuer: e.AUTH_JWT_ISSUER,
+    audience: e.AUTH_JWT_AUDIENCE,
+    clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
+  };
+  if (methods.includes("jwt") && !jwt.secret && !jwt.publicKey && !jwt.jwksUrl) {
+    throw new StartupError(
+      "CONFIG_INVALID",
+      "AUTH_MODE=jwt needs AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL. See .env.example.",
+    );
+  }
+  const corsOrigins = list(e.CORS_ORIGINS);
+  for (const origin of corsOrigins) {
+    if (origin === "*" || !/^https?:\/\/[^/]+$/.test(origin)) {
+      throw new StartupError("CONFIG_INVALID", `CORS_ORIGINS: ${origin} is not an origin like https://app.example.com`);
+    }
+  }
+  return {
+    methods: [...new Set(methods)],
+    jwt,
+    tenantClaim: e.AUTH_TENANT_CLAIM,
+    rolesClaim: e.AUTH_ROLES_CLAIM,
+    adminRole: e.AUTH_ADMIN_ROLE,
+    allowOpen: e.AUTH_ALLOW_OPEN === "true",
+    corsOrigins,
+    introspection: e.GRAPHQL_INTROSPECTION ? e.GRAPHQL_INTROSPECTION === "true" : !production,
+  };
+}
