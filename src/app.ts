@@ -2,6 +2,9 @@
  * The composition root: opens the database, applies migrations, wires the gateway, the
  * workers and the GraphQL server. Everything a process runs is started and stopped here.
  */
+import { createAuthenticator } from "./auth/authenticator.ts";
+import { checkExposure } from "./auth/exposure.ts";
+import { type Principal, requireRole } from "./auth/principal.ts";
 import type { Config } from "./config.ts";
 import type { BoundedContext } from "./core/context.ts";
 import { StagelineError } from "./core/errors.ts";
@@ -19,6 +22,7 @@ import { logger as defaultLogger, type Logger } from "./logger.ts";
 import { attachOperations } from "./ops/http.ts";
 import { ProjectionRebuilds } from "./runners/rebuild.ts";
 import { RunnerSet } from "./runners/runner-set.ts";
+import { ApiKeyStore } from "./store/api-key-store.ts";
 import { CommandStore } from "./store/command-store.ts";
 import { type Database, openDatabase } from "./store/database.ts";
 import { parseDatabaseUrl } from "./store/database-url.ts";
@@ -107,7 +111,9 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const history = new AggregateHistory({ registry, events, commands });
 
-  const context = (caller: { tenantId: string | undefined }): GraphQLContext => {
+  const authenticator = createAuthenticator(config.security, { apiKeys: new ApiKeyStore(db.sql), logger });
+  const context = (caller: { tenantId: string | undefined; principal?: Principal | undefined }): GraphQLContext => {
+    const { principal } = caller;
     const tenantId = caller.tenantId ?? config.defaultTenant;
     if (!TENANT_ID.test(tenantId)) {
       throw new InvalidTenant("x-tenant-id must be 1-100 letters, digits, '.', '_' or '-'");
@@ -120,7 +126,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       aggregates: processor,
       history,
       rebuilds,
-      caller: {},
+      caller: principal ? { subject: principal.subject, via: principal.via } : {},
+      principal,
+      requireAdmin: () => requireRole(principal, config.security.adminRole),
       async readAfter({ commandId, position }) {
         if (commandId) {
           const result = await gateway.waitFor(tenantId, commandId, {
@@ -145,6 +153,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     production: config.production,
     maxBodyBytes: config.maxBodyBytes,
     queryLimits: config.queryLimits,
+    security: { authenticator, corsOrigins: config.security.corsOrigins, introspection: config.security.introspection },
     logger,
   });
   attachOperations({ httpServer: server.httpServer, config: config.ops, sql: db.sql, registry, runners, bus, logger });
@@ -171,6 +180,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     aggregates: processor,
     server,
     async start() {
+      checkExposure(config.security, config.host, logger);
       worker.start();
       await runners.start();
       const { url, port } = await server.listen(config.port, config.host);

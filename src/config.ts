@@ -3,6 +3,7 @@
  * `.env.example` documents each; keep the two in step.
  */
 import { z } from "zod";
+import { loadSecurityConfig, type SecurityConfig } from "./auth/config.ts";
 import { StartupError } from "./core/errors.ts";
 import type { QueryLimits } from "./graphql/query-limits.ts";
 import type { OpsConfig } from "./ops/http.ts";
@@ -76,6 +77,8 @@ export interface Config {
   runner: { batchSize: number; pollMs: number; maxAttempts: number; onPoison: "dead-letter" | "stop" };
   /** /metrics on or off; when /ready reports a lagging runner; how long probes wait for the database. */
   ops: OpsConfig;
+  /** Authentication, tenants from credentials, CORS, introspection: src/auth/config.ts. */
+  security: SecurityConfig;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -124,5 +127,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
       probeTimeoutMs: e.PROBE_TIMEOUT_MS,
     },
+    security: loadSecurityConfig(env, production),
   };
 }

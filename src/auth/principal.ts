@@ -30,15 +30,11 @@ export const isExpired = (principal: Principal, now = Date.now()): boolean =>
   principal.expiresAt !== undefined && principal.expiresAt.getTime() <= now;
 
 /**
- * The tenant a call acts in. Without authentication (principal undefined) the requested one, or
- * the default, as before; with it, only one the credential grants.
+ * The tenant a call acts in. Without authentication (principal undefined) the requested one
+ * (undefined: the server's default), as before; with it, only one the credential grants.
  */
-export function chooseTenant(
-  principal: Principal | undefined,
-  requested: string | undefined,
-  defaultTenant: string,
-): string {
-  if (!principal) return requested ?? defaultTenant;
+export function chooseTenant(principal: Principal | undefined, requested: string | undefined): string | undefined {
+  if (!principal) return requested;
   if (requested === undefined) {
     const first = principal.tenants[0];
     if (first === undefined) throw new Forbidden("The credential grants no tenant");

@@ -1,6 +1,6 @@
 /**
  * Admin operations in GraphQL: rebuild a projection without downtime and follow its progress.
- * (No authorization yet beyond what the server applies to every request.)
+ * Each needs the admin role (AUTH_ADMIN_ROLE) when authentication is on: ctx.requireAdmin().
  */
 import type { RebuildProgress } from "../runners/rebuild.ts";
 import type { StagelineBuilder } from "./builder.ts";
@@ -42,6 +42,7 @@ export function defineAdminApi(builder: StagelineBuilder): void {
         wait: t.arg.boolean({ description: "Answer when the rebuild has finished (default false)." }),
       },
       resolve: withErrorCodes(async (_root, args, ctx) => {
+        ctx.requireAdmin();
         const job = await ctx.rebuilds.start(args.projection);
         return args.wait ? job.done : job.progress;
       }),
@@ -54,7 +55,10 @@ export function defineAdminApi(builder: StagelineBuilder): void {
       nullable: true,
       description: "The latest rebuild of the projection this server ran (null: none).",
       args: { projection: t.arg.string({ required: true, description: PROJECTION }) },
-      resolve: withErrorCodes(async (_root, args, ctx) => ctx.rebuilds.latest(args.projection)?.progress ?? null),
+      resolve: withErrorCodes(async (_root, args, ctx) => {
+        ctx.requireAdmin();
+        return ctx.rebuilds.latest(args.projection)?.progress ?? null;
+      }),
     }),
   );
 
@@ -65,6 +69,7 @@ export function defineAdminApi(builder: StagelineBuilder): void {
         "The latest rebuild's progress (events/s, percent) until it is DONE or FAILED. Ends at once when there is none.",
       args: { projection: t.arg.string({ required: true, description: PROJECTION }) },
       subscribe: withErrorCodes(async (_root, args, ctx) => {
+        ctx.requireAdmin();
         const job = ctx.rebuilds.latest(args.projection);
         return job ? job.watch() : empty();
       }),

@@ -5,6 +5,7 @@
 import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
+import type { Principal } from "../auth/principal.ts";
 import type { AggregateHistory } from "../gateway/aggregate-history.ts";
 import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
@@ -29,6 +30,10 @@ export interface GraphQLContext {
   readAfter(options: { commandId?: string | null; position?: bigint | null }): Promise<void>;
   /** Caller details recorded in each command's header. */
   caller: Record<string, unknown>;
+  /** The verified credential; undefined when authentication is off. */
+  principal?: Principal;
+  /** Throws FORBIDDEN unless the caller may run operational (admin) operations. */
+  requireAdmin(): void;
 }
 
 export function createBuilder() {

@@ -8,11 +8,18 @@ import { PothosValidationError } from "@pothos/core";
 import { GraphQLError, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { createYoga, type MaskError, maskError, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { Authenticator } from "../auth/authenticator.ts";
+import type { Principal } from "../auth/principal.ts";
 import { StagelineError } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { GraphQLContext } from "./builder.ts";
 import { toGraphQLError } from "./errors.ts";
+import { admitWebSocket, httpCaller, useCredentialExpiry, webSocketCaller } from "./plugins/auth-context.ts";
+import { corsFromAllowList } from "./plugins/cors.ts";
+import { useJsonOnlyPosts } from "./plugins/csrf.ts";
+import { useIntrospectionSwitch } from "./plugins/introspection.ts";
+import { webSocketOriginCheck } from "./plugins/ws-origin.ts";
 import { type QueryLimits, queryLimitPlugins } from "./query-limits.ts";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -21,6 +28,8 @@ export interface CallerInfo {
   /** From the `x-tenant-id` header (HTTP) or `connectionParams.tenantId` (WebSocket). */
   tenantId: string | undefined;
   transport: "http" | "ws";
+  /** The verified credential; undefined when authentication is off (AUTH_MODE=none). */
+  principal?: Principal | undefined;
 }
 
 export interface GraphQLServerOptions {
@@ -32,6 +41,8 @@ export interface GraphQLServerOptions {
   maxBodyBytes: number;
   /** Limits on every document (GRAPHQL_MAX_* in .env.example). */
   queryLimits: QueryLimits;
+  /** Authentication, the CORS allow-list and introspection (docs/security.md). */
+  security: { authenticator: Authenticator; corsOrigins: readonly string[]; introspection: boolean };
   logger: Logger;
 }
 
@@ -62,11 +73,18 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       warn: (...args) => logger.warn({ args }, "yoga"),
       error: (...args) => logger.error({ args }, "yoga"),
     },
-    plugins: [useStableErrorCodes(), ...queryLimitPlugins(options.queryLimits)],
-    context: ({ request }) =>
-      contextOrBadRequest(() =>
-        options.context({ tenantId: request.headers.get("x-tenant-id") ?? undefined, transport: "http" }),
-      ),
+    cors: corsFromAllowList(options.security.corsOrigins),
+    plugins: [
+      useJsonOnlyPosts(),
+      useIntrospectionSwitch(options.security.introspection),
+      useCredentialExpiry(),
+      useStableErrorCodes(),
+      ...queryLimitPlugins(options.queryLimits),
+    ],
+    context: async ({ request }) => {
+      const caller = await httpCaller(request, options.security.authenticator);
+      return contextOrBadRequest(() => options.context({ ...caller, transport: "http" }));
+    },
   });
 
   // Requests being answered, for a graceful stop. SSE streams are left out: they end only when
@@ -97,9 +115,16 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     );
   });
 
-  const wss = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: options.maxBodyBytes });
-  const wsServer = useServer<Record<string, unknown> | undefined, { request: IncomingMessage }>(
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: GRAPHQL_PATH,
+    maxPayload: options.maxBodyBytes,
+    verifyClient: webSocketOriginCheck(options.security.corsOrigins),
+  });
+  const wsServer = useServer<Record<string, unknown> | undefined, { request: IncomingMessage; socket: WebSocket }>(
     {
+      onConnect: (ctx) =>
+        admitWebSocket(ctx, options.security.authenticator, (code, reason) => ctx.extra.socket.close(code, reason)),
       // Yoga's envelop-wrapped execute/subscribe travel in rootValue, so its plugins run on WebSocket too.
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
@@ -128,12 +153,11 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
           for (const e of errors) (e.extensions as Record<string, unknown>).code ??= "GRAPHQL_VALIDATION_FAILED";
           return [...errors];
         }
-        const tenant = ctx.connectionParams?.tenantId;
+        const caller = webSocketCaller(ctx);
+        if (caller instanceof GraphQLError) return [caller];
         let contextValue: GraphQLContext;
         try {
-          contextValue = contextOrBadRequest(() =>
-            options.context({ tenantId: typeof tenant === "string" ? tenant : undefined, transport: "ws" }),
-          );
+          contextValue = contextOrBadRequest(() => options.context({ ...caller, transport: "ws" }));
         } catch (error) {
           return [asGraphQLError(error, "BAD_REQUEST")];
         }

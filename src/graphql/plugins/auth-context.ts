@@ -1,0 +1,137 @@
+/**
+ * Authentication and tenant choice at each transport's door, before any GraphQL runs:
+ * - HTTP and SSE: `Authorization` and `x-tenant-id` headers, refused with 401 UNAUTHENTICATED
+ *   or 403 FORBIDDEN;
+ * - graphql-ws: `connectionParams.authorization` (or `token`) and `connectionParams.tenantId`,
+ *   checked at connection_init; a refusal closes the socket with 4401 or 4403 (never a throw in
+ *   onSubscribe, which would close every operation of the socket with a generic code).
+ * Also ends a running subscription when its credential expires (an envelop plugin, so it runs
+ * on every transport), and refuses new operations on a socket whose credential has expired.
+ */
+import type { IncomingMessage } from "node:http";
+import { GraphQLError } from "graphql";
+import type { Context as WsContext } from "graphql-ws";
+import type { Plugin } from "graphql-yoga";
+import type { Authenticator } from "../../auth/authenticator.ts";
+import { chooseTenant, Forbidden, isExpired, type Principal, Unauthenticated } from "../../auth/principal.ts";
+
+export interface Caller {
+  /** The tenant asked for (checked against the credential's grants), or undefined: the default. */
+  tenantId: string | undefined;
+  principal: Principal | undefined;
+}
+
+/** The caller of one HTTP request (queries, mutations, SSE subscriptions). */
+export async function httpCaller(request: Request, authenticator: Authenticator): Promise<Caller> {
+  try {
+    const principal = await authenticator.authenticate(request.headers.get("authorization") ?? undefined);
+    if (principal && isExpired(principal)) throw new Unauthenticated("The credential has expired");
+    return { principal, tenantId: chooseTenant(principal, request.headers.get("x-tenant-id") ?? undefined) };
+  } catch (error) {
+    throw asHttpError(error);
+  }
+}
+
+/** graphql-ws close codes for a refused connection_init (as graphql-ws itself uses 4403). */
+export const WS_UNAUTHORIZED = 4401;
+export const WS_FORBIDDEN = 4403;
+
+type Extra = { request: IncomingMessage; caller?: Caller };
+
+/**
+ * For graphql-ws `onConnect`: true when the connection is admitted (the caller is kept on the
+ * socket for every operation); false when it was refused and closed here.
+ */
+export async function admitWebSocket(
+  ctx: WsContext<Record<string, unknown> | undefined, Extra>,
+  authenticator: Authenticator,
+  close: (code: number, reason: string) => void,
+): Promise<boolean> {
+  const params = ctx.connectionParams ?? {};
+  const raw = params.authorization ?? params.Authorization ?? (params.token ? `Bearer ${params.token}` : undefined);
+  const tenant = params.tenantId;
+  try {
+    const principal = await authenticator.authenticate(typeof raw === "string" ? raw : undefined);
+    if (principal && isExpired(principal)) throw new Unauthenticated("The credential has expired");
+    ctx.extra.caller = {
+      principal,
+      tenantId: chooseTenant(principal, typeof tenant === "string" ? tenant : undefined),
+    };
+    return true;
+  } catch (error) {
+    if (error instanceof Unauthenticated) close(WS_UNAUTHORIZED, "Unauthorized");
+    else if (error instanceof Forbidden) close(WS_FORBIDDEN, "Forbidden");
+    else throw error;
+    return false;
+  }
+}
+
+/** The caller admitted at connection_init, for one operation; errors are returned, not thrown. */
+export function webSocketCaller(ctx: WsContext<Record<string, unknown> | undefined, Extra>): Caller | GraphQLError {
+  const caller = ctx.extra.caller ?? { principal: undefined, tenantId: undefined };
+  if (caller.principal && isExpired(caller.principal)) {
+    return new GraphQLError("The credential has expired; reconnect with a new one", {
+      extensions: { code: "UNAUTHENTICATED" },
+    });
+  }
+  return caller;
+}
+
+function asHttpError(error: unknown): unknown {
+  if (error instanceof Unauthenticated) {
+    return new GraphQLError(error.message, {
+      extensions: { code: error.code, http: { status: 401, headers: { "www-authenticate": "Bearer" } } },
+    });
+  }
+  if (error instanceof Forbidden) {
+    return new GraphQLError(error.message, { extensions: { code: error.code, http: { status: 403 } } });
+  }
+  return error;
+}
+
+/**
+ * Ends a subscription when the credential it runs under expires: the stream gets one
+ * UNAUTHENTICATED error and completes. Works for SSE and graphql-ws alike (envelop level).
+ */
+export function useCredentialExpiry(): Plugin<{ principal?: Principal }> {
+  return {
+    onSubscribe({ args }) {
+      const expiresAt = (args.contextValue as { principal?: Principal }).principal?.expiresAt;
+      if (!expiresAt) return;
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (!(Symbol.asyncIterator in (result as object))) return;
+          setResult(untilExpiry(result as AsyncIterable<unknown>, expiresAt) as never);
+        },
+      };
+    },
+  };
+}
+
+async function* untilExpiry<T>(source: AsyncIterable<T>, expiresAt: Date): AsyncGenerator<T | object> {
+  const iterator = source[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<"expired">((resolve) => {
+    timer = setTimeout(() => resolve("expired"), Math.max(0, expiresAt.getTime() - Date.now()));
+  });
+  try {
+    while (true) {
+      const next = await Promise.race([iterator.next(), expired]);
+      if (next === "expired") {
+        yield {
+          errors: [
+            new GraphQLError("The credential has expired; subscribe again with a new one", {
+              extensions: { code: "UNAUTHENTICATED" },
+            }),
+          ],
+        };
+        return;
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    clearTimeout(timer);
+    await iterator.return?.();
+  }
+}
