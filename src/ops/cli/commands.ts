@@ -23,6 +23,7 @@ import { parseArgs, parsePosition, UsageError } from "./args.ts";
 import { discardDeadLetter, retryDeadLetter, showDeadLetter, viewOf } from "./dead-letters.ts";
 import { exportLog, ImportInvalid, importLog } from "./log-transfer.ts";
 import { rebuildProjection } from "./rebuild.ts";
+import { securityCommands } from "./security.ts";
 import { collectStatus, formatStatus } from "./status.ts";
 
 /** Where a CLI run reads and writes (tests pass their own), and the environment it configures from. */
@@ -259,6 +260,7 @@ const commands: Record<string, Command> = {
       );
     },
   },
+  ...securityCommands(withDatabase),
 };
 
 class NotMigrated extends StagelineError {
