@@ -153,7 +153,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     production: config.production,
     maxBodyBytes: config.maxBodyBytes,
     queryLimits: config.queryLimits,
-    security: { authenticator, corsOrigins: config.security.corsOrigins, introspection: config.security.introspection },
+    security: { authenticator, ...config.security },
     logger,
   });
   attachOperations({ httpServer: server.httpServer, config: config.ops, sql: db.sql, registry, runners, bus, logger });

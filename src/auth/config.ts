@@ -38,6 +38,8 @@ export interface SecurityConfig {
   /** Origins (scheme://host[:port]) a browser page may call from; none by default. */
   corsOrigins: string[];
   introspection: boolean;
+  /** Operations running at once on one graphql-ws socket; past it: TOO_MANY_OPERATIONS. */
+  wsMaxOperations: number;
 }
 
 const list = (text: string | undefined) =>
@@ -64,6 +66,7 @@ const schema = z.object({
   AUTH_ALLOW_OPEN: z.enum(["true", "false"]).default("false"),
   CORS_ORIGINS: z.string().optional(),
   GRAPHQL_INTROSPECTION: z.enum(["true", "false"]).optional(),
+  WS_MAX_OPERATIONS: z.coerce.number().int().min(1).default(100),
 });
 
 export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean): SecurityConfig {
@@ -104,5 +107,6 @@ export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean):
     allowOpen: e.AUTH_ALLOW_OPEN === "true",
     corsOrigins,
     introspection: e.GRAPHQL_INTROSPECTION ? e.GRAPHQL_INTROSPECTION === "true" : !production,
+    wsMaxOperations: e.WS_MAX_OPERATIONS,
   };
 }

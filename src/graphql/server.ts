@@ -19,6 +19,7 @@ import { admitWebSocket, httpCaller, useCredentialExpiry, webSocketCaller } from
 import { corsFromAllowList } from "./plugins/cors.ts";
 import { useJsonOnlyPosts } from "./plugins/csrf.ts";
 import { useIntrospectionSwitch } from "./plugins/introspection.ts";
+import { tooManyOperations } from "./plugins/ws-limits.ts";
 import { webSocketOriginCheck } from "./plugins/ws-origin.ts";
 import { type QueryLimits, queryLimitPlugins } from "./query-limits.ts";
 
@@ -42,7 +43,12 @@ export interface GraphQLServerOptions {
   /** Limits on every document (GRAPHQL_MAX_* in .env.example). */
   queryLimits: QueryLimits;
   /** Authentication, the CORS allow-list and introspection (docs/security.md). */
-  security: { authenticator: Authenticator; corsOrigins: readonly string[]; introspection: boolean };
+  security: {
+    authenticator: Authenticator;
+    corsOrigins: readonly string[];
+    introspection: boolean;
+    wsMaxOperations: number;
+  };
   logger: Logger;
 }
 
@@ -129,6 +135,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
+        const overCap = tooManyOperations(ctx, options.security.wsMaxOperations);
+        if (overCap) return [overCap];
         const { schema, execute, subscribe, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
