@@ -75,6 +75,13 @@ export type RunnerState = "idle" | "running" | "draining" | "stopped" | "halted"
 export class Runner {
   state: RunnerState = "idle";
   checkpoint: LogCheckpoint | undefined;
+  /**
+   * How many events the next read asks for. Adaptive: doubles while reads come back full (the
+   * runner is behind: fewer, larger transactions catch up faster), up to MAX_BATCH_GROWTH × the
+   * configured size, and is back at the configured size once a read comes back short (caught up:
+   * small batches keep the stages of live commands quick).
+   */
+  batchLimit: number;
   /** Why the runner halted (onPoison "halt"). */
   failure: { position: bigint; error: unknown } | undefined;
   private loop: Promise<void> | undefined;
@@ -90,7 +97,9 @@ export class Runner {
     readonly step: ProcessorStep,
     private readonly deps: RunnerDeps,
     private readonly options: RunnerOptions,
-  ) {}
+  ) {
+    this.batchLimit = options.batchSize;
+  }
 
   start(): void {
     if (this.state === "running") return;
@@ -149,18 +158,24 @@ export class Runner {
     let failures = 0;
     let outage = 0;
     let isolate = false;
+    this.batchLimit = this.options.batchSize;
+    // Pause before the next quick re-read while the xmin horizon holds events back (0: none).
+    let heldBackMs = 0;
     // Loaded (or created) inside the loop, where a lost database is waited out.
     this.checkpoint = undefined;
     while (this.state === "running" || this.state === "draining") {
+      // Whether events were announced since the last read: then a short read may mean held back.
+      const announced = this.woken;
       this.woken = false;
       let read = 0;
+      let limit = this.options.batchSize;
       try {
         if (!this.checkpoint) {
           const opened = await this.deps.checkpoints.open(this.step.id, this.options.from);
           this.held = await this.deps.checkpoints.heldTenants(this.step.id);
           this.checkpoint = opened;
         }
-        const limit = isolate ? 1 : this.options.batchSize;
+        limit = isolate ? 1 : this.batchLimit;
         const batch = await this.deps.events.readAll(this.checkpoint, limit, {
           through: await this.options.through?.(),
         });
@@ -170,7 +185,22 @@ export class Runner {
           failures = 0;
           isolate = false;
         }
+        if (!isolate) {
+          this.batchLimit =
+            read >= limit ? Math.min(limit * 2, this.options.batchSize * MAX_BATCH_GROWTH) : this.options.batchSize;
+        }
         if (read < limit) for (const listener of this.caughtUp) listener();
+        // A short read although events lie past the checkpoint: a transaction still running
+        // somewhere on the server (not necessarily an append: any writer, another runner's batch)
+        // held the xmin horizon back. It usually ends within milliseconds and may announce
+        // nothing when it does: read again soon (backing off to the poll interval), not at the
+        // next poll. Asked only after an announcement or while already held back, so an idle
+        // runner's poll costs no extra query.
+        if (read < limit && !this.options.through && (announced || heldBackMs > 0)) {
+          // Only a hint: a failure here must not count against the batch (nor park an event).
+          const held = await this.deps.events.hasEventsAfter(this.checkpoint).catch(() => false);
+          heldBackMs = held ? Math.min(Math.max(heldBackMs * 2, QUICK_REREAD_MS), this.options.pollMs) : 0;
+        } else if (read >= limit) heldBackMs = 0;
         if (outage > 0) logger.info({ processor: this.step.id, attempts: outage }, "database back; runner resumed");
         outage = 0;
       } catch (error) {
@@ -224,7 +254,7 @@ export class Runner {
           continue;
         }
       }
-      if (read === 0 || read < this.options.batchSize) await this.sleep(this.options.pollMs);
+      if (read < limit) await this.sleep(heldBackMs > 0 ? heldBackMs : this.options.pollMs);
     }
   }
 
@@ -417,6 +447,12 @@ export class Runner {
     });
   }
 }
+
+/** How far the batch size may grow while a runner is behind (× the configured size). */
+export const MAX_BATCH_GROWTH = 10;
+
+/** The first pause before re-reading when the xmin horizon held events back. */
+const QUICK_REREAD_MS = 5;
 
 /** The codes a failed processor signal carries: stable, for clients to branch on. */
 const FAILED = "PROCESSOR_FAILED";
