@@ -187,7 +187,9 @@ export class Runner {
         }
         if (!isolate) {
           this.batchLimit =
-            read >= limit ? Math.min(limit * 2, this.options.batchSize * MAX_BATCH_GROWTH) : this.options.batchSize;
+            read >= limit
+              ? Math.min(Math.max(limit * 2, this.options.batchSize), this.options.batchSize * MAX_BATCH_GROWTH)
+              : this.options.batchSize;
         }
         if (read < limit) for (const listener of this.caughtUp) listener();
         // A short read although events lie past the checkpoint: a transaction still running
