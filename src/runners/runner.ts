@@ -293,7 +293,7 @@ export class Runner {
           await this.deps.deadLetters.park(tx.sql, this.step.id, event, heldReason(event.tenantId), 0);
         }
       },
-      signals.map((s) => s.result),
+      this.toStore(signals),
     );
     for (const event of heldRelevant) {
       this.deps.logger.warn(
@@ -326,7 +326,7 @@ export class Runner {
         await this.deps.deadLetters.park(tx.sql, this.step.id, event, detail, attempts);
         if (hold && relevant.length > 0) await this.deps.checkpoints.hold(tx.sql, this.step.id, event.tenantId);
       },
-      signals.map((s) => s.result),
+      this.toStore(signals),
     );
     if (hold && relevant.length > 0) this.held.add(event.tenantId);
     // The detail stays here and in dead_letters; the client's result has only the safe message.
@@ -375,19 +375,41 @@ export class Runner {
   private advance(
     next: LogCheckpoint,
     stored: CommandResult[],
-    signals: { result: NewResult; eventTypes: string[] }[],
+    signals: { result: NewResult; eventTypes: string[]; stageStored?: boolean }[],
     events: number,
   ): void {
     this.checkpoint = next;
     const sink = this.deps.signals;
     if (sink) {
       sink.bus.publish(stored);
-      const types = new Map(signals.map((s) => [s.result.commandId, s.eventTypes]));
-      void sink.tracker
-        .onSignals(stored.map((signal) => ({ signal, eventTypes: types.get(signal.commandId) ?? [] })))
-        .catch((err: unknown) => this.deps.logger.warn({ err, processor: this.step.id }, "stage tracking failed"));
+      // The stages this batch's statement stored already (see toStore) need no tracking.
+      const pending = new Map(signals.filter((s) => !s.stageStored).map((s) => [s.result.commandId, s.eventTypes]));
+      const toTrack = stored.filter((r) => r.scope === "PROCESSOR" && pending.has(r.commandId));
+      if (toTrack.length > 0) {
+        void sink.tracker
+          .onSignals(toTrack.map((signal) => ({ signal, eventTypes: pending.get(signal.commandId) ?? [] })))
+          .catch((err: unknown) => this.deps.logger.warn({ err, processor: this.step.id }, "stage tracking failed"));
+      }
     }
     for (const listener of this.progress) listener(next, { checkpoint: next, events });
+  }
+
+  /**
+   * What the batch's one results statement stores: every PROCESSOR signal and, for each command
+   * whose stage this processor completes alone (no other processor of its kind reads its
+   * events), the STAGE result too, so the common case costs no second statement and the stage
+   * commits with the checkpoint. The other stages are the tracker's, after the commit.
+   */
+  private toStore(signals: { result: NewResult; eventTypes: string[]; stageStored?: boolean }[]): NewResult[] {
+    const tracker = this.deps.signals?.tracker;
+    if (!tracker) return signals.map((s) => s.result);
+    const stages: NewResult[] = [];
+    for (const signal of signals) {
+      const stage = tracker.stageAlone(signal.result, signal.eventTypes);
+      signal.stageStored = stage !== undefined;
+      if (stage) stages.push(stage);
+    }
+    return [...signals.map((s) => s.result), ...stages];
   }
 
   /** One PROCESSOR result per command that had an event this processor reads. */
