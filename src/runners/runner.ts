@@ -181,7 +181,7 @@ export class Runner {
         });
         read = batch.events.length;
         if (read > 0) {
-          await this.process(batch.events, this.checkpoint, batch.checkpoint);
+          await this.process(batch.events, this.checkpoint, batch.checkpoint, read >= limit);
           failures = 0;
           isolate = false;
         }
@@ -274,7 +274,13 @@ export class Runner {
     return batch.events[0];
   }
 
-  private async process(read: readonly RecordedEvent[], from: LogCheckpoint, next: LogCheckpoint): Promise<void> {
+  /** `behind`: the read came back full (see `toStore`). */
+  private async process(
+    read: readonly RecordedEvent[],
+    from: LogCheckpoint,
+    next: LogCheckpoint,
+    behind: boolean,
+  ): Promise<void> {
     // A held tenant's events are parked, not processed (onPoison "stop"): split them off first.
     const heldEvents = this.held.size > 0 ? read.filter((e) => this.held.has(e.tenantId)) : [];
     const processed = heldEvents.length > 0 ? read.filter((e) => !this.held.has(e.tenantId)) : read;
@@ -293,7 +299,7 @@ export class Runner {
           await this.deps.deadLetters.park(tx.sql, this.step.id, event, heldReason(event.tenantId), 0);
         }
       },
-      this.toStore(signals),
+      this.toStore(signals, !behind),
     );
     for (const event of heldRelevant) {
       this.deps.logger.warn(
@@ -326,7 +332,7 @@ export class Runner {
         await this.deps.deadLetters.park(tx.sql, this.step.id, event, detail, attempts);
         if (hold && relevant.length > 0) await this.deps.checkpoints.hold(tx.sql, this.step.id, event.tenantId);
       },
-      this.toStore(signals),
+      this.toStore(signals, true),
     );
     if (hold && relevant.length > 0) this.held.add(event.tenantId);
     // The detail stays here and in dead_letters; the client's result has only the safe message.
@@ -395,14 +401,21 @@ export class Runner {
   }
 
   /**
-   * What the batch's one results statement stores: every PROCESSOR signal and, for each command
-   * whose stage this processor completes alone (no other processor of its kind reads its
-   * events), the STAGE result too, so the common case costs no second statement and the stage
-   * commits with the checkpoint. The other stages are the tracker's, after the commit.
+   * What the batch's one results statement stores: every PROCESSOR signal and, with
+   * `withStages`, for each command whose stage this processor completes alone (no other
+   * processor of its kind reads its events), the STAGE result too: a live batch then costs no
+   * second statement, its stages are published at the commit, and they commit with the
+   * checkpoint. The other stages are the tracker's, after the commit. A runner that is behind
+   * (a full read) leaves all stages to the tracker: the tracker's insert then runs beside the
+   * next batch instead of lengthening this one (catch-up measured 0.19–0.22× the write limit
+   * with the stages in the batch statement, 0.25–0.30× without).
    */
-  private toStore(signals: { result: NewResult; eventTypes: string[]; stageStored?: boolean }[]): NewResult[] {
+  private toStore(
+    signals: { result: NewResult; eventTypes: string[]; stageStored?: boolean }[],
+    withStages: boolean,
+  ): NewResult[] {
     const tracker = this.deps.signals?.tracker;
-    if (!tracker) return signals.map((s) => s.result);
+    if (!tracker || !withStages) return signals.map((s) => s.result);
     const stages: NewResult[] = [];
     for (const signal of signals) {
       const stage = tracker.stageAlone(signal.result, signal.eventTypes);

@@ -1,7 +1,7 @@
 /**
  * A stage that one processor completes alone (the only processor of its kind reading the
- * command's events) is stored by the runner's batch statement, in the batch's transaction, not
- * by the stage tracker afterwards (issue 12, item 4: one statement for a batch's results; and a
+ * command's events) is stored by a live runner's batch statement (a runner at the head, not one
+ * catching up), in the batch's transaction, not by the stage tracker afterwards (issue 12, item 4: one statement for a batch's results; and a
  * crash between the batch's commit and the tracker can no longer lose the stage).
  *
  * The tracker is switched off here: a deposit (read only by AccountView among projections) must
