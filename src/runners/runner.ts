@@ -1,6 +1,6 @@
 /**
  * The one runner loop every processor kind uses: read the log from the checkpoint (gap-safe),
- * in micro-batches; prepare the batch (outside a transaction), then apply it and store the
+ * in micro-batches (growing while behind, back to the configured size at the head); prepare the batch (outside a transaction), then apply it and store the
  * checkpoint and the processor's signals in one transaction; wake on appends, poll as a
  * fallback; retry a failing batch with backoff, then isolate the failing event and park it in
  * the dead-letter table (or hold its tenant), so one poison event never blocks the rest, and
