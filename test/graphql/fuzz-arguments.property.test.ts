@@ -6,9 +6,10 @@
  * (NUL, lone surrogates, huge positions, times at the ends of JavaScript's range, forged cursors,
  * keys every object inherits, IDs that exist) and, now and then, a value of the wrong type.
  *
- * Properties: no answer is a 5xx, no error is INTERNAL_SERVER_ERROR or lacks a code, and a
- * refused call (any error, or a 4xx) stores nothing — the events and commands tables have as
- * many rows after it as before.
+ * Each call selects every field of its result a few levels down, so resolvers really read rows
+ * and cursors. Properties: no answer is a 5xx, no error is INTERNAL_SERVER_ERROR or lacks a
+ * code, and a refused call (any error, or a 4xx) stores nothing — the events and commands
+ * tables have as many rows after it as before.
  *
  * Catches: removing guardArguments (src/graphql/input-guard.ts) fails it within a few runs (a
  * position past 64 bits, a NUL or a lone surrogate reaches SQL). Rarer combinations (a forged
@@ -22,6 +23,7 @@ import {
   GraphQLInputObjectType,
   type GraphQLInputType,
   GraphQLList,
+  type GraphQLNamedType,
   GraphQLNonNull,
   GraphQLObjectType,
   GraphQLScalarType,
@@ -33,8 +35,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, storedCounts, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
-/** Calls per root field and engine: 40 fields × 30 calls take about 10 s per engine. */
-const RUNS_PER_FIELD = 30;
+/**
+ * Calls per root field and engine: more for fields with more arguments (each argument gets its
+ * share of nasty values). About 1,000 calls, 20 to 30 s per engine.
+ */
+const runsFor = (field: GraphQLField<unknown, unknown>) => 10 + 10 * field.args.length;
 
 const base64 = (text: string) => Buffer.from(text).toString("base64");
 const base64url = (text: string) => Buffer.from(text).toString("base64url");
@@ -92,15 +97,52 @@ const NASTY_STRINGS = [
   "ada",
   "ada:x",
   "00000000-0000-0000-0000-000000000000",
-  ...NASTY_CURSORS,
 ];
+
+/**
+ * Forged cursors built like real ones: a namespace, a tagged chunk of Pothos' encoding (or a
+ * tuple of them) with an arbitrary payload, mostly in the namespace's own encoding (Pothos:
+ * padded base64; ours: base64url), sometimes in the other.
+ */
+const NAMESPACES = { "GPC:": "base64", "v1:": "base64url", "order:": "base64url", "": "base64" } as const;
+const forgedCursor = fc
+  .tuple(
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constant("GPC:" as const) },
+      { weight: 1, arbitrary: fc.constantFrom("v1:" as const, "order:" as const, "" as const) },
+    ),
+    fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom("S:", "N:", "I:", "D:", "O:", "Z:", "B:", "M:", "X:"),
+            fc.oneof(fc.string(), fc.integer().map(String), fc.constant("\u0000")),
+          )
+          .map(([tag, payload]) => tag + payload),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .array(fc.oneof(fc.constantFrom("S:x", "S:ada", "D:0", "N:1", "I:1", "Z:"), fc.string()), { maxLength: 3 })
+          .map((parts) => `T:${JSON.stringify(parts)}`),
+      },
+      fc.integer().map(String),
+      fc.string(),
+    ),
+    fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  )
+  .map(([namespace, chunk, own]) => {
+    const encoding = NAMESPACES[namespace];
+    return Buffer.from(namespace + chunk).toString(own ? encoding : encoding === "base64" ? "base64url" : "base64");
+  });
 
 /** Any UTF-16 code unit: NUL, control characters and unpaired surrogates included. */
 const anyString = fc.string({ unit: fc.nat(0xffff).map((c) => String.fromCharCode(c)), maxLength: 40 });
 
 const INT = fc.oneof(
   fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
-  fc.integer({ min: -3, max: 120 }),
+  { weight: 2, arbitrary: fc.integer({ min: -3, max: 120 }) },
   fc.constantFrom(0, 1, -1, 100, 101, 300_000, 300_001, 2 ** 31 - 1, -(2 ** 31)),
 );
 
@@ -177,27 +219,56 @@ const fieldValue = (type: GraphQLInputType, name: string, strings: fc.Arbitrary<
 const optional = (arbitrary: fc.Arbitrary<unknown>) => fc.oneof(fc.constant(undefined), arbitrary);
 
 /** An object of these values; the absent ones left out (JSON drops undefined). */
-const fieldsOf = (entries: [string, fc.Arbitrary<unknown>, boolean][]) =>
+const fieldsOf = (entries: [name: string, value: fc.Arbitrary<unknown>, required: boolean, often?: boolean][]) =>
   fc
-    .tuple(...entries.map(([, arbitrary, required]) => (required ? arbitrary : optional(arbitrary))))
+    .tuple(
+      ...entries.map(([, arbitrary, required, often]) =>
+        required ? arbitrary : often ? fc.oneof(fc.constant(undefined), arbitrary) : optional(arbitrary),
+      ),
+    )
     .map((values) => Object.fromEntries(entries.map(([name], i) => [name, values[i]])));
+
+/**
+ * Every field of the result, a few levels down, so the resolvers really run (a connection
+ * selected with `__typename` alone never reads its rows, nor its cursor).
+ */
+function selectionOf(type: GraphQLNamedType, depth: number): string {
+  if (!(type instanceof GraphQLObjectType)) return isCompositeType(type) ? " { __typename }" : "";
+  const fields = Object.values(type.getFields()).filter((f) => !f.args.some((a) => a.type instanceof GraphQLNonNull));
+  const selected = fields.flatMap((f) => {
+    const inner = getNamedType(f.type);
+    if (!isCompositeType(inner)) return [f.name];
+    return depth < 4 ? [`${f.name}${selectionOf(inner, depth + 1)}`] : [];
+  });
+  return ` { ${selected.length > 0 ? selected.join(" ") : "__typename"} }`;
+}
 
 /** The operation calling `field` with each argument as a variable, and a generator of variables. */
 function operationFor(
   kind: "query" | "mutation",
   field: GraphQLField<unknown, unknown>,
   strings: fc.Arbitrary<string>,
+  cursors: fc.Arbitrary<string>,
 ): { document: string; variables: fc.Arbitrary<Record<string, unknown>> } {
   const declare = (a: GraphQLArgument) => `$${a.name}: ${String(a.type)}`;
   const pass = (a: GraphQLArgument) => `${a.name}: $${a.name}`;
-  const selection = isCompositeType(getNamedType(field.type)) ? " { __typename }" : "";
+  const selection = selectionOf(getNamedType(field.type), 1);
   const args = field.args;
   const document =
     args.length === 0
       ? `${kind} { ${field.name}${selection} }`
       : `${kind} Fuzz(${args.map(declare).join(", ")}) { ${field.name}(${args.map(pass).join(", ")})${selection} }`;
+  // Relay's cursor arguments (`after`, `before` of a connection) get cursors, and half the time.
+  const returnType = getNamedType(field.type);
+  const connection = returnType instanceof GraphQLObjectType && "pageInfo" in returnType.getFields();
+  const isCursor = (a: GraphQLArgument) => connection && (a.name === "after" || a.name === "before");
   const variables = fieldsOf(
-    args.map((a) => [a.name, fieldValue(a.type, a.name, strings), a.type instanceof GraphQLNonNull]),
+    args.map((a) => [
+      a.name,
+      fieldValue(a.type, a.name, isCursor(a) ? cursors : strings),
+      a.type instanceof GraphQLNonNull,
+      isCursor(a),
+    ]),
   );
   return { document, variables };
 }
@@ -279,9 +350,16 @@ describe.each(engines)("every argument of every query and mutation, fuzzed, on %
     const schema: GraphQLSchema = testApp.app.server.yoga.getEnveloped({}).schema;
     const strings = fc.oneof(
       { weight: 2, arbitrary: anyString },
-      { weight: 2, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
+      { weight: 1, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
+      { weight: 1, arbitrary: fc.constantFrom(...NASTY_CURSORS) },
+      { weight: 2, arbitrary: forgedCursor },
       { weight: 2, arbitrary: fc.constantFrom(...known) },
       { weight: 1, arbitrary: fc.uuid() },
+    );
+    const cursors = fc.oneof(
+      { weight: 4, arbitrary: forgedCursor },
+      { weight: 2, arbitrary: fc.constantFrom(...NASTY_CURSORS, ...known) },
+      { weight: 1, arbitrary: strings },
     );
     const roots: ["query" | "mutation", GraphQLObjectType | null | undefined][] = [
       ["query", schema.getQueryType()],
@@ -290,7 +368,7 @@ describe.each(engines)("every argument of every query and mutation, fuzzed, on %
     let calls = 0;
     for (const [kind, root] of roots) {
       for (const field of Object.values(root?.getFields() ?? {})) {
-        const { document, variables } = operationFor(kind, field, strings);
+        const { document, variables } = operationFor(kind, field, strings, cursors);
         const tenant = fc.constantFrom("default", "other-tenant");
         await fc.assert(
           fc.asyncProperty(variables, tenant, async (vars, tenantId) => {
@@ -305,15 +383,19 @@ describe.each(engines)("every argument of every query and mutation, fuzzed, on %
             expect(status, call).toBeLessThan(500);
             expect(codes, `${call}: ${JSON.stringify(json.errors)}`).not.toContain("INTERNAL_SERVER_ERROR");
             for (const code of codes) expect(code, call).toMatch(/^[A-Z_]+$/);
+            // The document is generated from the schema: it must always be valid and within the limits.
+            expect(codes, `${document}: ${JSON.stringify(json.errors)}`).not.toContainEqual(
+              expect.stringMatching(/^(GRAPHQL_VALIDATION_FAILED|GRAPHQL_PARSE_FAILED|QUERY_TOO_.*|TOO_MANY_.*)$/),
+            );
             if (status !== 200 || codes.length > 0) expect(await storedCounts(testApp), call).toEqual(before);
           }),
-          { numRuns: RUNS_PER_FIELD },
+          { numRuns: runsFor(field) },
         );
       }
     }
     // The schema was walked: every root field was called (a broken walk would pass vacuously).
-    const fields = roots.reduce((n, [, root]) => n + Object.keys(root?.getFields() ?? {}).length, 0);
-    expect(fields).toBeGreaterThan(30);
-    expect(calls).toBe(fields * RUNS_PER_FIELD);
+    const fields = roots.flatMap(([, root]) => Object.values(root?.getFields() ?? {}));
+    expect(fields.length).toBeGreaterThan(30);
+    expect(calls).toBe(fields.reduce((n, field) => n + runsFor(field), 0));
   }, 120_000);
 });
