@@ -6,6 +6,7 @@
 import { replay } from "../core/aggregate.ts";
 import { StagelineError } from "../core/errors.ts";
 import type { RecordedEvent, StreamKey } from "../core/messages.ts";
+import { MAX_INT4 } from "../core/text.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { Registry } from "./registry.ts";
@@ -71,7 +72,8 @@ export const versionCursor = (version: number): string =>
 export function parseVersionCursor(cursor: string): number {
   const text = Buffer.from(cursor, "base64url").toString("utf8");
   const version = text.startsWith(CURSOR_PREFIX) ? Number(text.slice(CURSOR_PREFIX.length)) : Number.NaN;
-  if (!Number.isSafeInteger(version) || version < 0 || versionCursor(version) !== cursor) {
+  // Versions are PostgreSQL integers: a larger one was never handed out (and would fail in SQL).
+  if (!Number.isSafeInteger(version) || version < 0 || version > MAX_INT4 || versionCursor(version) !== cursor) {
     throw new InvalidCursor(`Cursor ${JSON.stringify(cursor)} is not one this API handed out`);
   }
   return version;
@@ -111,7 +113,8 @@ export class AggregateHistory {
       hasNextPage = false;
     } else {
       const limit = first ?? DEFAULT_PAGE_SIZE;
-      const end = before !== undefined ? Math.min(before - 1, after + limit + 1) : after + limit + 1;
+      // Never past the largest version a stream can have (the bound of the SQL parameter).
+      const end = Math.min(before !== undefined ? before - 1 : Number.POSITIVE_INFINITY, after + limit + 1, MAX_INT4);
       const read = end > after ? await this.deps.events.readStream(stream, after, end) : [];
       events = read.slice(0, limit);
       hasNextPage = read.length > limit;

@@ -8,6 +8,7 @@ import { defineAdminApi } from "./admin-api.ts";
 import { createBuilder, type StagelineBuilder } from "./builder.ts";
 import { defineCommandApi } from "./command-api.ts";
 import { defineHistoryApi } from "./history-api.ts";
+import { guardArguments } from "./input-guard.ts";
 
 /** What a bounded context's `schema` field must be. */
 export type SchemaExtension = (builder: StagelineBuilder) => void;
@@ -20,7 +21,9 @@ export function buildSchema(registry: Registry): GraphQLSchema {
   for (const context of registry.contexts) {
     if (typeof context.schema === "function") (context.schema as SchemaExtension)(builder);
   }
-  return builder.toSchema({ sortSchema: true });
+  // Every argument of every field is checked before its resolver: values the database cannot
+  // store are refused with a typed error, whichever context defined the field.
+  return guardArguments(builder.toSchema({ sortSchema: true }));
 }
 
 export const printSortedSchema = (schema: GraphQLSchema): string => `${printSchema(lexicographicSortSchema(schema))}\n`;

@@ -89,7 +89,12 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     ],
     context: async ({ request }) => {
       const caller = await httpCaller(request, options.security.authenticator);
-      return contextOrBadRequest(() => options.context({ ...caller, transport: "http" }));
+      return contextOrBadRequest(
+        () => options.context({ ...caller, transport: "http" }),
+        // graphql-sse's client reads only a 200 event stream (anything else is a bare network
+        // error): over SSE the refusal travels as the stream's `next` event, then `complete`.
+        !request.headers.get("accept")?.includes("text/event-stream"),
+      );
     },
   });
 
@@ -129,8 +134,20 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
   });
   const wsServer = useServer<Record<string, unknown> | undefined, { request: IncomingMessage; socket: WebSocket }>(
     {
-      onConnect: (ctx) =>
-        admitWebSocket(ctx, options.security.authenticator, (code, reason) => ctx.extra.socket.close(code, reason)),
+      // A bad tenant is refused at connection_init (4403 with the reason), never acknowledged:
+      // otherwise every operation of the socket would fail, or a non-string tenant would
+      // quietly become the default one. Then the credential, which may grant that tenant or not.
+      onConnect: (ctx) => {
+        const refusal = tenantRefusal(ctx.connectionParams, options.context);
+        if (refusal) {
+          logger.debug({ refusal }, "websocket refused at connection_init");
+          ctx.extra.socket.close(4403, refusal);
+          return false;
+        }
+        return admitWebSocket(ctx, options.security.authenticator, (code, reason) =>
+          ctx.extra.socket.close(code, reason),
+        );
+      },
       // Yoga's envelop-wrapped execute/subscribe travel in rootValue, so its plugins run on WebSocket too.
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
@@ -262,13 +279,34 @@ const keepTypedErrors: MaskError = (error, message, isDev) => {
     : (typed as GraphQLError);
 };
 
-/** A context that cannot be built from the request (e.g. a malformed tenant ID) is the caller's mistake: 400. */
-function contextOrBadRequest(build: () => GraphQLContext): GraphQLContext {
+/**
+ * A context that cannot be built from the request (e.g. a malformed tenant ID) is the caller's
+ * mistake: 400, or (`httpStatus` false) a GraphQL error in a 200 response.
+ */
+function contextOrBadRequest(build: () => GraphQLContext, httpStatus = true): GraphQLContext {
   try {
     return build();
   } catch (error) {
     if (!(error instanceof StagelineError)) throw error;
-    throw new GraphQLError(error.message, { extensions: { code: error.code, http: { status: 400 } } });
+    const extensions = httpStatus ? { code: error.code, http: { status: 400 } } : { code: error.code };
+    throw new GraphQLError(error.message, { extensions });
+  }
+}
+
+/** Why a WebSocket's `connectionParams.tenantId` is refused (close reasons are at most 123 bytes), or undefined. */
+function tenantRefusal(
+  params: Readonly<Record<string, unknown>> | undefined,
+  context: GraphQLServerOptions["context"],
+): string | undefined {
+  const tenant = params?.tenantId;
+  if (tenant === undefined || tenant === null) return undefined;
+  if (typeof tenant !== "string") return "INVALID_TENANT: connectionParams.tenantId must be a string";
+  try {
+    context({ tenantId: tenant, transport: "ws" });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof StagelineError)) throw error;
+    return `${error.code}: connectionParams.tenantId ${error.message.replace(/^x-tenant-id /, "")}`.slice(0, 123);
   }
 }
 

@@ -2,7 +2,10 @@
  * Turns processor signals into stage results: a runner stage is reached when every processor
  * of that kind interested in the command's events has signalled. Checked after each batch
  * commits, so when two processors finish at once the later one sees both signals; the unique
- * index on results lets only one of them store the stage.
+ * index on results lets only one of them store the stage. When the signalling processor is the
+ * only one of its kind interested in the command's events, the stage needs no lookup: the runner
+ * asks `stageAlone` and stores the stage in the batch's own statement (with the signals and the
+ * checkpoint, so a crash after the commit cannot lose it), and passes only the rest here.
  */
 import { type CommandResult, OK, type STAGE_OF_KIND } from "../core/stages.ts";
 import type { Registry } from "../gateway/registry.ts";
@@ -13,15 +16,25 @@ import type { SqlExecutor } from "../store/sql.ts";
 export class StageTracker {
   constructor(private readonly deps: { registry: Registry; results: ResultStore; bus: ResultBus; sql: SqlExecutor }) {}
 
+  /**
+   * The STAGE result a signal completes by itself (its processor is the only one of its kind
+   * interested in these event types), or undefined when other processors must signal too.
+   */
+  stageAlone(signal: NewResult, eventTypes: readonly string[]): NewResult | undefined {
+    return this.interested(signal, eventTypes).length <= 1 ? stageResult(signal, [signal]) : undefined;
+  }
+
+  private interested(signal: NewResult, eventTypes: readonly string[]): string[] {
+    const kind = signal.function.functionKind as keyof typeof STAGE_OF_KIND;
+    return this.deps.registry.interested(kind, eventTypes).map((p) => `${p.contextName}.${p.processor.name}`);
+  }
+
   /** `signals`: PROCESSOR results just committed, with the event types of each command. */
   async onSignals(signals: readonly { signal: CommandResult; eventTypes: readonly string[] }[]): Promise<void> {
     const complete: NewResult[] = [];
     const needLookup: { signal: CommandResult; interested: string[] }[] = [];
     for (const { signal, eventTypes } of signals) {
-      const kind = signal.function.functionKind as keyof typeof STAGE_OF_KIND;
-      const interested = this.deps.registry
-        .interested(kind, eventTypes)
-        .map((p) => `${p.contextName}.${p.processor.name}`);
+      const interested = this.interested(signal, eventTypes);
       if (interested.length <= 1) complete.push(stageResult(signal, [signal]));
       else needLookup.push({ signal, interested });
     }
@@ -50,15 +63,16 @@ export class StageTracker {
         }
       }
     }
+    if (complete.length === 0) return;
     const stored = await this.deps.results.insert(complete);
     this.deps.bus.publish(stored);
   }
 }
 
 /** The stage-level result: failed if any processor failed (with the first failure's error). */
-function stageResult(signal: CommandResult, outcomes: readonly CommandResult[]): NewResult {
+function stageResult(signal: NewResult | CommandResult, outcomes: readonly NewResult[]): NewResult {
   const failure = outcomes.find((o) => !o.succeeded);
-  const { id: _id, signalTime: _t, ...rest } = signal;
+  const { id: _id, signalTime: _t, ...rest } = signal as CommandResult;
   return {
     ...rest,
     scope: "STAGE",

@@ -28,6 +28,8 @@ interface FormattedError {
 }
 
 const codesOf = (errors: readonly FormattedError[] | undefined) => (errors ?? []).map((e) => e.extensions?.code);
+const bindingFields = (json: GraphQLResponse) =>
+  ((json.errors?.[0]?.extensions?.bindingErrors ?? []) as { field: string }[]).map((e) => e.field);
 
 /** Runs one operation on a graphql-ws client; errors come either as `next` payloads or as `error`. */
 function runOnWs(client: WsClient, query: string, variables: Record<string, unknown> = {}) {
@@ -298,6 +300,88 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
       expect(codesOf(json.errors)).toEqual(["BAD_USER_INPUT"]);
     });
 
+    // The next five catch the removal of guardArguments (src/graphql/input-guard.ts) or of the
+    // version bound in parseVersionCursor: each value then reaches SQL and fails there
+    // (INTERNAL_SERVER_ERROR), or a lone surrogate is stored.
+    it("a NUL byte in a name, an ID or search text: VALIDATION_FAILED (mutation), BAD_USER_INPUT (query)", async () => {
+      const name = await send(CREATE_ACCOUNT, { name: "a\u0000b" });
+      expect(codesOf(name.json.errors)).toEqual(["VALIDATION_FAILED"]);
+      expect(bindingFields(name.json)).toEqual(["input.name"]);
+
+      const id = await send(CREATE_ACCOUNT, { name: "ok", command: { aggregateId: "a\u0000b", requestId: "r\u0000" } });
+      expect(codesOf(id.json.errors)).toEqual(["VALIDATION_FAILED"]);
+      expect(bindingFields(id.json)).toEqual(["command.aggregateId", "command.requestId"]);
+
+      // Written into the document itself rather than a variable: the same answer.
+      const literal = await send('mutation { createAccount(input: { name: "a\\u0000b" }) { id } }');
+      expect(codesOf(literal.json.errors)).toEqual(["VALIDATION_FAILED"]);
+
+      const read = await send("query Q($id: ID!) { account(id: $id) { id } }", { id: "a\u0000b" });
+      expect(codesOf(read.json.errors)).toEqual(["BAD_USER_INPUT"]);
+      expect(read.json.errors![0]!.message).toMatch(/Argument id .*NUL/);
+
+      const search = await send("query Q($t: String!) { searchOrders(text: $t) { edges { cursor } } }", {
+        t: "ada\u0000",
+      });
+      expect(codesOf(search.json.errors)).toEqual(["BAD_USER_INPUT"]);
+      expect(search.json.errors![0]!.message).toMatch(/Argument text/);
+    });
+
+    it("a lone surrogate in a name: VALIDATION_FAILED, never stored as U+FFFD, a second send answered the same", async () => {
+      for (const aggregateId of ["surrogate-1", "surrogate-2"]) {
+        const { json } = await send(CREATE_ACCOUNT, {
+          name: "Ada \ud800",
+          command: { aggregateId, waitFor: { stage: "PROCESSED" } },
+        });
+        expect(codesOf(json.errors)).toEqual(["VALIDATION_FAILED"]);
+        expect(bindingFields(json)).toEqual(["input.name"]);
+        expect(json.errors![0]!.message).toMatch(/unpaired surrogate/);
+        expect(await eventsOf(testApp, aggregateId)).toEqual([]);
+      }
+      const lowAlone = await send("query Q($id: ID!) { accountState(id: $id) { id } }", { id: "\udc00x" });
+      expect(codesOf(lowAlone.json.errors)).toEqual(["BAD_USER_INPUT"]);
+      // A well-formed pair (an emoji) is fine.
+      const pair = await send("query Q($id: ID!) { accountState(id: $id) { id } }", { id: "\ud83d\ude00" });
+      expect(pair.json).toEqual({ data: { accountState: null } });
+    });
+
+    it("a history cursor past the largest version (v1:3000000000): INVALID_CURSOR", async () => {
+      const history =
+        'query H($c: String) { aggregateHistory(aggregate: "Account", id: "x", after: $c) { edges { cursor } } }';
+      // Cursors are the app's one codec (src/core/cursor.ts): [connection, tenant, value] as
+      // base64url JSON. The old form `v1:3000000000` and a well-formed one past 32 bits are refused.
+      const cursorOf = (value: string) =>
+        Buffer.from(JSON.stringify(["aggregateHistory", "default", value])).toString("base64url");
+      for (const c of [Buffer.from("v1:3000000000").toString("base64url"), cursorOf("3000000000")]) {
+        const { json } = await send(history, { c });
+        expect(codesOf(json.errors)).toEqual(["INVALID_CURSOR"]);
+      }
+      // The largest version there can be is a cursor like any other: an empty page after it.
+      const last = await send(history, { c: cursorOf("2147483647") });
+      expect(last.json).toEqual({ data: { aggregateHistory: { edges: [] } } });
+    });
+
+    it("a log position past 64 bits (minPosition: 99999999999999999999999): BAD_USER_INPUT", async () => {
+      const { json } = await send('{ account(id: "x", minPosition: "99999999999999999999999") { id } }');
+      expect(codesOf(json.errors)).toEqual(["BAD_USER_INPUT"]);
+      expect(json.errors![0]!.message).toMatch(/minPosition/);
+    });
+
+    it("a time outside years 1-9999 (atTime: -271821-04-20T00:00:00Z): BAD_USER_INPUT", async () => {
+      const { json } = await send(
+        '{ aggregateState(aggregate: "Account", id: "x", atTime: "-271821-04-20T00:00:00Z") { version } }',
+      );
+      expect(codesOf(json.errors)).toEqual(["BAD_USER_INPUT"]);
+      expect(json.errors![0]!.message).toMatch(/atTime/);
+      const search = await send(
+        'query S($from: DateTime) { searchOrders(text: "x", from: $from) { edges { cursor } } }',
+        {
+          from: "+275760-09-13T00:00:00Z",
+        },
+      );
+      expect(codesOf(search.json.errors)).toEqual(["BAD_USER_INPUT"]);
+    });
+
     it("the same request ID with a different payload: IDEMPOTENCY_KEY_REUSED", async () => {
       const requestId = `reuse-${randomUUID()}`;
       const first = await send(DEPOSIT, { amount: 10, command: { aggregateId: accountId, requestId } });
@@ -495,25 +579,24 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
       expect({ opened, closed }).toEqual({ opened: 1, closed: 0 });
       expect(await storedCounts(testApp)).toEqual(before);
     });
-    it("a malformed tenant in connectionParams: INVALID_TENANT for each operation; the socket stays open", async () => {
-      let badClosed = 0;
+    it("a malformed tenant in connectionParams: closed 4403 at connection_init; other sockets unaffected", async () => {
+      let badClosed: { code: number; reason: string } | undefined;
       const bad = createWsClient({
         url: testApp.wsUrl,
         webSocketImpl: WebSocket,
         retryAttempts: 0,
         connectionParams: { tenantId: "no spaces allowed" },
-        on: { closed: () => badClosed++ },
+        on: { closed: (event) => (badClosed = event as { code: number; reason: string }) },
       });
       try {
-        const first = await runOnWs(bad, "query { __typename }");
-        expect(codesOf(first.errors)).toEqual(["INVALID_TENANT"]);
-        const second = await runOnWs(bad, 'mutation { createAccount(input: { name: "t" }) { id } }');
-        expect(codesOf(second.errors)).toEqual(["INVALID_TENANT"]);
-        expect(second.data).toEqual([]);
-        expect(badClosed).toBe(0);
+        const refused = await runOnWs(bad, 'mutation { createAccount(input: { name: "t" }) { id } }');
+        expect(refused.data).toEqual([]);
+        expect(badClosed?.code).toBe(4403);
+        expect(badClosed?.reason).toMatch(/INVALID_TENANT/);
       } finally {
         await bad.dispose();
       }
+      expect(await runOnWs(client, "query { __typename }")).toEqual({ data: [{ __typename: "Query" }], errors: [] });
     });
 
     it("protocol abuse closes that socket only: 4401 before connection_init, 4400 for a message that is not JSON", async () => {

@@ -17,68 +17,85 @@ export const AccountViewProjection = defineProjection<Tx>({
   // Every account event changes the account row.
   eventTypes: Account.eventTypes,
   async apply(events, tx) {
-    for (const event of events) await applyToAccount(event, tx);
+    await applyToAccounts(events, tx);
   },
 });
 
-async function applyToAccount(event: RecordedEvent, tx: Tx): Promise<void> {
-  const where = { key: rowKey(event.tenantId, event.aggregateId) };
+type AccountRow = Prisma.AccountViewCreateManyInput;
+
+/**
+ * Set-based: a batch's events are folded per account in memory and each touched row is written
+ * once, so a batch costs at most three statements however many events and accounts it holds (a
+ * catch-up over a long log used to cost one statement per event). Rows that existed before the
+ * batch are read, replaced (delete, then insert with the folded values) and inserted together with
+ * the batch's new accounts. The runner holds the checkpoint lock for the batch, and nothing else
+ * writes this table (it is the projection's own, see `tables`), so reading then replacing is safe.
+ */
+async function applyToAccounts(events: readonly RecordedEvent[], tx: Tx): Promise<void> {
+  const byKey = new Map<string, RecordedEvent[]>();
+  for (const event of events) {
+    const key = rowKey(event.tenantId, event.aggregateId);
+    const list = byKey.get(key);
+    if (list) list.push(event);
+    else byKey.set(key, [event]);
+  }
+  // An account created in this batch must not exist yet (the insert's key says so if it does):
+  // only the others are read.
+  const toRead = [...byKey].filter(([, list]) => list[0]?.type !== "AccountCreated").map(([key]) => key);
+  const existing =
+    toRead.length > 0 ? await tx.accountView.findMany({ where: { key: { in: toRead } } }) : ([] as AccountRow[]);
+  const rows = new Map<string, AccountRow | undefined>(existing.map((row) => [row.key, { ...row }]));
+  const replaced = new Set(rows.keys());
+  for (const [key, list] of byKey) {
+    let row = rows.get(key);
+    for (const event of list) row = evolveRow(row, key, event);
+    rows.set(key, row);
+  }
+  if (replaced.size > 0) await tx.accountView.deleteMany({ where: { key: { in: [...replaced] } } });
+  await tx.accountView.createMany({ data: [...rows.values()].filter((row) => row !== undefined) });
+}
+
+/** One event on one account row (undefined: not created yet). */
+function evolveRow(row: AccountRow | undefined, key: string, event: RecordedEvent): AccountRow {
   const stamp = { version: event.version, updatedAt: event.createdAt };
+  if (event.type === "AccountCreated") {
+    // The account decided this event only once: a second one is a broken view.
+    if (row) throw new Error(`AccountView: account ${event.aggregateId} created twice`);
+    const data = event.data as Data<"AccountCreated">;
+    return {
+      key,
+      tenantId: event.tenantId,
+      id: event.aggregateId,
+      name: data.name,
+      balance: data.initialBalance,
+      locked: 0,
+      status: "ACTIVE",
+      ...stamp,
+    };
+  }
+  // The account decided this event only once it existed: a missing row is a broken view.
+  if (!row) throw new Error(`AccountView: no row for account ${event.aggregateId} (event ${event.position})`);
+  const locked = row.locked ?? 0;
   switch (event.type as AccountEvent["type"]) {
-    case "AccountCreated": {
-      const data = event.data as Data<"AccountCreated">;
-      await tx.accountView.create({
-        data: {
-          ...where,
-          tenantId: event.tenantId,
-          id: event.aggregateId,
-          name: data.name,
-          balance: data.initialBalance,
-          status: "ACTIVE",
-          ...stamp,
-        },
-      });
-      return;
-    }
     case "MoneyDeposited":
     case "TransferReceived":
-      await tx.accountView.update({
-        where,
-        data: { balance: { increment: (event.data as { amount: number }).amount }, ...stamp },
-      });
-      return;
+      return { ...row, balance: row.balance + (event.data as { amount: number }).amount, ...stamp };
     case "MoneyWithdrawn":
-      await tx.accountView.update({
-        where,
-        data: { balance: { decrement: (event.data as { amount: number }).amount }, ...stamp },
-      });
-      return;
+      return { ...row, balance: row.balance - (event.data as { amount: number }).amount, ...stamp };
     case "AccountFrozen":
-      await tx.accountView.update({ where, data: { status: "FROZEN", ...stamp } });
-      return;
+      return { ...row, status: "FROZEN", ...stamp };
     case "AccountUnfrozen":
-      await tx.accountView.update({ where, data: { status: "ACTIVE", ...stamp } });
-      return;
+      return { ...row, status: "ACTIVE", ...stamp };
     case "TransferPrepared":
-      await tx.accountView.update({
-        where,
-        data: { locked: { increment: (event.data as Data<"TransferPrepared">).amount }, ...stamp },
-      });
-      return;
+      return { ...row, locked: locked + (event.data as Data<"TransferPrepared">).amount, ...stamp };
     case "TransferConfirmed": {
       const { amount } = event.data as Data<"TransferConfirmed">;
-      await tx.accountView.update({
-        where,
-        data: { balance: { decrement: amount }, locked: { decrement: amount }, ...stamp },
-      });
-      return;
+      return { ...row, balance: row.balance - amount, locked: locked - amount, ...stamp };
     }
     case "TransferUnlocked":
-      await tx.accountView.update({
-        where,
-        data: { locked: { decrement: (event.data as Data<"TransferUnlocked">).amount }, ...stamp },
-      });
-      return;
+      return { ...row, locked: locked - (event.data as Data<"TransferUnlocked">).amount, ...stamp };
+    default:
+      return row;
   }
 }
 
