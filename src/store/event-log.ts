@@ -19,7 +19,8 @@ import { constraintOf, type SqlExecutor, sqlState, UNIQUE_VIOLATION } from "./sq
 const EVENT_COLUMNS = `position, transaction_id::text AS transaction_id, tenant_id, aggregate_name, aggregate_id,
   version, type, schema_version, body, command_id, request_id, correlation_id, causation_id, created_at`;
 
-interface EventRow {
+/** One row of `events` as the driver returns it (selected with EVENT_COLUMNS). */
+export interface EventRow {
   position: string | number | bigint;
   transaction_id: string;
   tenant_id: string;

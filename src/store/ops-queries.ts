@@ -4,6 +4,7 @@
  * dead-letter discards and the import, which refuses a database that already holds events.
  */
 import type { LogCheckpoint, RecordedEvent } from "../core/messages.ts";
+import type { EventRow } from "./event-log.ts";
 import type { SqlClient, SqlExecutor } from "./sql.ts";
 
 type Int = string | number | bigint;
@@ -282,19 +283,5 @@ const toDeadLetter = (r: DeadLetterRow): StoredDeadLetter => ({
   createdAt: r.created_at,
 });
 
-interface ExportRow {
-  position: Int;
-  transaction_id: string;
-  tenant_id: string;
-  aggregate_name: string;
-  aggregate_id: string;
-  version: number;
-  type: string;
-  schema_version: number;
-  body: unknown;
-  command_id: string;
-  request_id: string;
-  correlation_id: string;
-  causation_id: string;
-  created_at: Date | string;
-}
+/** An event row as export reads it: the event log's row (PGlite may give the time as text). */
+type ExportRow = Omit<EventRow, "created_at"> & { created_at: Date | string };
