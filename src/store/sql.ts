@@ -35,7 +35,12 @@ export interface SqlClient extends SqlExecutor {
   close(): Promise<void>;
 }
 
-export function pgSqlClient(pool: Pool): SqlClient {
+/** `end` closes what is under the pool (for PGlite: the pool, then the worker and its database). */
+export function pgSqlClient(
+  pool: Pool,
+  engine: Engine = "postgres",
+  end: () => Promise<void> = () => pool.end(),
+): SqlClient {
   const onClient = (client: Pool | PoolClient): SqlExecutor => ({
     async query<Row>(text: string, params?: readonly unknown[], options?: QueryOptions) {
       const values = params as unknown[] | undefined;
@@ -49,7 +54,7 @@ export function pgSqlClient(pool: Pool): SqlClient {
     },
   });
   return {
-    engine: "postgres",
+    engine,
     ...onClient(pool),
     async transaction(work) {
       const client = await pool.connect();
@@ -68,9 +73,7 @@ export function pgSqlClient(pool: Pool): SqlClient {
         client.release(broken);
       }
     },
-    async close() {
-      await pool.end();
-    },
+    close: end,
   };
 }
 
