@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { LOG_START } from "../../src/core/messages.ts";
 import { openDatabase } from "../../src/store/database.ts";
@@ -67,20 +68,24 @@ describe("PGlite in a worker thread", () => {
     }
   });
 
-  it("rolls back a transaction whose connection was lost, and serves the next connection", async () => {
+  it("rolls back a transaction whose connection was lost, before another connection's next statement", async () => {
     const thread = await startPgliteThread("memory://");
+    // A second connection made the way the pool makes its own, open before the first one's
+    // transaction starts (the pool holds one connection; a replacement overlaps like this).
+    const other = new pg.Client((thread.pool as unknown as { options: pg.ClientConfig }).options);
     try {
       await thread.pool.query("CREATE TABLE t (n int)");
+      await other.connect();
       const client = await thread.pool.connect();
       await client.query("BEGIN");
       await client.query("INSERT INTO t VALUES (1)");
       client.release(true); // destroys the connection with its transaction open
 
-      // The pool's next connection must get the session, outside that transaction.
-      const after = await thread.pool.query<{ n: number }>("SELECT n FROM t");
-      // Same session: had the transaction stayed open, its own insert would show here.
+      // One PGlite session: had that transaction stayed open, its own insert would show here.
+      const after = await other.query<{ n: number }>("SELECT n FROM t");
       expect(after.rows).toEqual([]);
     } finally {
+      await other.end();
       await thread.close();
     }
   });
