@@ -1,6 +1,7 @@
 /**
- * The raw SQL connection under everything: one interface over a `pg` pool and an in-process
- * PGlite. Hot paths (append, load, checkpoints) use it directly; Prisma's ORM sits on the same
+ * The raw SQL connection under everything: one interface over a `pg` pool (PostgreSQL, and
+ * PGlite in its worker thread) and, for the bench's storage limit only, an in-process PGlite.
+ * Hot paths (append, load, checkpoints) use it directly; Prisma's ORM sits on the same
  * connection for read models (see database.ts).
  */
 import type { PGlite, Transaction as PGliteTransaction } from "@electric-sql/pglite";
@@ -77,6 +78,7 @@ export function pgSqlClient(
   };
 }
 
+/** An in-process PGlite on the calling thread (the bench's storage limit; the app uses pglite-thread.ts). */
 export function pgliteSqlClient(db: PGlite): SqlClient {
   const onClient = (client: PGlite | PGliteTransaction): SqlExecutor => ({
     async query<Row>(text: string, params?: readonly unknown[]) {
