@@ -15,6 +15,7 @@ import type { Logger } from "../logger.ts";
 import type { RunnerSet } from "../runners/runner-set.ts";
 import type { OpsQueries, ProcessorLag } from "../store/ops-queries.ts";
 import { singleFlight, withTimeout } from "./bounded.ts";
+import { processCounters } from "./process-metrics.ts";
 
 export interface MetricsDeps {
   queries: OpsQueries;
@@ -184,8 +185,12 @@ export class StagelineMetrics {
     for (const runner of this.deps.runners.runners) {
       this.runnerHalted.set({ processor: runner.step.id }, runner.state === "halted" ? 1 : 0);
     }
-    const [processMetrics, own] = await Promise.all([processRegistry().metrics(), this.registry.metrics()]);
-    return { contentType: this.registry.contentType, body: `${processMetrics}\n${own}` };
+    const [processMetrics, counters, own] = await Promise.all([
+      processRegistry().metrics(),
+      processCounters.metrics(),
+      this.registry.metrics(),
+    ]);
+    return { contentType: this.registry.contentType, body: `${processMetrics}\n${counters}\n${own}` };
   }
 
   /** A subscription transport opened; call the returned function when it closes. */

@@ -12,6 +12,7 @@ import { type CommandGateway, lastOf } from "../gateway/gateway.ts";
 import type { RegisteredProcessor, SnapshotProcessor } from "../gateway/registry.ts";
 import { WAIT_TIMEOUT } from "../gateway/wait.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import { traceReaction } from "../ops/tracing.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { SnapshotStore, SnapshotToSave } from "../store/snapshot-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
@@ -188,7 +189,7 @@ async function runSaga(
         return;
       }
     };
-    await react(await saga.react(event), "");
+    await traceReaction(event, async () => react(await saga.react(event), ""));
     const previous = outputs.get(event.commandId) as ReactionReport | undefined;
     outputs.set(event.commandId, {
       commandIds: [...(previous?.commandIds ?? []), ...report.commandIds],
