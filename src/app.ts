@@ -160,7 +160,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     security: { authenticator, ...config.security },
     logger,
   });
-  attachOperations({ httpServer: server.httpServer, config: config.ops, sql: db.sql, registry, runners, bus, logger });
+  attachOperations({
+    httpServer: server.httpServer,
+    config: config.ops,
+    sql: db.sql,
+    registry,
+    runners,
+    bus,
+    logger,
+    poolUse: db.poolUse,
+  });
 
   const purge = setInterval(
     () => {

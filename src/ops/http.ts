@@ -13,6 +13,7 @@ import type { Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import { type Logger, withLogContext } from "../logger.ts";
 import type { RunnerSet } from "../runners/runner-set.ts";
+import type { PoolUse } from "../store/database.ts";
 import { OpsQueries } from "../store/ops-queries.ts";
 import type { SqlClient } from "../store/sql.ts";
 import { type Readiness, readinessProbe } from "./health.ts";
@@ -35,6 +36,8 @@ export interface OpsDeps {
   runners: RunnerSet;
   bus: ResultBus;
   logger: Logger;
+  /** The database pool's use, for /metrics (PostgreSQL only). */
+  poolUse?: () => PoolUse;
 }
 
 export interface Operations {
@@ -53,6 +56,7 @@ export function attachOperations(deps: OpsDeps): Operations {
         runners: deps.runners,
         bus: deps.bus,
         logger,
+        poolUse: deps.poolUse,
         timeoutMs: config.probeTimeoutMs,
       })
     : undefined;

@@ -26,7 +26,17 @@ export interface Database {
    * shadow tables through it. Disconnect it when done; the connection stays open.
    */
   prismaInSchema(schema: string): PrismaClient;
+  /** The connection pool's use now (PostgreSQL); absent for PGlite's one in-process connection. */
+  poolUse?(): PoolUse;
   close(): Promise<void>;
+}
+
+export interface PoolUse {
+  /** Connections open, idle among them, requests waiting for one, and the pool's size. */
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
 }
 
 export interface OpenDatabaseOptions {
@@ -75,7 +85,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   const sql = pgSqlClient(pool);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const prismaInSchema = (schema: string) => new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
-  return { target, sql, prisma, description, prismaInSchema, close: closeBoth(prisma, sql) };
+  const max = options.poolSize ?? 10;
+  const poolUse = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max });
+  return { target, sql, prisma, description, prismaInSchema, poolUse, close: closeBoth(prisma, sql) };
 }
 
 /**
