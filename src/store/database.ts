@@ -26,7 +26,7 @@ export interface Database {
    * shadow tables through it. Disconnect it when done; the connection stays open.
    */
   prismaInSchema(schema: string): PrismaClient;
-  /** The connection pool's use now (PostgreSQL); absent for PGlite's one in-process connection. */
+  /** The connection pool's use now (PGlite: its worker thread's one connection). */
   poolUse?(): PoolUse;
   close(): Promise<void>;
 }
@@ -96,7 +96,7 @@ function onPool(
   const sql = pgSqlClient(pool, engine, end);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const prismaInSchema = (schema: string) => new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
-  const max = options.poolSize ?? 10;
+  const max = pool.options.max ?? 10;
   const poolUse = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max });
   return { target, sql, prisma, description, prismaInSchema, poolUse, close: closeBoth(prisma, sql) };
 }
