@@ -18,8 +18,9 @@ import { ResultBus } from "./gateway/result-bus.ts";
 import type { GraphQLContext } from "./graphql/builder.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createGraphQLServer, type GraphQLServer } from "./graphql/server.ts";
-import { logger as defaultLogger, type Logger } from "./logger.ts";
+import { addLogFields, logger as defaultLogger, type Logger } from "./logger.ts";
 import { attachOperations } from "./ops/http.ts";
+import { startConfiguredTracing } from "./ops/tracing.ts";
 import { ProjectionRebuilds } from "./runners/rebuild.ts";
 import { RunnerSet } from "./runners/runner-set.ts";
 import { ApiKeyStore } from "./store/api-key-store.ts";
@@ -66,6 +67,8 @@ export class InvalidTenant extends StagelineError {
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const logger = options.logger ?? defaultLogger;
+  if (config.logLevel) logger.level = config.logLevel;
+  const tracing = startConfiguredTracing(config.tracing, logger);
   const db =
     options.database ??
     (await openDatabase(parseDatabaseUrl(config.databaseUrl, config.dataDir), { poolSize: config.poolSize }));
@@ -129,6 +132,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     if (!TENANT_ID.test(tenantId)) {
       throw new InvalidTenant("x-tenant-id must be 1-100 letters, digits, '.', '_' or '-'");
     }
+    addLogFields({ tenantId });
     return {
       tenantId,
       gateway,
@@ -167,7 +171,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     security: { authenticator, ...config.security },
     logger,
   });
-  attachOperations({ httpServer: server.httpServer, config: config.ops, sql: db.sql, registry, runners, bus, logger });
+  attachOperations({
+    httpServer: server.httpServer,
+    config: config.ops,
+    sql: db.sql,
+    registry,
+    runners,
+    bus,
+    logger,
+    poolUse: db.poolUse,
+  });
 
   const purge = setInterval(
     () => {
@@ -213,6 +226,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await gateway.drain();
         await server.close();
         if (!options.database) await db.close();
+        await tracing?.shutdown();
         logger.info("stageline stopped");
       })();
       return stopping;

@@ -6,7 +6,9 @@ import { z } from "zod";
 import { loadSecurityConfig, type SecurityConfig } from "./auth/config.ts";
 import { StartupError } from "./core/errors.ts";
 import type { QueryLimits } from "./graphql/query-limits.ts";
+import { LOG_LEVELS } from "./logger.ts";
 import type { OpsConfig } from "./ops/http.ts";
+import type { TracingConfig } from "./ops/tracing.ts";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
@@ -47,6 +49,10 @@ const schema = z.object({
   READY_MAX_LAG_EVENTS: int(10_000, 0),
   READY_MAX_LAG_SECONDS: int(60, 0),
   PROBE_TIMEOUT_MS: int(2_000, 50),
+  // Logs and tracing: see docs/operations.md.
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default("stageline"),
 });
 
 export type EnvConfig = z.infer<typeof schema>;
@@ -86,6 +92,10 @@ export interface Config {
   };
   /** /metrics on or off; when /ready reports a lagging runner; how long probes wait for the database. */
   ops: OpsConfig;
+  /** The log level (LOG_LEVEL; absent: info, silent under NODE_ENV=test). */
+  logLevel: string | undefined;
+  /** OpenTelemetry tracing: off unless an OTLP endpoint is set. */
+  tracing: TracingConfig;
   /** Authentication, tenants from credentials, CORS, introspection: src/auth/config.ts. */
   security: SecurityConfig;
 }
@@ -137,6 +147,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
       probeTimeoutMs: e.PROBE_TIMEOUT_MS,
     },
+    logLevel: e.LOG_LEVEL,
+    tracing: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     security: loadSecurityConfig(env, production),
   };
 }

@@ -14,6 +14,7 @@ import { newId } from "../core/ids.ts";
 import { INTERNAL_REQUEST_PREFIX, isInternalRequestId } from "../core/request-ids.ts";
 import type { CommandResult, Stage, WaitTarget } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
+import { inSendScope } from "../ops/command-scope.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
@@ -88,6 +89,11 @@ export class CommandGateway {
   /** Sends a command; the returned stream carries every result up to the wait's target. */
   async send(request: SendRequest, wait: Wait = { stage: "SENT" }): Promise<Sent> {
     const command = await this.prepare(request);
+    return inSendScope(command, this.deps.logger, () => this.sendPrepared(command, wait));
+  }
+
+  /** `send` once the command is built: inside its log context and trace span (src/ops). */
+  private async sendPrepared(command: Omit<StoredCommand, "status" | "createdAt">, wait: Wait): Promise<Sent> {
     if (!command.isAsync && wait.stage !== "SENT") {
       // The caller waits beyond SENT: accept and process in one group commit (SENT is still
       // stored and published first). A taken request ID stores nothing there; the ordinary

@@ -14,6 +14,7 @@ import { type CommandGateway, lastOf, type SendRequest, type Sent } from "../gat
 import type { RegisteredProcessor, SnapshotProcessor } from "../gateway/registry.ts";
 import { WAIT_TIMEOUT } from "../gateway/wait.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import { traceReaction } from "../ops/tracing.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { ReadOnlyPrisma } from "../store/read-only-prisma.ts";
 import type { SnapshotStore, SnapshotToSave } from "../store/snapshot-store.ts";
@@ -148,7 +149,11 @@ async function runSaga(
     // Keyed by the aggregates its commands target. (Keying by the event's own aggregate too made
     // a batch's reactions one long chain under random transfers: lag no lower at 256 than at 64.)
     const keys = commands.map((c) => streamName({ ...c, tenantId: event.tenantId }));
-    return { keys, run: () => runReaction(registered, saga, event, commands, deps.gateway) };
+    // The reaction's commands are sent inside the saga's span: they join the event's trace.
+    return {
+      keys,
+      run: () => traceReaction(event, () => runReaction(registered, saga, event, commands, deps.gateway)),
+    };
   });
   const reports = await runInKeyOrder(items, sending);
   const outputs: CommandOutputs = new Map();

@@ -15,6 +15,7 @@ import type { Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Logger } from "../logger.ts";
+import { traceBatch } from "../ops/tracing.ts";
 import type { CheckpointStore } from "../store/checkpoint-store.ts";
 import type { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventLog } from "../store/event-log.ts";
@@ -64,6 +65,8 @@ export interface RunnerProgress {
   checkpoint: LogCheckpoint;
   /** Events read in this batch (of every type, not only the ones the processor reads). */
   events: number;
+  /** How long the batch took, from its read coming back to its commit (seconds). */
+  seconds: number;
 }
 
 /** Someone else moved the processor's checkpoint (a projection rebuild): read again from it. */
@@ -92,6 +95,8 @@ export class Runner {
   private drainUntil = 0;
   /** Tenants whose events this processor parks instead of processing (onPoison "stop"). */
   private held = new Set<string>();
+  /** When the batch in hand started (performance.now()), for RunnerProgress.seconds. */
+  private batchStarted = 0;
 
   constructor(
     readonly step: ProcessorStep,
@@ -181,7 +186,11 @@ export class Runner {
         });
         read = batch.events.length;
         if (read > 0) {
-          await this.process(batch.events, this.checkpoint, batch.checkpoint, read >= limit);
+          const from = this.checkpoint;
+          this.batchStarted = performance.now();
+          await traceBatch(this.step, batch.events, () =>
+            this.process(batch.events, from, batch.checkpoint, read >= limit),
+          );
           failures = 0;
           isolate = false;
         }
@@ -232,6 +241,7 @@ export class Runner {
             this.failure = { position: event.position, error };
             break;
           }
+          this.batchStarted = performance.now();
           await this.park(event, error, failures, this.options.onPoison === "stop").catch((e: unknown) =>
             logger.error({ err: e, processor: this.step.id }, "parking a poison event failed"),
           );
@@ -397,7 +407,8 @@ export class Runner {
           .catch((err: unknown) => this.deps.logger.warn({ err, processor: this.step.id }, "stage tracking failed"));
       }
     }
-    for (const listener of this.progress) listener(next, { checkpoint: next, events });
+    const seconds = (performance.now() - this.batchStarted) / 1000;
+    for (const listener of this.progress) listener(next, { checkpoint: next, events, seconds });
   }
 
   /**
