@@ -63,6 +63,8 @@ export interface Sent {
 export interface GatewayOptions {
   processing: "sync" | "async";
   waitTimeoutMs: number;
+  /** A wait's first store re-read (wait.ts); default 200 ms. */
+  waitPollMs?: number;
 }
 
 const MAX_ID_LENGTH = 200;
@@ -88,32 +90,38 @@ export class CommandGateway {
   /** Sends a command; the returned stream carries every result up to the wait's target. */
   async send(request: SendRequest, wait: Wait = { stage: "SENT" }): Promise<Sent> {
     const command = await this.prepare(request);
-    if (!command.isAsync && wait.stage !== "SENT") {
-      // The caller waits beyond SENT: accept and process in one group commit (SENT is still
-      // stored and published first). A taken request ID stores nothing there; the ordinary
-      // accept below then finds the command that holds it.
-      const processing = this.deps.processor.acceptAndProcess(command);
-      this.track(processing);
-      if ((await processing).accepted) {
-        return { commandId: command.commandId, duplicate: false, results: this.wait(command.commandId, wait) };
+    // Listening before the command is stored: every result of it this process publishes is
+    // seen, so the wait reads nothing from the store (wait.ts).
+    const results = this.wait(command.commandId, wait, true);
+    try {
+      if (!command.isAsync && wait.stage !== "SENT") {
+        // The caller waits beyond SENT: accept and process in one group commit (SENT is still
+        // stored and published first). A taken request ID stores nothing there; the ordinary
+        // accept below then finds the command that holds it.
+        const processing = this.deps.processor.acceptAndProcess(command);
+        this.track(processing);
+        if ((await processing).accepted) return { commandId: command.commandId, duplicate: false, results };
       }
-    }
-    const outcome = await this.deps.commands.accept(command);
-    if (!outcome.accepted) {
-      if (outcome.existing.payloadHash !== command.payloadHash) {
-        throw new IdempotencyKeyReused(command.requestId, outcome.existing.commandId);
+      const outcome = await this.deps.commands.accept(command);
+      if (!outcome.accepted) {
+        await results.return(undefined);
+        if (outcome.existing.payloadHash !== command.payloadHash) {
+          throw new IdempotencyKeyReused(command.requestId, outcome.existing.commandId);
+        }
+        return {
+          commandId: outcome.existing.commandId,
+          duplicate: true,
+          results: this.wait(outcome.existing.commandId, wait),
+        };
       }
-      return {
-        commandId: outcome.existing.commandId,
-        duplicate: true,
-        results: this.wait(outcome.existing.commandId, wait),
-      };
+      this.deps.bus.publish([sentResult(command, outcome.sentResultId, outcome.sentAt)]);
+      if (command.isAsync) this.deps.onQueued?.();
+      else this.processInBackground(outcome.command);
+      return { commandId: command.commandId, duplicate: false, results };
+    } catch (error) {
+      await results.return(undefined);
+      throw error;
     }
-    const results = this.wait(command.commandId, wait);
-    this.deps.bus.publish([sentResult(command, outcome.sentResultId, outcome.sentAt)]);
-    if (command.isAsync) this.deps.onQueued?.();
-    else this.processInBackground(outcome.command);
-    return { commandId: command.commandId, duplicate: false, results };
   }
 
   /**
@@ -159,11 +167,14 @@ export class CommandGateway {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private wait(commandId: string, wait: Wait): AsyncGenerator<CommandResult> {
+  /** `own`: created before this process accepts the command (no store read; see wait.ts). */
+  private wait(commandId: string, wait: Wait, own = false): AsyncGenerator<CommandResult> {
     return waitForResults(this.deps, commandId, {
       target: wait,
       timeoutMs: wait.timeoutMs ?? this.options.waitTimeoutMs,
       signal: wait.signal,
+      pollMs: this.options.waitPollMs,
+      own,
     });
   }
 
