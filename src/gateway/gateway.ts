@@ -20,6 +20,7 @@ import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
 import { sentResult } from "./group-commit.ts";
 import { payloadHash } from "./payload-hash.ts";
+import { RecentCommands } from "./recent-commands.ts";
 import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
 import { bindingErrors } from "./validation.ts";
@@ -65,6 +66,8 @@ export interface GatewayOptions {
   waitTimeoutMs: number;
   /** A wait's first store re-read (wait.ts); default 200 ms. */
   waitPollMs?: number;
+  /** How many recently accepted commands' tenants are kept for result subscriptions (default 10,000). */
+  recentCommands?: number;
 }
 
 const MAX_ID_LENGTH = 200;
@@ -72,6 +75,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class CommandGateway {
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly recent: RecentCommands;
 
   constructor(
     private readonly deps: {
@@ -85,7 +89,9 @@ export class CommandGateway {
       onQueued?: () => void;
     },
     private readonly options: GatewayOptions,
-  ) {}
+  ) {
+    this.recent = new RecentCommands(options.recentCommands ?? 10_000);
+  }
 
   /** Sends a command; the returned stream carries every result up to the wait's target. */
   async send(request: SendRequest, wait: Wait = { stage: "SENT" }): Promise<Sent> {
@@ -100,7 +106,10 @@ export class CommandGateway {
         // accept below then finds the command that holds it.
         const processing = this.deps.processor.acceptAndProcess(command);
         this.track(processing);
-        if ((await processing).accepted) return { commandId: command.commandId, duplicate: false, results };
+        if ((await processing).accepted) {
+          this.recent.add(command.commandId, command.tenantId);
+          return { commandId: command.commandId, duplicate: false, results };
+        }
       }
       const outcome = await this.deps.commands.accept(command);
       if (!outcome.accepted) {
@@ -114,6 +123,7 @@ export class CommandGateway {
           results: this.wait(outcome.existing.commandId, wait),
         };
       }
+      this.recent.add(command.commandId, command.tenantId);
       this.deps.bus.publish([sentResult(command, outcome.sentResultId, outcome.sentAt)]);
       if (command.isAsync) this.deps.onQueued?.();
       else this.processInBackground(outcome.command);
@@ -140,7 +150,10 @@ export class CommandGateway {
 
   /** The results of a command already sent: stored ones first, then live, up to the target. */
   async results(tenantId: string, commandId: string, wait: Wait): Promise<AsyncGenerator<CommandResult>> {
-    await this.command(tenantId, commandId);
+    // A command this process accepted lately needs no store read to know it is the tenant's.
+    const recentTenant = this.recent.tenantOf(commandId);
+    if (recentTenant === undefined) await this.command(tenantId, commandId);
+    else if (recentTenant !== tenantId) throw new CommandNotFound(commandId);
     return this.wait(commandId, wait);
   }
 

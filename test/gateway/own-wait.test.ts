@@ -5,6 +5,8 @@
  * store read in these tests can only be a first read.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { CommandNotFound } from "../../src/core/errors.ts";
+import { CommandStore } from "../../src/store/command-store.ts";
 import { ResultStore } from "../../src/store/result-store.ts";
 import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
@@ -62,5 +64,18 @@ describe.each(engines)("waits for own commands on %s", (engine) => {
     const later = await t.app.gateway.waitFor("default", first.commandId, { stage: "PROCESSED" });
     expect(later.id).toBe(first.id);
     expect(reads()).toBe(2);
+  });
+
+  it("checks a subscription to a command it accepted against the tenant without reading the command", async () => {
+    const { commandId } = await t.app.gateway.sendAndWait(accountCommand("Deposit", `${engine}-own`, { amount: 3 }));
+    const byId = vi.spyOn(CommandStore.prototype, "byId");
+    const results = await t.app.gateway.results("default", commandId, { stage: "PROCESSED" });
+    const seen = [];
+    for await (const r of results) seen.push(r.stage);
+    expect(seen).toEqual(["SENT", "PROCESSED"]);
+    await expect(t.app.gateway.results("other-tenant", commandId, { stage: "PROCESSED" })).rejects.toBeInstanceOf(
+      CommandNotFound,
+    );
+    expect(byId).not.toHaveBeenCalled();
   });
 });
