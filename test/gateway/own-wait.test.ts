@@ -19,7 +19,9 @@ describe.each(engines)("waits for own commands on %s", (engine) => {
 
   beforeAll(async () => {
     t = await startTestApp(engine, { waitPollMs: 60_000 });
-    await t.app.gateway.sendAndWait(accountCommand("CreateAccount", `${engine}-own`, { name: "own", initialBalance: 0 }));
+    await t.app.gateway.sendAndWait(
+      accountCommand("CreateAccount", `${engine}-own`, { name: "own", initialBalance: 0 }),
+    );
   });
   afterEach(() => vi.restoreAllMocks());
   afterAll(async () => {

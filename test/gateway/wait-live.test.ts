@@ -65,7 +65,11 @@ describe("a wait's live results", () => {
   it("an own wait sees results published before it is first read, and reads nothing from the store", async () => {
     const bus = new ResultBus();
     const { store, results } = countingStore();
-    const stream = waitForResults({ bus, results }, COMMAND, { target: { stage: "PROCESSED" }, own: true, ...slowPoll });
+    const stream = waitForResults({ bus, results }, COMMAND, {
+      target: { stage: "PROCESSED" },
+      own: true,
+      ...slowPoll,
+    });
     // Published before anyone reads the stream (the group commit publishes SENT and PROCESSED
     // before the sender gets the stream back).
     const sent = result("SENT");
@@ -116,7 +120,11 @@ describe("a wait's live results", () => {
   it("a wait returned before its first read lets go of the bus at once", async () => {
     const bus = new ResultBus();
     const { results } = countingStore();
-    const stream = waitForResults({ bus, results }, COMMAND, { target: { stage: "PROCESSED" }, own: true, ...slowPoll });
+    const stream = waitForResults({ bus, results }, COMMAND, {
+      target: { stage: "PROCESSED" },
+      own: true,
+      ...slowPoll,
+    });
     await stream.return(undefined);
     expect(bus.listenerCount).toBe(0);
   });
@@ -124,7 +132,11 @@ describe("a wait's live results", () => {
   it("a timed-out wait ends with a WAIT_TIMEOUT result after what it saw", async () => {
     const bus = new ResultBus();
     const { results } = countingStore();
-    const stream = waitForResults({ bus, results }, COMMAND, { target: { stage: "PROCESSED" }, own: true, timeoutMs: 50 });
+    const stream = waitForResults({ bus, results }, COMMAND, {
+      target: { stage: "PROCESSED" },
+      own: true,
+      timeoutMs: 50,
+    });
     const sent = result("SENT");
     bus.publish([sent]);
     const seen = await collect(stream);

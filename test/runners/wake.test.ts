@@ -91,7 +91,9 @@ describe.each(engines)("runner wake-ups on %s", (engine) => {
     const listening = runner("DepositListener");
     await waitUntil("DepositListener idle", () => idle(listening), { timeoutMs: 20_000 });
     const queries = eventsAfterQueries;
-    await t.app.gateway.sendAndWait(accountCommand("Deposit", `${engine}-wake`, { amount: 6 }), { stage: "EVENT_HANDLED" });
+    await t.app.gateway.sendAndWait(accountCommand("Deposit", `${engine}-wake`, { amount: 6 }), {
+      stage: "EVENT_HANDLED",
+    });
     await waitUntil("every runner idle", () => t.app.runners.runners.every(idle), { timeoutMs: 20_000 });
     expect(eventsAfterQueries).toBe(queries);
   });
