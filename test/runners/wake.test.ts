@@ -67,8 +67,9 @@ describe.each(engines)("runner wake-ups on %s", (engine) => {
       stage: "EVENT_HANDLED",
     });
     expect(answer.succeeded).toBe(true);
-    // DepositListener read the deposit (its stage arrived); QuietHandler, woken at the same
-    // moment if at all, would have started its read long before: it was never woken.
+    // DepositListener read the deposit (its stage arrived). Once every runner is idle again,
+    // whatever the deposit woke has read: QuietHandler never did.
+    await waitUntil("every runner idle", () => t.app.runners.runners.every(idle), { timeoutMs: 20_000 });
     expect(readsOf(runner("DepositListener"))).toBeGreaterThan(0);
     expect(readsOf(quietRunner)).toBe(before);
   });
