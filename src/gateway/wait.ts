@@ -38,7 +38,7 @@ export const WAIT_TIMEOUT = "WAIT_TIMEOUT";
 /** How much later than `pollMs` an own wait first polls (its results normally come on the bus). */
 const OWN_POLL_FACTOR = 5;
 
-/** Listens at once; the stream it returns must be read or returned (else it ends at the timeout). */
+/** Listens at once; the stream it returns must be read or returned, else it keeps listening. */
 export function waitForResults(
   deps: { bus: ResultBus; results: ResultStore },
   commandId: string,
@@ -65,6 +65,8 @@ async function* follow(
   const chain = options.target.chain === true;
   const read = () => (chain ? deps.results.byWaitCommand(commandId) : deps.results.byCommand(commandId));
   const pollMs = options.pollMs ?? 200;
+  // The timeout counts from the first read (once the sender has its answer), as it always has.
+  live.timeout(options.timeoutMs);
   live.poll(read, options.own ? pollMs * OWN_POLL_FACTOR : pollMs, pollMs * 8);
   try {
     if (!options.own) {
@@ -88,7 +90,7 @@ async function* follow(
 /**
  * One wait's live results: a queue the bus pushes into (never blocking the publisher, however
  * slowly the waiter reads), the timeout, the caller's abort and the store poll, all released by
- * `close` (at the end of the stream, or at the timeout if the stream is never read).
+ * `close` (at the end of the stream, or when it is returned unread).
  */
 class LiveResults {
   ended: "timeout" | "aborted" | undefined;
@@ -108,9 +110,6 @@ class LiveResults {
         this.kick();
       }),
     );
-    const timer = setTimeout(() => this.end("timeout"), options.timeoutMs);
-    timer.unref();
-    this.offs.push(() => clearTimeout(timer));
     const { signal } = options;
     if (signal) {
       const abort = () => this.end("aborted");
@@ -120,6 +119,13 @@ class LiveResults {
         this.offs.push(() => signal.removeEventListener("abort", abort));
       }
     }
+  }
+
+  timeout(ms: number): void {
+    if (this.closed || this.ended) return;
+    const timer = setTimeout(() => this.end("timeout"), ms);
+    timer.unref();
+    this.offs.push(() => clearTimeout(timer));
   }
 
   push(result: CommandResult): void {

@@ -8,7 +8,6 @@ import { type CommandResult, OK, type Stage } from "../../src/core/stages.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
 import { WAIT_TIMEOUT, waitForResults } from "../../src/gateway/wait.ts";
 import type { ResultStore } from "../../src/store/result-store.ts";
-import { waitUntil } from "../support/eventually.ts";
 
 const COMMAND = "00000000-0000-7000-8000-00000000000a";
 let ids = 0;
@@ -109,12 +108,22 @@ describe("a wait's live results", () => {
     expect(await collect(stalled)).toEqual(mine);
   });
 
-  it("a wait nobody reads lets go of the bus at its timeout", async () => {
+  it("the timeout counts from the first read: what was published before it is seen", async () => {
     const bus = new ResultBus();
     const { results } = countingStore();
-    waitForResults({ bus, results }, COMMAND, { target: { stage: "PROCESSED" }, own: true, timeoutMs: 50 });
-    expect(bus.listenerCount).toBeGreaterThan(0);
-    await waitUntil("the unread wait to let go of the bus", () => bus.listenerCount === 0, { timeoutMs: 10_000 });
+    const stream = waitForResults({ bus, results }, COMMAND, {
+      target: { stage: "PROCESSED" },
+      own: true,
+      timeoutMs: 1,
+    });
+    const sent = result("SENT");
+    bus.publish([sent]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const seen = await collect(stream);
+    expect(seen[0]).toEqual(sent);
+    expect(seen.at(-1)).toMatchObject({ errorCode: WAIT_TIMEOUT, stage: "PROCESSED" });
+    expect(seen.at(-1)!.errorMsg).toMatch(/SENT/);
+    expect(bus.listenerCount).toBe(0);
   });
 
   it("a wait returned before its first read lets go of the bus at once", async () => {
