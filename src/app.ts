@@ -100,7 +100,18 @@ export async function createApp(options: AppOptions): Promise<App> {
   );
 
   const runners = new RunnerSet(
-    { sql: db.sql, prisma: db.prisma, events, snapshots, results, bus, registry, gateway, logger },
+    {
+      sql: db.sql,
+      prisma: db.prisma,
+      events,
+      snapshots,
+      results,
+      bus,
+      registry,
+      gateway,
+      aggregates: processor,
+      logger,
+    },
     config.runner,
   );
 

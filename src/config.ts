@@ -40,6 +40,8 @@ const schema = z.object({
   RUNNER_BATCH_SIZE: int(100, 1),
   RUNNER_POLL_MS: int(500, 10),
   RUNNER_MAX_ATTEMPTS: int(5, 1),
+  // Reactions of one saga batch in flight at once (README "Sagas").
+  SAGA_CONCURRENCY: int(64, 1),
   // stop: holds only the poison event's tenant for that processor (src/runners/runner.ts).
   RUNNER_ON_POISON: z.enum(["dead-letter", "stop"]).default("dead-letter"),
   // Operations endpoints (/metrics, /ready): see the README's Operations section.
@@ -77,7 +79,14 @@ export interface Config {
   maxBodyBytes: number;
   /** Size and shape limits on every GraphQL document, on every transport. */
   queryLimits: QueryLimits;
-  runner: { batchSize: number; pollMs: number; maxAttempts: number; onPoison: "dead-letter" | "stop" };
+  runner: {
+    batchSize: number;
+    pollMs: number;
+    maxAttempts: number;
+    onPoison: "dead-letter" | "stop";
+    /** Reactions of one saga batch in flight at once (per aggregate still in log order). */
+    sagaConcurrency?: number;
+  };
   /** /metrics on or off; when /ready reports a lagging runner; how long probes wait for the database. */
   ops: OpsConfig;
   /** Authentication, tenants from credentials, CORS, introspection: src/auth/config.ts. */
@@ -124,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: e.RUNNER_POLL_MS,
       maxAttempts: e.RUNNER_MAX_ATTEMPTS,
       onPoison: e.RUNNER_ON_POISON,
+      sagaConcurrency: e.SAGA_CONCURRENCY,
     },
     ops: {
       metricsEnabled: e.METRICS_ENABLED === "true",

@@ -6,6 +6,7 @@
  */
 import { isAfter, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
+import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
 import type { RegisteredProcessor, Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
@@ -14,6 +15,7 @@ import type { Logger } from "../logger.ts";
 import { CheckpointStore } from "../store/checkpoint-store.ts";
 import { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventLog } from "../store/event-log.ts";
+import { readOnlyPrisma } from "../store/read-only-prisma.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import type { SnapshotStore } from "../store/snapshot-store.ts";
 import type { SqlClient } from "../store/sql.ts";
@@ -30,6 +32,8 @@ export interface RunnerSetDeps {
   bus: ResultBus;
   registry: Registry;
   gateway: CommandGateway;
+  /** Sagas look aggregates up through it (the gateway's loader). */
+  aggregates?: Pick<AggregateProcessor, "load">;
   logger: Logger;
 }
 
@@ -41,7 +45,7 @@ export class RunnerSet {
 
   constructor(
     private readonly deps: RunnerSetDeps,
-    options: RunnerOptions,
+    options: RunnerOptions & { sagaConcurrency?: number },
   ) {
     this.checkpoints = new CheckpointStore(deps.sql);
     this.deadLetters = new DeadLetterStore(deps.sql);
@@ -49,7 +53,14 @@ export class RunnerSet {
     this.runners = deps.registry.processors.map(
       (registered) =>
         new Runner(
-          toStep(registered, { events: deps.events, snapshots: deps.snapshots, gateway: deps.gateway }),
+          toStep(registered, {
+            events: deps.events,
+            snapshots: deps.snapshots,
+            gateway: deps.gateway,
+            aggregates: deps.aggregates,
+            readModels: readOnlyPrisma(deps.prisma),
+            sagaConcurrency: options.sagaConcurrency,
+          }),
           {
             ...deps,
             checkpoints: this.checkpoints,
