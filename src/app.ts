@@ -99,7 +99,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   );
   const gateway = new CommandGateway(
     { registry, commands, results, bus, processor, logger, onQueued: () => worker.notify() },
-    { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs },
+    { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs, waitPollMs: config.waitPollMs },
   );
 
   const runners = new RunnerSet(

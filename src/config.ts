@@ -23,6 +23,8 @@ const schema = z.object({
   DEFAULT_TENANT: z.string().min(1).default("default"),
   COMMAND_PROCESSING: z.enum(["sync", "async"]).default("sync"),
   COMMAND_WAIT_TIMEOUT_MS: int(30_000, 1),
+  // A wait's first store re-read for results another process stored (5× later for own commands).
+  COMMAND_WAIT_POLL_MS: int(200, 10),
   COMMAND_MAX_RETRIES: int(100, 0),
   COMMAND_ORPHAN_AFTER_MS: int(10_000, 100),
   COMMIT_GROUP_MAX_COMMANDS: int(100, 1),
@@ -68,6 +70,7 @@ export interface Config {
   defaultTenant: string;
   processing: "sync" | "async";
   waitTimeoutMs: number;
+  waitPollMs: number;
   maxRetries: number;
   /** A synchronous command still unprocessed this long after it was sent lost its request (a crash): a worker takes it. */
   orphanAfterMs: number;
@@ -119,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultTenant: e.DEFAULT_TENANT,
     processing: e.COMMAND_PROCESSING,
     waitTimeoutMs: e.COMMAND_WAIT_TIMEOUT_MS,
+    waitPollMs: e.COMMAND_WAIT_POLL_MS,
     maxRetries: e.COMMAND_MAX_RETRIES,
     orphanAfterMs: e.COMMAND_ORPHAN_AFTER_MS,
     commitGroup: { maxCommands: e.COMMIT_GROUP_MAX_COMMANDS, concurrency: e.COMMIT_GROUP_CONCURRENCY },

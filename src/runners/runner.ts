@@ -8,7 +8,7 @@
  * stable code and a safe message; the detail goes to the log with the command ID.
  */
 import { upcastRecorded } from "../core/aggregate.ts";
-import { LOG_START, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
+import { isAfter, LOG_START, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
 import { type CommandResult, OK, STAGE_OF_KIND } from "../core/stages.ts";
 import type { Registry } from "../gateway/registry.ts";
@@ -90,6 +90,11 @@ export class Runner {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private woken = false;
+  /**
+   * The latest event announced to this runner (see `notify`) that it may not have read yet: a
+   * short read that stops before it was held back by the xmin horizon, known without a query.
+   */
+  private announcedUpTo: LogCheckpoint | undefined;
   private readonly progress = new Set<(checkpoint: LogCheckpoint, batch: RunnerProgress) => void>();
   private readonly caughtUp = new Set<() => void>();
   private drainUntil = 0;
@@ -140,8 +145,17 @@ export class Runner {
     await this.loop;
   }
 
-  /** New events may be there: read now instead of at the next poll. */
-  notify(): void {
+  /**
+   * New events may be there (`events`: the ones just appended, when known): read soon instead of
+   * at the next poll. Cheap and idempotent: a busy runner only marks itself dirty and reads once
+   * more after its batch; an idle one wakes, yields to whatever else is ready to run (the
+   * command path that appended), then reads once for every announcement that arrived meanwhile.
+   */
+  notify(events?: readonly RecordedEvent[]): void {
+    const last = events?.at(-1);
+    if (last && (!this.announcedUpTo || isAfter(last, this.announcedUpTo))) {
+      this.announcedUpTo = { transactionId: last.transactionId, position: last.position };
+    }
     this.woken = true;
     this.wake?.();
   }
@@ -208,8 +222,13 @@ export class Runner {
         // next poll. Asked only after an announcement or while already held back, so an idle
         // runner's poll costs no extra query.
         if (read < limit && !this.options.through && (announced || heldBackMs > 0)) {
-          // Only a hint: a failure here must not count against the batch (nor park an event).
-          const held = await this.deps.events.hasEventsAfter(this.checkpoint).catch(() => false);
+          // Events announced in-process tell by themselves whether the read stopped short of
+          // them; otherwise ask. Only a hint: a failure must not count against the batch.
+          const upTo = this.announcedUpTo;
+          const held = upTo
+            ? isAfter(upTo, this.checkpoint)
+            : await this.deps.events.hasEventsAfter(this.checkpoint).catch(() => false);
+          if (!held) this.announcedUpTo = undefined;
           heldBackMs = held ? Math.min(Math.max(heldBackMs * 2, QUICK_REREAD_MS), this.options.pollMs) : 0;
         } else if (read >= limit) heldBackMs = 0;
         if (outage > 0) logger.info({ processor: this.step.id, attempts: outage }, "database back; runner resumed");
@@ -483,14 +502,16 @@ export class Runner {
   private sleep(ms: number): Promise<void> {
     if (this.woken || this.state !== "running") return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
+      const timer = setTimeout(() => {
+        this.wake = undefined;
         resolve();
-      }
+      }, ms);
+      // Woken: yield a turn of the event loop first, so the appender's own continuation (the
+      // answer to its client) runs before this read, and wake-ups arriving together make one read.
       this.wake = () => {
         this.wake = undefined;
-        done();
+        clearTimeout(timer);
+        setImmediate(resolve);
       };
     });
   }
