@@ -5,6 +5,7 @@
  */
 import type { DomainEvent, RecordedEvent } from "./messages.ts";
 import type { ProcessorKind } from "./stages.ts";
+import { eventTypesOf, type HandledBy, handledBy, type Subscription } from "./subscriptions.ts";
 
 interface ProcessorBase<Kind extends ProcessorKind> {
   kind: Kind;
@@ -96,14 +97,84 @@ export interface Saga<E extends DomainEvent = DomainEvent> extends ProcessorBase
 // biome-ignore lint/suspicious/noExplicitAny: processors of any transaction or event type share one registry.
 export type AnyProcessor = Projection<any> | EventHandler | Saga<any>;
 
-export function defineProjection<Tx>(projection: Omit<Projection<Tx>, "kind">): Projection<Tx> {
-  return { kind: "PROJECTION", ...projection };
+/**
+ * The typed form of a processor: `handles: [on(Account, "MoneyDeposited"), …]` instead of bare
+ * `eventTypes`; it receives only those events, narrowed (the engine routes by type name, and the
+ * definition keeps only its own (aggregate, type) pairs).
+ */
+type Typed<P extends ProcessorBase<ProcessorKind>, S extends readonly Subscription[], Method extends keyof P> = Omit<
+  P,
+  "kind" | "eventTypes" | Method
+> & {
+  /** The events handled, each as `on(Aggregate, ...types)`. */
+  handles: S;
+};
+
+export type TypedProjection<S extends readonly Subscription[], Tx> = Typed<Projection<Tx>, S, "apply"> & {
+  apply(events: readonly HandledBy<S>[], tx: Tx): Promise<void>;
+};
+
+export type TypedEventHandler<S extends readonly Subscription[]> = Typed<EventHandler, S, "handle"> & {
+  handle(event: HandledBy<S>): Promise<void>;
+};
+
+/** Whatever `react` receives after the event (kept in step with `Saga.react`). */
+type SagaReactRest = Parameters<Saga["react"]> extends [unknown, ...infer Rest] ? Rest : [];
+
+export type TypedSaga<S extends readonly Subscription[]> = Typed<Saga, S, "react"> & {
+  react(event: HandledBy<S>, ...rest: SagaReactRest): readonly SagaCommand[] | Promise<readonly SagaCommand[]>;
+};
+
+const withoutHandles = <T extends { handles: unknown }>({ handles: _, ...rest }: T): Omit<T, "handles"> => rest;
+
+export function defineProjection<const S extends readonly Subscription[], Tx>(
+  projection: TypedProjection<S, Tx>,
+): Projection<Tx>;
+export function defineProjection<Tx>(projection: Omit<Projection<Tx>, "kind">): Projection<Tx>;
+export function defineProjection<Tx>(
+  projection: Omit<Projection<Tx>, "kind"> | TypedProjection<readonly Subscription[], Tx>,
+): Projection<Tx> {
+  if (!("handles" in projection)) return { kind: "PROJECTION", ...projection };
+  const handled = handledBy(projection.handles);
+  return {
+    ...withoutHandles(projection),
+    kind: "PROJECTION",
+    eventTypes: eventTypesOf(projection.handles),
+    apply: async (events, tx) => {
+      const mine = events.filter(handled);
+      if (mine.length > 0) await projection.apply(mine, tx);
+    },
+  };
 }
 
-export function defineEventHandler(handler: Omit<EventHandler, "kind">): EventHandler {
-  return { kind: "EVENT_HANDLER", ...handler };
+export function defineEventHandler<const S extends readonly Subscription[]>(
+  handler: TypedEventHandler<S>,
+): EventHandler;
+export function defineEventHandler(handler: Omit<EventHandler, "kind">): EventHandler;
+export function defineEventHandler(
+  handler: Omit<EventHandler, "kind"> | TypedEventHandler<readonly Subscription[]>,
+): EventHandler {
+  if (!("handles" in handler)) return { kind: "EVENT_HANDLER", ...handler };
+  const handled = handledBy(handler.handles);
+  return {
+    ...withoutHandles(handler),
+    kind: "EVENT_HANDLER",
+    eventTypes: eventTypesOf(handler.handles),
+    handle: async (event) => {
+      if (handled(event)) await handler.handle(event);
+    },
+  };
 }
 
-export function defineSaga<E extends DomainEvent>(saga: Omit<Saga<E>, "kind">): Saga<E> {
-  return { kind: "SAGA", ...saga };
+export function defineSaga<const S extends readonly Subscription[]>(saga: TypedSaga<S>): Saga;
+export function defineSaga<E extends DomainEvent>(saga: Omit<Saga<E>, "kind">): Saga<E>;
+export function defineSaga(saga: Omit<Saga, "kind"> | TypedSaga<readonly Subscription[]>): Saga {
+  if (!("handles" in saga)) return { kind: "SAGA", ...saga };
+  const handled = handledBy(saga.handles);
+  return {
+    ...withoutHandles(saga),
+    kind: "SAGA",
+    eventTypes: eventTypesOf(saga.handles),
+    react: (event, ...rest) => (handled(event) ? saga.react(event, ...rest) : []),
+  };
 }
