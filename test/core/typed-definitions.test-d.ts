@@ -13,11 +13,15 @@ import { defineEventHandler, defineProjection, defineSaga, type SagaCommand } fr
 import { commandFor } from "../../src/core/saga-commands.ts";
 import { type HandledEvent, on } from "../../src/core/subscriptions.ts";
 import { Account, type AccountEvent } from "../../src/domains/banking/account.ts";
-import { Order } from "../../src/domains/ordering/order.ts";
+import type { Order } from "../../src/domains/ordering/order.ts";
 
 const Lamp = defineAggregate({
   name: "Lamp",
-  events: { Installed: z.object({ watts: z.number() }), SwitchedOn: z.object({}), Created: z.object({ room: z.string() }) },
+  events: {
+    Installed: z.object({ watts: z.number() }),
+    SwitchedOn: z.object({}),
+    Created: z.object({ room: z.string() }),
+  },
   commands: { Install: { mode: "create", input: z.object({ watts: z.number().default(40) }) } },
   initialState: () => ({ on: false }),
   decide: () => [{ type: "Installed", data: { watts: 40 } }],
