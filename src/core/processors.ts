@@ -125,7 +125,10 @@ export type TypedSaga<S extends readonly Subscription[]> = Typed<Saga, S, "react
   react(event: HandledBy<S>, ...rest: SagaReactRest): readonly SagaCommand[] | Promise<readonly SagaCommand[]>;
 };
 
-const withoutHandles = <T extends { handles: unknown }>({ handles: _, ...rest }: T): Omit<T, "handles"> => rest;
+/** What every typed processor shares: its fields less `handles`, the names the engine routes by, its guard. */
+function routing<T extends { handles: readonly Subscription[] }>({ handles, ...rest }: T) {
+  return { rest, eventTypes: eventTypesOf(handles), handled: handledBy(handles) };
+}
 
 export function defineProjection<const S extends readonly Subscription[], Tx>(
   projection: TypedProjection<S, Tx>,
@@ -135,16 +138,12 @@ export function defineProjection<Tx>(
   projection: Omit<Projection<Tx>, "kind"> | TypedProjection<readonly Subscription[], Tx>,
 ): Projection<Tx> {
   if (!("handles" in projection)) return { kind: "PROJECTION", ...projection };
-  const handled = handledBy(projection.handles);
-  return {
-    ...withoutHandles(projection),
-    kind: "PROJECTION",
-    eventTypes: eventTypesOf(projection.handles),
-    apply: async (events, tx) => {
-      const mine = events.filter(handled);
-      if (mine.length > 0) await projection.apply(mine, tx);
-    },
+  const { rest, eventTypes, handled } = routing(projection);
+  const apply = async (events: readonly RecordedEvent[], tx: Tx) => {
+    const mine = events.filter(handled);
+    if (mine.length > 0) await projection.apply(mine, tx);
   };
+  return { ...rest, kind: "PROJECTION", eventTypes, apply };
 }
 
 export function defineEventHandler<const S extends readonly Subscription[]>(
@@ -155,26 +154,16 @@ export function defineEventHandler(
   handler: Omit<EventHandler, "kind"> | TypedEventHandler<readonly Subscription[]>,
 ): EventHandler {
   if (!("handles" in handler)) return { kind: "EVENT_HANDLER", ...handler };
-  const handled = handledBy(handler.handles);
-  return {
-    ...withoutHandles(handler),
-    kind: "EVENT_HANDLER",
-    eventTypes: eventTypesOf(handler.handles),
-    handle: async (event) => {
-      if (handled(event)) await handler.handle(event);
-    },
-  };
+  const { rest, eventTypes, handled } = routing(handler);
+  const handle = async (event: RecordedEvent) => (handled(event) ? handler.handle(event) : undefined);
+  return { ...rest, kind: "EVENT_HANDLER", eventTypes, handle };
 }
 
 export function defineSaga<const S extends readonly Subscription[]>(saga: TypedSaga<S>): Saga;
 export function defineSaga<E extends DomainEvent>(saga: Omit<Saga<E>, "kind">): Saga<E>;
 export function defineSaga(saga: Omit<Saga, "kind"> | TypedSaga<readonly Subscription[]>): Saga {
   if (!("handles" in saga)) return { kind: "SAGA", ...saga };
-  const handled = handledBy(saga.handles);
-  return {
-    ...withoutHandles(saga),
-    kind: "SAGA",
-    eventTypes: eventTypesOf(saga.handles),
-    react: (event, ...rest) => (handled(event) ? saga.react(event, ...rest) : []),
-  };
+  const { rest, eventTypes, handled } = routing(saga);
+  const react: Saga["react"] = (event, ...more) => (handled(event) ? saga.react(event, ...more) : []);
+  return { ...rest, kind: "SAGA", eventTypes, react };
 }

@@ -3,15 +3,14 @@
  * is new and changes it when it exists, through the real gateway on both engines; it needs the
  * aggregate ID (there is nothing to generate it from).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createApp } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
 import { defineAggregate } from "../../src/core/aggregate.ts";
 import { defineContext } from "../../src/core/context.ts";
 import { ValidationFailed } from "../../src/core/errors.ts";
 import { spec } from "../../src/testing/decider-spec.ts";
-import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { startTestApp } from "../support/app.ts";
+import { engines } from "../support/databases.ts";
 
 const Setting = defineAggregate({
   name: "Setting",
@@ -35,17 +34,8 @@ describe("upsert decider", () => {
 });
 
 describe.each(engines)("create-or-update commands on %s", (engine) => {
-  let db: TestDatabase;
-  const config = { ...loadConfig({ NODE_ENV: "test" }), port: 0 };
-  beforeAll(async () => {
-    db = await openTestDatabase(engine);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-
   it("creates the aggregate when new, updates it when it exists, and needs its ID", async () => {
-    const app = await createApp({ config, database: db, contexts: [settings] });
+    const { app, stop } = await startTestApp(engine, {}, [settings], { workers: false });
     try {
       const send = (value: string) =>
         app.gateway.sendAndWait({
@@ -57,19 +47,15 @@ describe.each(engines)("create-or-update commands on %s", (engine) => {
         });
       expect(await send("dark")).toMatchObject({ succeeded: true, aggregateVersion: 1 });
       expect(await send("light")).toMatchObject({ succeeded: true, aggregateVersion: 2 });
-      const { state } = await app.aggregates.load(Setting, {
-        tenantId: "t",
-        aggregateName: "Setting",
-        aggregateId: "theme",
-      });
-      expect(state).toEqual({ value: "light" });
+      const stream = { tenantId: "t", aggregateName: "Setting", aggregateId: "theme" };
+      expect((await app.aggregates.load(Setting, stream)).state).toEqual({ value: "light" });
 
       const error = await app.gateway
         .send({ aggregateName: "Setting", type: "ChangeSetting", tenantId: "t", input: { value: "x" } })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationFailed);
     } finally {
-      await app.stop();
+      await stop();
     }
   });
 });
