@@ -28,6 +28,9 @@ const Lamp = defineAggregate({
   evolve: (state) => state,
 });
 
+/** The parts of a test aggregate that these tests do not look at. */
+const aggregateBase = { commands: {}, initialState: () => 0, decide: () => [], evolve: (n: number) => n };
+
 describe("events declared as values", () => {
   it("derive the event union", () => {
     expectTypeOf<EventOf<{ A: z.ZodObject<{ n: z.ZodNumber }> }>>().toEqualTypeOf<{
@@ -82,14 +85,8 @@ describe("processors receive what they declare, narrowed", () => {
   });
 
   it("events of two aggregates narrow by aggregate name, even with the same type name", () => {
-    const Room = defineAggregate({
-      name: "Room",
-      events: { Created: z.object({ floor: z.number() }) },
-      commands: {},
-      initialState: () => 0,
-      decide: () => [],
-      evolve: (state) => state,
-    });
+    const roomEvents = { Created: z.object({ floor: z.number() }) };
+    const Room = defineAggregate({ ...aggregateBase, name: "Room", events: roomEvents });
     defineEventHandler({
       name: "H",
       handles: [on(Lamp, "Created"), on(Room)],
