@@ -152,7 +152,9 @@ class Bank {
 
   private react(aggregateId: string, event: AccountEvent): readonly SagaCommand[] {
     if (!TransferSaga.eventTypes.includes(event.type)) return [];
-    return TransferSaga.react({ ...event, aggregateId } as unknown as RecordedEvent<AccountEvent>) as SagaCommand[];
+    // The typed saga matches (aggregate, type): the fake row names its aggregate.
+    const row = { ...event, aggregateName: Account.name, aggregateId } as unknown as RecordedEvent<AccountEvent>;
+    return TransferSaga.react(row) as SagaCommand[];
   }
 
   private count(event: AccountEvent): void {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { Hold } from "../../../src/domains/inventory/hold.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 import { engines } from "../../support/databases.ts";
+import { waitUntil } from "../../support/eventually.ts";
 
 describe.each(engines)("inventory context on %s", (engine) => {
   let t: TestApp;
@@ -50,10 +51,17 @@ describe.each(engines)("inventory context on %s", (engine) => {
       });
       expect(await state("h2")).toEqual({ status: "REJECTED" });
 
-      const { json } = await t.post({
-        query: `{ stock(sku: "lamp", afterCommand: "${served.commandId}") { sku onHand reserved free } }`,
+      // The chain wait covers the saga's commands up to SAGA_HANDLED, not their projections: poll the view.
+      const stock = async () =>
+        (
+          await t.post({
+            query: `{ stock(sku: "lamp", afterCommand: "${served.commandId}") { sku onHand reserved free } }`,
+          })
+        ).json.data?.stock;
+      await waitUntil("StockView to show the reservation", async () => (await stock())?.reserved === 4, {
+        timeoutMs: 10_000,
       });
-      expect(json.data?.stock).toEqual({ sku: "lamp", onHand: 5, reserved: 4, free: 1 });
+      expect(await stock()).toEqual({ sku: "lamp", onHand: 5, reserved: 4, free: 1 });
     } finally {
       await t.stop();
     }
