@@ -57,7 +57,7 @@ describe.each(engines)("inventory context on %s", (engine) => {
           await t.post({
             query: `{ stock(sku: "lamp", afterCommand: "${served.commandId}") { sku onHand reserved free } }`,
           })
-        ).json.data?.stock;
+        ).json.data?.stock as { reserved: number } | null | undefined;
       await waitUntil("StockView to show the reservation", async () => (await stock())?.reserved === 4, {
         timeoutMs: 10_000,
       });
