@@ -4,7 +4,10 @@
  * schema that both validates the input and shapes the GraphQL input type.
  */
 import type { z } from "zod";
-import type { DomainEvent, RecordedEvent } from "./messages.ts";
+import { type EventOf, type EventSchemas, eventCatalog } from "./events.ts";
+import type { DomainEvent, RecordedEvent, StoredEventShape } from "./messages.ts";
+
+export type { StoredEventShape } from "./messages.ts";
 
 /** A command as a decider sees it: its type, its validated data and where it is aimed. */
 export interface Command<Type extends string = string, Data = unknown> {
@@ -34,8 +37,10 @@ export interface CommandSpec<Input extends z.ZodObject = z.ZodObject> {
   /**
    * `create`: the stream must be new; an aggregate ID is generated when none is given.
    * `update` (default): the aggregate must exist, else the command is rejected with AGGREGATE_NOT_FOUND.
+   * `upsert`: create or update — the aggregate may or may not exist (`decide` sees the initial
+   * state when it does not); the caller must give the aggregate ID.
    */
-  mode?: "create" | "update";
+  mode?: CommandMode;
   /** Rewriter: fills the aggregate ID from the input (e.g. a lookup by e-mail) when the caller gave none. */
   resolveAggregateId?: AggregateIdResolver<z.output<Input>>;
   /**
@@ -45,19 +50,14 @@ export interface CommandSpec<Input extends z.ZodObject = z.ZodObject> {
   internal?: boolean;
 }
 
+export type CommandMode = "create" | "update" | "upsert";
+
 export type CommandSpecs = Record<string, CommandSpec>;
 
 /** The discriminated union of commands a `CommandSpecs` map declares. */
 export type CommandOf<Specs extends CommandSpecs> = {
   [K in keyof Specs & string]: Command<K, z.output<Specs[K]["input"]>>;
 }[keyof Specs & string];
-
-/** An event as stored, before upcasting: `upcast` lifts it to the shape `evolve` knows. */
-export interface StoredEventShape {
-  type: string;
-  schemaVersion: number;
-  data: unknown;
-}
 
 export interface AggregateDefinition<
   Name extends string = string,
@@ -83,10 +83,43 @@ export interface AggregateDefinition<
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds aggregates of any state and event type.
 export type AnyAggregate = AggregateDefinition<string, any, any, any>;
 
+/** An aggregate whose events are declared as values (`events: { Name: zodSchema, … }`). */
+export interface DeclaredAggregate<Name extends string, State, Specs extends CommandSpecs, C extends EventSchemas>
+  extends Omit<AggregateDefinition<Name, State, Specs, EventOf<C>>, "eventTypes" | "upcast"> {
+  /** Event name → the schema of its data (or `versioned(...)`): the one place an event is declared. */
+  events: C;
+  /**
+   * Check every decided event against its schema before it is stored; a mismatch refuses the
+   * command with EVENT_INVALID (a decider bug caught before it reaches the log). Default false.
+   */
+  validateEvents?: boolean;
+}
+
+/**
+ * Declares an aggregate. With `events` (the typed form) the event union, `eventTypes`, schema
+ * version stamping, optional validation and upcasting all derive from the declaration; the form
+ * with `eventTypes` and a hand-written union (and `upcast`) is kept for small test aggregates.
+ */
+export function defineAggregate<Name extends string, State, Specs extends CommandSpecs, const C extends EventSchemas>(
+  definition: DeclaredAggregate<Name, State, Specs, C>,
+): AggregateDefinition<Name, State, Specs, EventOf<C>>;
 export function defineAggregate<Name extends string, State, Specs extends CommandSpecs, Event extends DomainEvent>(
   definition: AggregateDefinition<Name, State, Specs, Event>,
-): AggregateDefinition<Name, State, Specs, Event> {
-  return definition;
+): AggregateDefinition<Name, State, Specs, Event>;
+export function defineAggregate(
+  definition: DeclaredAggregate<string, unknown, CommandSpecs, EventSchemas> | AnyAggregate,
+): AnyAggregate {
+  if (!("events" in definition)) return definition;
+  const { events, validateEvents = false, ...rest } = definition;
+  const catalog = eventCatalog(events);
+  return {
+    ...rest,
+    eventTypes: catalog.types,
+    decide: (command, state) =>
+      asEvents(definition.decide(command, state)).map((event) => catalog.prepare(event, validateEvents)),
+    // Without history every stored event is already current: no upcast, no copy per event read.
+    ...(catalog.hasHistory ? { upcast: (event: StoredEventShape) => catalog.upcast(event) } : {}),
+  };
 }
 
 /** Normalises what `decide` returned to a list. */

@@ -19,6 +19,13 @@ export interface DomainEvent<Type extends string = string, Data = unknown> {
   schemaVersion?: number;
 }
 
+/** An event as stored, before upcasting: an upcaster lifts it to the shape `evolve` knows. */
+export interface StoredEventShape {
+  type: string;
+  schemaVersion: number;
+  data: unknown;
+}
+
 /** Where an event came from: the command that caused it and the chain it belongs to. */
 export interface EventMetadata {
   commandId: string;
@@ -31,18 +38,26 @@ export interface EventMetadata {
   traceparent?: string | null;
 }
 
-/** One row of the event log. */
-export interface RecordedEvent<E extends DomainEvent = DomainEvent> extends StreamKey, EventMetadata {
+/** One row of the event log, for one event type. */
+export interface RecordedEventOf<Type extends string = string, Data = unknown> extends StreamKey, EventMetadata {
   /** Global append order; not gap-free in commit order. */
   position: bigint;
   /** The writing transaction: readers order and checkpoint by (transactionId, position). */
   transactionId: bigint;
   version: number;
-  type: E["type"];
+  type: Type;
   schemaVersion: number;
-  data: E["data"];
+  data: Data;
   createdAt: Date;
 }
+
+/**
+ * One row of the event log. Distributive: `RecordedEvent<A | B>` is `RecordedEventOf<A> |
+ * RecordedEventOf<B>`, so a `switch (event.type)` narrows `event.data` with no cast.
+ */
+export type RecordedEvent<E extends DomainEvent = DomainEvent> = E extends DomainEvent
+  ? RecordedEventOf<E["type"], E["data"]>
+  : never;
 
 /** Where a reader of the whole log stands. Compare as the pair, never the position alone. */
 export interface LogCheckpoint {

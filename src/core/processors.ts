@@ -6,6 +6,7 @@
 import type { AggregateDefinition } from "./aggregate.ts";
 import type { DomainEvent, RecordedEvent } from "./messages.ts";
 import type { ProcessorKind } from "./stages.ts";
+import { eventTypesOf, type HandledBy, handledBy, type Subscription } from "./subscriptions.ts";
 
 interface ProcessorBase<Kind extends ProcessorKind> {
   kind: Kind;
@@ -150,14 +151,73 @@ export interface Saga<E extends DomainEvent = DomainEvent> extends ProcessorBase
 // biome-ignore lint/suspicious/noExplicitAny: processors of any transaction or event type share one registry.
 export type AnyProcessor = Projection<any> | EventHandler | Saga<any>;
 
-export function defineProjection<Tx>(projection: Omit<Projection<Tx>, "kind">): Projection<Tx> {
-  return { kind: "PROJECTION", ...projection };
+/**
+ * The typed form of a processor: `handles: [on(Account, "MoneyDeposited"), …]` instead of bare
+ * `eventTypes`; it receives only those events, narrowed (the engine routes by type name, and the
+ * definition keeps only its own (aggregate, type) pairs).
+ */
+type Typed<P extends ProcessorBase<ProcessorKind>, S extends readonly Subscription[], Method extends keyof P> = Omit<
+  P,
+  "kind" | "eventTypes" | Method
+> & {
+  /** The events handled, each as `on(Aggregate, ...types)`. */
+  handles: S;
+};
+
+export type TypedProjection<S extends readonly Subscription[], Tx> = Typed<Projection<Tx>, S, "apply"> & {
+  apply(events: readonly HandledBy<S>[], tx: Tx): Promise<void>;
+};
+
+export type TypedEventHandler<S extends readonly Subscription[]> = Typed<EventHandler, S, "handle"> & {
+  handle(event: HandledBy<S>): Promise<void>;
+};
+
+/** Whatever `react` receives after the event (kept in step with `Saga.react`). */
+type SagaReactRest = Parameters<Saga["react"]> extends [unknown, ...infer Rest] ? Rest : [];
+
+export type TypedSaga<S extends readonly Subscription[]> = Typed<Saga, S, "react"> & {
+  react(event: HandledBy<S>, ...rest: SagaReactRest): readonly SagaCommand[] | Promise<readonly SagaCommand[]>;
+};
+
+/** What every typed processor shares: its fields less `handles`, the names the engine routes by, its guard. */
+function routing<T extends { handles: readonly Subscription[] }>({ handles, ...rest }: T) {
+  return { rest, eventTypes: eventTypesOf(handles), handled: handledBy(handles) };
 }
 
-export function defineEventHandler(handler: Omit<EventHandler, "kind">): EventHandler {
-  return { kind: "EVENT_HANDLER", ...handler };
+export function defineProjection<const S extends readonly Subscription[], Tx>(
+  projection: TypedProjection<S, Tx>,
+): Projection<Tx>;
+export function defineProjection<Tx>(projection: Omit<Projection<Tx>, "kind">): Projection<Tx>;
+export function defineProjection<Tx>(
+  projection: Omit<Projection<Tx>, "kind"> | TypedProjection<readonly Subscription[], Tx>,
+): Projection<Tx> {
+  if (!("handles" in projection)) return { kind: "PROJECTION", ...projection };
+  const { rest, eventTypes, handled } = routing(projection);
+  const apply = async (events: readonly RecordedEvent[], tx: Tx) => {
+    const mine = events.filter(handled);
+    if (mine.length > 0) await projection.apply(mine, tx);
+  };
+  return { ...rest, kind: "PROJECTION", eventTypes, apply };
 }
 
-export function defineSaga<E extends DomainEvent>(saga: Omit<Saga<E>, "kind">): Saga<E> {
-  return { kind: "SAGA", ...saga };
+export function defineEventHandler<const S extends readonly Subscription[]>(
+  handler: TypedEventHandler<S>,
+): EventHandler;
+export function defineEventHandler(handler: Omit<EventHandler, "kind">): EventHandler;
+export function defineEventHandler(
+  handler: Omit<EventHandler, "kind"> | TypedEventHandler<readonly Subscription[]>,
+): EventHandler {
+  if (!("handles" in handler)) return { kind: "EVENT_HANDLER", ...handler };
+  const { rest, eventTypes, handled } = routing(handler);
+  const handle = async (event: RecordedEvent) => (handled(event) ? handler.handle(event) : undefined);
+  return { ...rest, kind: "EVENT_HANDLER", eventTypes, handle };
+}
+
+export function defineSaga<const S extends readonly Subscription[]>(saga: TypedSaga<S>): Saga;
+export function defineSaga<E extends DomainEvent>(saga: Omit<Saga<E>, "kind">): Saga<E>;
+export function defineSaga(saga: Omit<Saga, "kind"> | TypedSaga<readonly Subscription[]>): Saga {
+  if (!("handles" in saga)) return { kind: "SAGA", ...saga };
+  const { rest, eventTypes, handled } = routing(saga);
+  const react: Saga["react"] = (event, ...more) => (handled(event) ? saga.react(event, ...more) : []);
+  return { ...rest, kind: "SAGA", eventTypes, react };
 }

@@ -4,6 +4,7 @@
  */
 import type { BoundedContext } from "../core/context.ts";
 import { banking } from "./banking/index.ts";
+import { inventory } from "./inventory/index.ts";
 import { ordering } from "./ordering/index.ts";
 
-export const contexts: readonly BoundedContext[] = [banking, ordering];
+export const contexts: readonly BoundedContext[] = [banking, ordering, inventory];

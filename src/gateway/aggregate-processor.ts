@@ -90,7 +90,10 @@ export class AggregateProcessor {
   }
 
   /** The aggregate's current state from the store: latest usable snapshot plus the events after it. */
-  async load(aggregate: AnyAggregate, stream: StreamKey): Promise<LoadedAggregate> {
+  async load<State = unknown>(
+    aggregate: AnyAggregate & { initialState(): State },
+    stream: StreamKey,
+  ): Promise<LoadedAggregate<State>> {
     const snapshot = await this.deps.snapshots.load(stream);
     const usable = snapshot && snapshot.stateVersion === (aggregate.snapshotVersion ?? 1) ? snapshot : undefined;
     const events = await this.deps.events.readStream(stream, usable?.version ?? 0);

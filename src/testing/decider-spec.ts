@@ -5,7 +5,8 @@
  *
  * `when` validates the input with the command's own schema (defaults applied), exactly as the
  * gateway does, so a spec exercises what a client could really send. Assertions use
- * node:assert, so any test runner reports them.
+ * node:assert, so any test runner reports them. `.events` is what the command produced (to
+ * chain into the next spec's `given`, or to check with your own assertions).
  */
 import { deepStrictEqual, fail } from "node:assert/strict";
 import { type AggregateDefinition, asEvents, type CommandSpecs, type Evolver, replay } from "../core/aggregate.ts";
@@ -55,7 +56,7 @@ class Outcome<State, Event extends DomainEvent> {
 
   /** The command was accepted and produced exactly these events. */
   thenEvents(expected: readonly Event[]): this {
-    deepStrictEqual(this.events(), normalise(expected));
+    deepStrictEqual(this.events, normalise(expected));
     return this;
   }
 
@@ -71,13 +72,14 @@ class Outcome<State, Event extends DomainEvent> {
 
   /** The state after the produced events (partial match: only the given keys are compared). */
   thenState(expected: Partial<State>): this {
-    const after = this.events().reduce((s, e) => this.aggregate.evolve(s, e), this.before);
+    const after = this.events.reduce((s, e) => this.aggregate.evolve(s, e), this.before);
     const picked = Object.fromEntries(Object.keys(expected).map((k) => [k, (after as Record<string, unknown>)[k]]));
     deepStrictEqual(picked, expected);
     return this;
   }
 
-  private events(): Event[] {
+  /** The events the command produced (throws the command's error when it was refused). */
+  get events(): Event[] {
     if ("error" in this.outcome) throw this.outcome.error;
     return normalise(this.outcome.events);
   }

@@ -354,7 +354,11 @@ describe.each(engines)("runners on %s", (engine) => {
     });
 
     const sagas = t.app.runners.runners.filter((r) => r.step.kind === "SAGA");
-    expect(sagas.map((r) => r.step.id).sort()).toEqual(["banking.TransferSaga", "sagatest.ThreeStepSaga"]);
+    expect(sagas.map((r) => r.step.id).sort()).toEqual([
+      "banking.TransferSaga",
+      "inventory.HoldSaga",
+      "sagatest.ThreeStepSaga",
+    ]);
     for (const saga of sagas) await saga.stop();
     const balances = async () => {
       const ids = await t.db.sql.query<{ aggregate_id: string }>(

@@ -5,18 +5,9 @@
 import { z } from "zod";
 import { defineAggregate } from "../../core/aggregate.ts";
 import { DomainError } from "../../core/errors.ts";
-import type { DomainEvent } from "../../core/messages.ts";
+import { type AccountEvent, accountEvents } from "./account-events.ts";
 
-export type AccountEvent =
-  | DomainEvent<"AccountCreated", { name: string; initialBalance: number }>
-  | DomainEvent<"MoneyDeposited", { amount: number }>
-  | DomainEvent<"MoneyWithdrawn", { amount: number }>
-  | DomainEvent<"AccountFrozen", { reason: string }>
-  | DomainEvent<"AccountUnfrozen", Record<string, never>>
-  | DomainEvent<"TransferPrepared", { transferId: string; targetAccountId: string; amount: number }>
-  | DomainEvent<"TransferReceived", { transferId: string; sourceAccountId: string; amount: number }>
-  | DomainEvent<"TransferConfirmed", { transferId: string; amount: number }>
-  | DomainEvent<"TransferUnlocked", { transferId: string; amount: number; reason: string }>;
+export type { AccountEvent } from "./account-events.ts";
 
 export interface AccountState {
   created: boolean;
@@ -40,17 +31,7 @@ const amount = z.number().int().positive().describe("Amount in the smallest curr
 
 export const Account = defineAggregate({
   name: "Account",
-  eventTypes: [
-    "AccountCreated",
-    "MoneyDeposited",
-    "MoneyWithdrawn",
-    "AccountFrozen",
-    "AccountUnfrozen",
-    "TransferPrepared",
-    "TransferReceived",
-    "TransferConfirmed",
-    "TransferUnlocked",
-  ],
+  events: accountEvents,
   commands: {
     CreateAccount: {
       mode: "create",

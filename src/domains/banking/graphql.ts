@@ -2,7 +2,9 @@
  * The banking context's read side in GraphQL: the read models through the Pothos Prisma
  * plugin (with read-your-writes), and the strongly consistent aggregate state.
  */
+
 import { idCursor } from "../../core/cursor.ts";
+import { oneOf } from "../../core/enums.ts";
 import { rowKey } from "../../core/row-key.ts";
 import type { AccountView as AccountViewRow } from "../../generated/prisma/client.ts";
 import type { StagelineBuilder } from "../../graphql/builder.ts";
@@ -17,9 +19,12 @@ interface AccountStateView extends AccountState {
   version: number;
 }
 
+const ACCOUNT_STATUSES = ["ACTIVE", "FROZEN"] as const;
+const TRANSFER_STATUSES = ["PREPARED", "COMPLETED", "FAILED"] as const;
+
 export function bankingSchema(builder: StagelineBuilder): void {
-  const AccountStatus = builder.enumType("AccountStatus", { values: ["ACTIVE", "FROZEN"] as const });
-  const TransferStatus = builder.enumType("TransferStatus", { values: ["PREPARED", "COMPLETED", "FAILED"] as const });
+  const AccountStatus = builder.enumType("AccountStatus", { values: ACCOUNT_STATUSES });
+  const TransferStatus = builder.enumType("TransferStatus", { values: TRANSFER_STATUSES });
 
   const AccountView = builder.prismaObject("AccountView", {
     description: "An account as the AccountView projection keeps it.",
@@ -29,7 +34,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
       balance: t.exposeInt("balance", { description: "In cents, including locked money." }),
       locked: t.exposeInt("locked", { description: "Held for outgoing transfers not yet confirmed." }),
       available: t.int({ description: "balance − locked", resolve: (a) => a.balance - a.locked }),
-      status: t.field({ type: AccountStatus, resolve: (a) => a.status as "ACTIVE" | "FROZEN" }),
+      status: t.field({ type: AccountStatus, resolve: (a) => oneOf(ACCOUNT_STATUSES, a.status) }),
       version: t.exposeInt("version"),
       updatedAt: t.field({ type: "DateTime", resolve: (a) => a.updatedAt }),
     }),
@@ -42,7 +47,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
       sourceAccountId: t.exposeID("sourceAccountId"),
       targetAccountId: t.exposeID("targetAccountId"),
       amount: t.exposeInt("amount"),
-      status: t.field({ type: TransferStatus, resolve: (x) => x.status as "PREPARED" | "COMPLETED" | "FAILED" }),
+      status: t.field({ type: TransferStatus, resolve: (x) => oneOf(TRANSFER_STATUSES, x.status) }),
       reason: t.exposeString("reason", { nullable: true }),
       createdAt: t.field({ type: "DateTime", resolve: (x) => x.createdAt }),
       updatedAt: t.field({ type: "DateTime", resolve: (x) => x.updatedAt }),
@@ -156,7 +161,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
       resolve: async (_root, args, ctx) => {
         const stream = { tenantId: ctx.tenantId, aggregateName: Account.name, aggregateId: String(args.id) };
         const { state, version } = await ctx.aggregates.load(Account, stream);
-        return version === 0 ? null : { ...(state as AccountState), id: String(args.id), version };
+        return version === 0 ? null : { ...state, id: String(args.id), version };
       },
     }),
   );

@@ -2,21 +2,23 @@
  * The banking read models. Each projection writes through the runner's transaction, in which
  * its checkpoint is stored too, so every event changes the rows exactly once.
  */
-import type { RecordedEvent } from "../../core/messages.ts";
 import { defineProjection } from "../../core/processors.ts";
 import { rowKey } from "../../core/row-key.ts";
+import { type HandledEvent, on } from "../../core/subscriptions.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import { Account, type AccountEvent } from "./account.ts";
+import { Account } from "./account.ts";
 
 type Tx = Prisma.TransactionClient;
-type Data<T extends AccountEvent["type"]> = Extract<AccountEvent, { type: T }>["data"];
 
-export const AccountViewProjection = defineProjection<Tx>({
+// Every account event changes the account row.
+const accountEvents = on(Account);
+type AccountRecord = HandledEvent<typeof accountEvents>;
+
+export const AccountViewProjection = defineProjection({
   name: "AccountView",
   tables: ["account_views"],
-  // Every account event changes the account row.
-  eventTypes: Account.eventTypes,
-  async apply(events, tx) {
+  handles: [accountEvents],
+  async apply(events, tx: Tx) {
     await applyToAccounts(events, tx);
   },
 });
@@ -31,8 +33,8 @@ type AccountRow = Prisma.AccountViewCreateManyInput;
  * the batch's new accounts. The runner holds the checkpoint lock for the batch, and nothing else
  * writes this table (it is the projection's own, see `tables`), so reading then replacing is safe.
  */
-async function applyToAccounts(events: readonly RecordedEvent[], tx: Tx): Promise<void> {
-  const byKey = new Map<string, RecordedEvent[]>();
+async function applyToAccounts(events: readonly AccountRecord[], tx: Tx): Promise<void> {
+  const byKey = new Map<string, AccountRecord[]>();
   for (const event of events) {
     const key = rowKey(event.tenantId, event.aggregateId);
     const list = byKey.get(key);
@@ -42,8 +44,8 @@ async function applyToAccounts(events: readonly RecordedEvent[], tx: Tx): Promis
   // An account created in this batch must not exist yet (the insert's key says so if it does):
   // only the others are read.
   const toRead = [...byKey].filter(([, list]) => list[0]?.type !== "AccountCreated").map(([key]) => key);
-  const existing =
-    toRead.length > 0 ? await tx.accountView.findMany({ where: { key: { in: toRead } } }) : ([] as AccountRow[]);
+  const existing: AccountRow[] =
+    toRead.length > 0 ? await tx.accountView.findMany({ where: { key: { in: toRead } } }) : [];
   const rows = new Map<string, AccountRow | undefined>(existing.map((row) => [row.key, { ...row }]));
   const replaced = new Set(rows.keys());
   for (const [key, list] of byKey) {
@@ -56,12 +58,12 @@ async function applyToAccounts(events: readonly RecordedEvent[], tx: Tx): Promis
 }
 
 /** One event on one account row (undefined: not created yet). */
-function evolveRow(row: AccountRow | undefined, key: string, event: RecordedEvent): AccountRow {
+function evolveRow(row: AccountRow | undefined, key: string, event: AccountRecord): AccountRow {
   const stamp = { version: event.version, updatedAt: event.createdAt };
   if (event.type === "AccountCreated") {
     // The account decided this event only once: a second one is a broken view.
     if (row) throw new Error(`AccountView: account ${event.aggregateId} created twice`);
-    const data = event.data as Data<"AccountCreated">;
+    const { data } = event;
     return {
       key,
       tenantId: event.tenantId,
@@ -76,26 +78,24 @@ function evolveRow(row: AccountRow | undefined, key: string, event: RecordedEven
   // The account decided this event only once it existed: a missing row is a broken view.
   if (!row) throw new Error(`AccountView: no row for account ${event.aggregateId} (event ${event.position})`);
   const locked = row.locked ?? 0;
-  switch (event.type as AccountEvent["type"]) {
+  switch (event.type) {
     case "MoneyDeposited":
     case "TransferReceived":
-      return { ...row, balance: row.balance + (event.data as { amount: number }).amount, ...stamp };
+      return { ...row, balance: row.balance + event.data.amount, ...stamp };
     case "MoneyWithdrawn":
-      return { ...row, balance: row.balance - (event.data as { amount: number }).amount, ...stamp };
+      return { ...row, balance: row.balance - event.data.amount, ...stamp };
     case "AccountFrozen":
       return { ...row, status: "FROZEN", ...stamp };
     case "AccountUnfrozen":
       return { ...row, status: "ACTIVE", ...stamp };
     case "TransferPrepared":
-      return { ...row, locked: locked + (event.data as Data<"TransferPrepared">).amount, ...stamp };
+      return { ...row, locked: locked + event.data.amount, ...stamp };
     case "TransferConfirmed": {
-      const { amount } = event.data as Data<"TransferConfirmed">;
+      const { amount } = event.data;
       return { ...row, balance: row.balance - amount, locked: locked - amount, ...stamp };
     }
     case "TransferUnlocked":
-      return { ...row, locked: locked - (event.data as Data<"TransferUnlocked">).amount, ...stamp };
-    default:
-      return row;
+      return { ...row, locked: locked - event.data.amount, ...stamp };
   }
 }
 
@@ -105,15 +105,15 @@ function evolveRow(row: AccountRow | undefined, key: string, event: RecordedEven
  * belong to another account's transfer, or to this account's earlier one. Confirmation and
  * unlocking happen on the source account and find the one transfer it has pending with that ID.
  */
-export const TransferViewProjection = defineProjection<Tx>({
+export const TransferViewProjection = defineProjection({
   name: "TransferView",
   tables: ["transfer_views"],
-  eventTypes: ["TransferPrepared", "TransferConfirmed", "TransferUnlocked"],
-  async apply(events, tx) {
+  handles: [on(Account, "TransferPrepared", "TransferConfirmed", "TransferUnlocked")],
+  async apply(events, tx: Tx) {
     for (const event of events) {
-      switch (event.type as AccountEvent["type"]) {
+      switch (event.type) {
         case "TransferPrepared": {
-          const data = event.data as Data<"TransferPrepared">;
+          const { data } = event;
           await tx.transferView.create({
             data: {
               preparedPosition: event.position,
@@ -130,12 +130,12 @@ export const TransferViewProjection = defineProjection<Tx>({
           break;
         }
         case "TransferConfirmed":
-          await endPendingTransfer(tx, event, (event.data as Data<"TransferConfirmed">).transferId, {
+          await endPendingTransfer(tx, event, event.data.transferId, {
             status: "COMPLETED",
           });
           break;
         case "TransferUnlocked": {
-          const data = event.data as Data<"TransferUnlocked">;
+          const { data } = event;
           await endPendingTransfer(tx, event, data.transferId, { status: "FAILED", reason: data.reason || "REFUSED" });
           break;
         }
@@ -146,7 +146,7 @@ export const TransferViewProjection = defineProjection<Tx>({
 
 async function endPendingTransfer(
   tx: Tx,
-  event: RecordedEvent,
+  event: AccountRecord,
   transferId: string,
   outcome: { status: "COMPLETED" | "FAILED"; reason?: string },
 ): Promise<void> {

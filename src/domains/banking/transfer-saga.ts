@@ -4,54 +4,42 @@
  * refuses (missing, frozen), it unlocks the source instead: compensation is just a command.
  */
 import { defineSaga } from "../../core/processors.ts";
-import type { AccountEvent } from "./account.ts";
+import { commandFor } from "../../core/saga-commands.ts";
+import { on } from "../../core/subscriptions.ts";
+import { Account } from "./account.ts";
 
-export const TransferSaga = defineSaga<AccountEvent>({
+export const TransferSaga = defineSaga({
   name: "TransferSaga",
-  eventTypes: ["TransferPrepared", "TransferReceived"],
+  handles: [on(Account, "TransferPrepared", "TransferReceived")],
   react(event) {
     switch (event.type) {
       case "TransferPrepared": {
-        const { transferId, targetAccountId, amount } = event.data as Extract<
-          AccountEvent,
-          { type: "TransferPrepared" }
-        >["data"];
+        const { transferId, targetAccountId, amount } = event.data;
         return [
-          {
-            aggregateName: "Account",
+          commandFor(Account, "ReceiveTransfer", {
             aggregateId: targetAccountId,
-            type: "ReceiveTransfer",
             key: "entry",
             data: { transferId, sourceAccountId: event.aggregateId, amount },
             onRejected: (rejection) => [
-              {
-                aggregateName: "Account",
+              commandFor(Account, "UnlockTransfer", {
                 aggregateId: event.aggregateId,
-                type: "UnlockTransfer",
                 key: "unlock",
                 data: { transferId, reason: rejection.errorCode },
-              },
+              }),
             ],
-          },
+          }),
         ];
       }
       case "TransferReceived": {
-        const { transferId, sourceAccountId } = event.data as Extract<
-          AccountEvent,
-          { type: "TransferReceived" }
-        >["data"];
+        const { transferId, sourceAccountId } = event.data;
         return [
-          {
-            aggregateName: "Account",
+          commandFor(Account, "ConfirmTransfer", {
             aggregateId: sourceAccountId,
-            type: "ConfirmTransfer",
             key: "confirm",
             data: { transferId },
-          },
+          }),
         ];
       }
-      default:
-        return [];
     }
   },
 });

@@ -3,22 +3,23 @@
  * step: when a name is set (registered or renamed), each order, order line and statistics row
  * that carries a copy is updated in the same transaction.
  */
-import type { RecordedEvent } from "../../core/messages.ts";
 import { rowKey } from "../../core/row-key.ts";
+import type { RecordedEventOfAggregate } from "../../core/subscriptions.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import type { CustomerEvent } from "./customer.ts";
-import type { ProductEvent } from "./product.ts";
+import type { Customer } from "./customer.ts";
+import type { Product } from "./product.ts";
 import { refreshProductNamesOfProduct } from "./sql.ts";
 
 type Tx = Prisma.TransactionClient;
-type Data<E extends { type: string; data: unknown }, T extends E["type"]> = Extract<E, { type: T }>["data"];
+type CustomerRecord = RecordedEventOfAggregate<typeof Customer>;
+type ProductRecord = RecordedEventOfAggregate<typeof Product>;
 
-export async function applyCustomerEvent(event: RecordedEvent, tx: Tx): Promise<void> {
+export async function applyCustomerEvent(event: CustomerRecord, tx: Tx): Promise<void> {
   const key = rowKey(event.tenantId, event.aggregateId);
   const stamp = { version: event.version, updatedAt: event.createdAt };
-  switch (event.type as CustomerEvent["type"]) {
+  switch (event.type) {
     case "CustomerRegistered": {
-      const { name, email } = event.data as Data<CustomerEvent, "CustomerRegistered">;
+      const { name, email } = event.data;
       await tx.customerView.create({
         data: {
           key,
@@ -34,7 +35,7 @@ export async function applyCustomerEvent(event: RecordedEvent, tx: Tx): Promise<
       return;
     }
     case "CustomerRenamed": {
-      const { name } = event.data as Data<CustomerEvent, "CustomerRenamed">;
+      const { name } = event.data;
       await tx.customerView.update({ where: { key }, data: { name, ...stamp } });
       await copyCustomerName(tx, event, name);
       return;
@@ -42,7 +43,7 @@ export async function applyCustomerEvent(event: RecordedEvent, tx: Tx): Promise<
   }
 }
 
-async function copyCustomerName(tx: Tx, event: RecordedEvent, name: string): Promise<void> {
+async function copyCustomerName(tx: Tx, event: CustomerRecord, name: string): Promise<void> {
   const customer = { tenantId: event.tenantId, customerId: event.aggregateId };
   await tx.orderSummary.updateMany({ where: customer, data: { customerName: name } });
   await tx.customerOrderStats.upsert({
@@ -57,12 +58,12 @@ async function copyCustomerName(tx: Tx, event: RecordedEvent, name: string): Pro
   });
 }
 
-export async function applyProductEvent(event: RecordedEvent, tx: Tx): Promise<void> {
+export async function applyProductEvent(event: ProductRecord, tx: Tx): Promise<void> {
   const key = rowKey(event.tenantId, event.aggregateId);
   const stamp = { version: event.version, updatedAt: event.createdAt };
-  switch (event.type as ProductEvent["type"]) {
+  switch (event.type) {
     case "ProductRegistered": {
-      const { name, price } = event.data as Data<ProductEvent, "ProductRegistered">;
+      const { name, price } = event.data;
       await tx.productView.create({
         data: { key, tenantId: event.tenantId, id: event.aggregateId, name, price, ...stamp },
       });
@@ -70,21 +71,21 @@ export async function applyProductEvent(event: RecordedEvent, tx: Tx): Promise<v
       return;
     }
     case "ProductRenamed": {
-      const { name } = event.data as Data<ProductEvent, "ProductRenamed">;
+      const { name } = event.data;
       await tx.productView.update({ where: { key }, data: { name, ...stamp } });
       await copyProductName(tx, event, name);
       return;
     }
     case "ProductRepriced": {
       // Placed orders keep the unit price they were ordered at: only the catalogue changes.
-      const { price } = event.data as Data<ProductEvent, "ProductRepriced">;
+      const { price } = event.data;
       await tx.productView.update({ where: { key }, data: { price, ...stamp } });
       return;
     }
   }
 }
 
-async function copyProductName(tx: Tx, event: RecordedEvent, name: string): Promise<void> {
+async function copyProductName(tx: Tx, event: ProductRecord, name: string): Promise<void> {
   const lines = await tx.orderLine.updateMany({
     where: { tenantId: event.tenantId, productId: event.aggregateId },
     data: { productName: name },

@@ -2,18 +2,18 @@
  * Per-customer order statistics. Projected before the order's own views for the same event,
  * so a cancellation still sees whether the order had been submitted (and counted as spent).
  */
-import type { RecordedEvent } from "../../core/messages.ts";
 import { rowKey } from "../../core/row-key.ts";
+import type { RecordedEventOfAggregate } from "../../core/subscriptions.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import type { OrderEvent } from "./order-events.ts";
+import type { Order } from "./order.ts";
 
 type Tx = Prisma.TransactionClient;
-type Data<T extends OrderEvent["type"]> = Extract<OrderEvent, { type: T }>["data"];
+type OrderRecord = RecordedEventOfAggregate<typeof Order>;
 
-export async function applyToCustomerStats(event: RecordedEvent, tx: Tx): Promise<void> {
-  switch (event.type as OrderEvent["type"]) {
+export async function applyToCustomerStats(event: OrderRecord, tx: Tx): Promise<void> {
+  switch (event.type) {
     case "OrderCreated": {
-      const { customerId } = event.data as Data<"OrderCreated">;
+      const { customerId } = event.data;
       const key = rowKey(event.tenantId, customerId);
       const existing = await tx.customerOrderStats.findUnique({ where: { key }, select: { firstOrderAt: true } });
       if (existing) {
@@ -44,7 +44,7 @@ export async function applyToCustomerStats(event: RecordedEvent, tx: Tx): Promis
       return;
     }
     case "OrderSubmitted": {
-      const { total } = event.data as Data<"OrderSubmitted">;
+      const { total } = event.data;
       await updateStatsOfOrder(tx, event, { ordersSubmitted: { increment: 1 }, totalSpent: { increment: total } });
       return;
     }
@@ -70,7 +70,7 @@ export async function applyToCustomerStats(event: RecordedEvent, tx: Tx): Promis
 
 async function updateStatsOfOrder(
   tx: Tx,
-  event: RecordedEvent,
+  event: OrderRecord,
   data: Prisma.CustomerOrderStatsUpdateInput,
 ): Promise<void> {
   const order = await tx.orderSummary.findUniqueOrThrow({

@@ -4,11 +4,14 @@
  */
 import { z } from "zod";
 import { defineAggregate } from "../../core/aggregate.ts";
-import type { DomainEvent } from "../../core/messages.ts";
+import type { EventOf } from "../../core/events.ts";
 
-export type CustomerEvent =
-  | DomainEvent<"CustomerRegistered", { name: string; email: string }>
-  | DomainEvent<"CustomerRenamed", { name: string }>;
+export const customerEvents = {
+  CustomerRegistered: z.object({ name: z.string(), email: z.string() }),
+  CustomerRenamed: z.object({ name: z.string() }),
+};
+
+export type CustomerEvent = EventOf<typeof customerEvents>;
 
 export interface CustomerState {
   registered: boolean;
@@ -20,7 +23,7 @@ const name = z.string().trim().min(1).max(200).describe("The customer's full nam
 
 export const Customer = defineAggregate({
   name: "Customer",
-  eventTypes: ["CustomerRegistered", "CustomerRenamed"],
+  events: customerEvents,
   commands: {
     RegisterCustomer: {
       mode: "create",

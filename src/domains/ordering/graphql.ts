@@ -3,14 +3,16 @@
  * their statistics, products, and the order search. Every query reads the read models through
  * the Pothos Prisma plugin, pages with cursors, and can wait for a command (read-your-writes).
  */
+
 import { idCursor, positionCursor } from "../../core/cursor.ts";
+import { oneOf } from "../../core/enums.ts";
 import { rowKey } from "../../core/row-key.ts";
 import type PrismaTypes from "../../generated/pothos-prisma-types.ts";
 import type { OrderSummary as OrderSummaryRow, ProductView as ProductRow } from "../../generated/prisma/client.ts";
 import type { StagelineBuilder } from "../../graphql/builder.ts";
 import { withErrorCodes } from "../../graphql/errors.ts";
 import { keysetConnection } from "../../graphql/keyset-connection.ts";
-import { ORDER_STATUSES, type OrderStatus } from "./order-status.ts";
+import { ORDER_STATUSES } from "./order-status.ts";
 import { searchOrderKeys } from "./sql.ts";
 
 // Cursors are bound to their connection and tenant (src/core/cursor.ts).
@@ -44,11 +46,11 @@ export function orderingSchema(builder: StagelineBuilder): void {
     }),
   });
 
-  const summaryFields = (t: OrderFieldBuilder) => ({
+  const summaryFields = (t: Pick<OrderFieldBuilder, "exposeID" | "exposeString" | "exposeInt" | "field">) => ({
     id: t.exposeID("id"),
     customerId: t.exposeID("customerId"),
     customerName: t.exposeString("customerName", { description: "The customer's current name." }),
-    status: t.field({ type: OrderStatusEnum, resolve: (o) => o.status as OrderStatus }),
+    status: t.field({ type: OrderStatusEnum, resolve: (o) => oneOf(ORDER_STATUSES, o.status) }),
     itemCount: t.exposeInt("itemCount", { description: "Sum of the lines' quantities." }),
     lineCount: t.exposeInt("lineCount"),
     total: t.exposeInt("total", { description: "In cents." }),
@@ -66,7 +68,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
 
   const OrderSummary = builder.prismaObject("OrderSummary", {
     description: "An order as lists and searches show it (the OrderSummary read model).",
-    fields: (t) => summaryFields(t as unknown as OrderFieldBuilder),
+    fields: (t) => summaryFields(t),
   });
 
   const OrderDetail = builder.prismaObject("OrderSummary", {
@@ -74,7 +76,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
     description: "An order with its lines (the OrderDetail read model).",
     fields: (t) => ({
       // The same fields as OrderSummary (a variant's builder differs only in the model's relations it may load).
-      ...summaryFields(t as unknown as OrderFieldBuilder),
+      ...summaryFields(t),
       lines: t.relation("lines", { type: OrderLine, query: { orderBy: { lineNo: "asc" } } }),
     }),
   });

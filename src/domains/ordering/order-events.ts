@@ -1,60 +1,36 @@
 /**
- * The Order aggregate's events, and the upcaster that lifts older shapes to the current ones.
+ * The Order aggregate's events, declared once (name → schema of its data), with their history.
  *
  * Schema history:
  * - ItemAdded v1 `{ productId, quantity, price }` (the unit price was called `price`, as in the
  *   reference) → v2 `{ productId, quantity, unitPrice }`, so it cannot be mistaken for the line's
- *   price. Logs written before v2 keep their v1 rows; every reader sees v2 through `upcastOrderEvent`.
+ *   price. Logs written before v2 keep their v1 rows; every reader sees v2 through the upcaster
+ *   declared here (its input typed and checked by the v1 schema).
  */
-import type { StoredEventShape } from "../../core/aggregate.ts";
-import type { DomainEvent } from "../../core/messages.ts";
+import { z } from "zod";
+import { type EventOf, upcaster, versioned } from "../../core/events.ts";
 
-export interface ItemAddedV1 {
-  productId: string;
-  quantity: number;
-  price: number;
-}
+const id = z.string();
+const cents = z.number().int();
 
-export interface ItemAddedV2 {
-  productId: string;
-  quantity: number;
-  unitPrice: number;
-}
+// Lenient on purpose: it reads rows already stored, whatever their numbers.
+const itemAddedV1 = z.object({ productId: id, quantity: z.number(), price: z.number() });
+const itemAddedV2 = z.object({ productId: id, quantity: z.number().int(), unitPrice: cents });
 
-export const ITEM_ADDED_VERSION = 2;
+export const orderEvents = {
+  OrderCreated: z.object({ customerId: id }),
+  ItemAdded: versioned(itemAddedV2, {
+    version: 2,
+    upcasters: {
+      1: upcaster(itemAddedV1, ({ productId, quantity, price }) => ({ productId, quantity, unitPrice: price })),
+    },
+  }),
+  ItemRemoved: z.object({ productId: id }),
+  OrderSubmitted: z.object({ total: cents, itemCount: z.number().int() }),
+  OrderConfirmed: z.object({}),
+  OrderShipped: z.object({ trackingNumber: z.string() }),
+  OrderDelivered: z.object({}),
+  OrderCancelled: z.object({ reason: z.string() }),
+};
 
-export type OrderEvent =
-  | DomainEvent<"OrderCreated", { customerId: string }>
-  | DomainEvent<"ItemAdded", ItemAddedV2>
-  | DomainEvent<"ItemRemoved", { productId: string }>
-  | DomainEvent<"OrderSubmitted", { total: number; itemCount: number }>
-  | DomainEvent<"OrderConfirmed", Record<string, never>>
-  | DomainEvent<"OrderShipped", { trackingNumber: string }>
-  | DomainEvent<"OrderDelivered", Record<string, never>>
-  | DomainEvent<"OrderCancelled", { reason: string }>;
-
-export const ORDER_EVENT_TYPES = [
-  "OrderCreated",
-  "ItemAdded",
-  "ItemRemoved",
-  "OrderSubmitted",
-  "OrderConfirmed",
-  "OrderShipped",
-  "OrderDelivered",
-  "OrderCancelled",
-] as const satisfies readonly OrderEvent["type"][];
-
-export const itemAdded = (data: ItemAddedV2): OrderEvent => ({
-  type: "ItemAdded",
-  schemaVersion: ITEM_ADDED_VERSION,
-  data,
-});
-
-/** Lifts a stored order event to its current shape; current shapes pass through unchanged. */
-export function upcastOrderEvent(event: StoredEventShape): OrderEvent {
-  if (event.type === "ItemAdded" && event.schemaVersion < 2) {
-    const { productId, quantity, price } = event.data as ItemAddedV1;
-    return itemAdded({ productId, quantity, unitPrice: price });
-  }
-  return { type: event.type, data: event.data, schemaVersion: event.schemaVersion } as OrderEvent;
-}
+export type OrderEvent = EventOf<typeof orderEvents>;

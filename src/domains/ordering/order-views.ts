@@ -3,20 +3,20 @@
  * the customer's and the products' names copied in from the catalogue views at the time the
  * event is projected (later renames are followed by catalog-views.ts).
  */
-import type { RecordedEvent } from "../../core/messages.ts";
 import { rowKey } from "../../core/row-key.ts";
+import type { RecordedEventOfAggregate } from "../../core/subscriptions.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import type { OrderEvent } from "./order-events.ts";
+import type { Order } from "./order.ts";
 
 type Tx = Prisma.TransactionClient;
-type Data<T extends OrderEvent["type"]> = Extract<OrderEvent, { type: T }>["data"];
+type OrderRecord = RecordedEventOfAggregate<typeof Order>;
 
-export async function applyToOrderViews(event: RecordedEvent, tx: Tx): Promise<void> {
+export async function applyToOrderViews(event: OrderRecord, tx: Tx): Promise<void> {
   const key = rowKey(event.tenantId, event.aggregateId);
   const stamp = { version: event.version, updatedAt: event.createdAt };
-  switch (event.type as OrderEvent["type"]) {
+  switch (event.type) {
     case "OrderCreated": {
-      const { customerId } = event.data as Data<"OrderCreated">;
+      const { customerId } = event.data;
       const customer = await tx.customerView.findUnique({
         where: { key: rowKey(event.tenantId, customerId) },
         select: { name: true },
@@ -41,7 +41,7 @@ export async function applyToOrderViews(event: RecordedEvent, tx: Tx): Promise<v
       return;
     }
     case "ItemAdded": {
-      const { productId, quantity, unitPrice } = event.data as Data<"ItemAdded">;
+      const { productId, quantity, unitPrice } = event.data;
       const line = rowKey(event.tenantId, event.aggregateId, productId);
       const existing = await tx.orderLine.findUnique({ where: { key: line }, select: { key: true } });
       const amount = quantity * unitPrice;
@@ -85,7 +85,7 @@ export async function applyToOrderViews(event: RecordedEvent, tx: Tx): Promise<v
       return;
     }
     case "ItemRemoved": {
-      const { productId } = event.data as Data<"ItemRemoved">;
+      const { productId } = event.data;
       const removed = await tx.orderLine.delete({
         where: { key: rowKey(event.tenantId, event.aggregateId, productId) },
       });
@@ -119,7 +119,7 @@ export async function applyToOrderViews(event: RecordedEvent, tx: Tx): Promise<v
       });
       return;
     case "OrderShipped": {
-      const { trackingNumber } = event.data as Data<"OrderShipped">;
+      const { trackingNumber } = event.data;
       await tx.orderSummary.update({
         where: { key },
         data: { status: "SHIPPED", shippedAt: event.createdAt, trackingNumber: trackingNumber || null, ...stamp },
@@ -133,7 +133,7 @@ export async function applyToOrderViews(event: RecordedEvent, tx: Tx): Promise<v
       });
       return;
     case "OrderCancelled": {
-      const { reason } = event.data as Data<"OrderCancelled">;
+      const { reason } = event.data;
       await tx.orderSummary.update({
         where: { key },
         data: { status: "CANCELLED", cancelledAt: event.createdAt, cancelReason: reason || null, ...stamp },

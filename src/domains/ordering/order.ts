@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { defineAggregate } from "../../core/aggregate.ts";
 import { DomainError } from "../../core/errors.ts";
-import { itemAdded, ORDER_EVENT_TYPES, type OrderEvent, upcastOrderEvent } from "./order-events.ts";
+import { type OrderEvent, orderEvents } from "./order-events.ts";
 import { canMove, type OrderStatus } from "./order-status.ts";
 
 export interface OrderLine {
@@ -37,7 +37,7 @@ const item = {
 
 export const Order = defineAggregate({
   name: "Order",
-  eventTypes: ORDER_EVENT_TYPES,
+  events: orderEvents,
   commands: {
     CreateOrder: {
       mode: "create",
@@ -121,7 +121,6 @@ export const Order = defineAggregate({
   },
 
   evolve: (state: OrderState, event: OrderEvent): OrderState => evolveOrder(state, event),
-  upcast: upcastOrderEvent,
 });
 
 export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
@@ -181,7 +180,7 @@ function addItem(state: OrderState, line: OrderLine): OrderEvent {
   if (state.total + line.quantity * line.unitPrice > ORDER_LIMITS.total) {
     throw new DomainError("ORDER_LIMIT_EXCEEDED", `An order's total is at most ${ORDER_LIMITS.total} cents`);
   }
-  return itemAdded({ productId: line.productId, quantity: line.quantity, unitPrice: line.unitPrice });
+  return { type: "ItemAdded", data: { productId: line.productId, quantity: line.quantity, unitPrice: line.unitPrice } };
 }
 
 function assertDraft(state: OrderState): void {

@@ -4,12 +4,15 @@
  */
 import { z } from "zod";
 import { defineAggregate } from "../../core/aggregate.ts";
-import type { DomainEvent } from "../../core/messages.ts";
+import type { EventOf } from "../../core/events.ts";
 
-export type ProductEvent =
-  | DomainEvent<"ProductRegistered", { name: string; price: number }>
-  | DomainEvent<"ProductRenamed", { name: string }>
-  | DomainEvent<"ProductRepriced", { price: number }>;
+export const productEvents = {
+  ProductRegistered: z.object({ name: z.string(), price: z.number().int() }),
+  ProductRenamed: z.object({ name: z.string() }),
+  ProductRepriced: z.object({ price: z.number().int() }),
+};
+
+export type ProductEvent = EventOf<typeof productEvents>;
 
 export interface ProductState {
   registered: boolean;
@@ -22,7 +25,7 @@ const price = z.number().int().min(0).max(1_000_000).describe("Catalogue price i
 
 export const Product = defineAggregate({
   name: "Product",
-  eventTypes: ["ProductRegistered", "ProductRenamed", "ProductRepriced"],
+  events: productEvents,
   commands: {
     RegisterProduct: {
       mode: "create",

@@ -4,8 +4,8 @@
  * order with them — a separate catalogue projection could lag behind and leave a name out.
  * Everything runs in the runner's transaction, with the checkpoint: each event counts once.
  */
-import type { RecordedEvent } from "../../core/messages.ts";
 import { defineProjection } from "../../core/processors.ts";
+import { type HandledBy, on } from "../../core/subscriptions.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { applyCustomerEvent, applyProductEvent } from "./catalog-views.ts";
 import { Customer } from "./customer.ts";
@@ -16,15 +16,17 @@ import { Product } from "./product.ts";
 
 type Tx = Prisma.TransactionClient;
 
-export const OrderingViews = defineProjection<Tx>({
+const handles = [on(Customer), on(Product), on(Order)] as const;
+
+export const OrderingViews = defineProjection({
   name: "OrderingViews",
-  eventTypes: [...Customer.eventTypes, ...Product.eventTypes, ...Order.eventTypes],
-  async apply(events, tx) {
+  handles,
+  async apply(events, tx: Tx) {
     for (const event of events) await applyEvent(event, tx);
   },
 });
 
-async function applyEvent(event: RecordedEvent, tx: Tx): Promise<void> {
+async function applyEvent(event: HandledBy<typeof handles>, tx: Tx): Promise<void> {
   switch (event.aggregateName) {
     case Customer.name:
       return applyCustomerEvent(event, tx);

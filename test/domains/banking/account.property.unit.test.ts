@@ -152,12 +152,10 @@ class Bank {
 
   private react(aggregateId: string, event: AccountEvent): readonly SagaCommand[] {
     if (!TransferSaga.eventTypes.includes(event.type)) return [];
-    // The transfer saga looks nothing up: an empty context (a lookup would throw).
-    const lookups = {} as SagaContext;
-    return TransferSaga.react(
-      { ...event, aggregateId } as unknown as RecordedEvent<AccountEvent>,
-      lookups,
-    ) as SagaCommand[];
+    // The typed saga matches (aggregate, type): the fake row names its aggregate. The transfer
+    // saga looks nothing up: an empty context (a lookup would throw).
+    const row = { ...event, aggregateName: Account.name, aggregateId } as unknown as RecordedEvent<AccountEvent>;
+    return TransferSaga.react(row, {} as SagaContext) as SagaCommand[];
   }
 
   private count(event: AccountEvent): void {
