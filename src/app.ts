@@ -5,6 +5,7 @@
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { checkExposure } from "./auth/exposure.ts";
 import { type Principal, requireRole } from "./auth/principal.ts";
+import { scopesFor, subjectOf } from "./auth/scopes.ts";
 import type { Config } from "./config.ts";
 import type { BoundedContext } from "./core/context.ts";
 import { StagelineError } from "./core/errors.ts";
@@ -129,6 +130,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       caller: principal ? { subject: principal.subject, via: principal.via } : {},
       principal,
       requireAdmin: () => requireRole(principal, config.security.adminRole),
+      scopes: scopesFor(principal, config.security, async (id) =>
+        subjectOf((await gateway.command(tenantId, id)).header),
+      ),
       async readAfter({ commandId, position }) {
         if (commandId) {
           const result = await gateway.waitFor(tenantId, commandId, {

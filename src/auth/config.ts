@@ -33,6 +33,8 @@ export interface SecurityConfig {
   rolesClaim: string;
   /** The role operational mutations and subscriptions need when authentication is on. */
   adminRole: string;
+  /** A command's results (query and subscription) only for the credential that sent it. */
+  resultsSenderOnly: boolean;
   /** Start on a non-loopback HOST without authentication anyway. */
   allowOpen: boolean;
   /** Origins (scheme://host[:port]) a browser page may call from; none by default. */
@@ -64,6 +66,7 @@ const schema = z.object({
   AUTH_ROLES_CLAIM: z.string().min(1).default("roles"),
   AUTH_ADMIN_ROLE: z.string().min(1).default("admin"),
   AUTH_ALLOW_OPEN: z.enum(["true", "false"]).default("false"),
+  AUTH_RESULTS_SENDER_ONLY: z.enum(["true", "false"]).default("false"),
   CORS_ORIGINS: z.string().optional(),
   GRAPHQL_INTROSPECTION: z.enum(["true", "false"]).optional(),
   WS_MAX_OPERATIONS: z.coerce.number().int().min(1).default(100),
@@ -105,6 +108,7 @@ export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean):
     rolesClaim: e.AUTH_ROLES_CLAIM,
     adminRole: e.AUTH_ADMIN_ROLE,
     allowOpen: e.AUTH_ALLOW_OPEN === "true",
+    resultsSenderOnly: e.AUTH_RESULTS_SENDER_ONLY === "true",
     corsOrigins,
     introspection: e.GRAPHQL_INTROSPECTION ? e.GRAPHQL_INTROSPECTION === "true" : !production,
     wsMaxOperations: e.WS_MAX_OPERATIONS,

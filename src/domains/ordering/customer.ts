@@ -23,6 +23,7 @@ export const Customer = defineAggregate({
   eventTypes: ["CustomerRegistered", "CustomerRenamed"],
   commands: {
     RegisterCustomer: {
+      roles: ["clerk"],
       mode: "create",
       description: "Registers a customer. Its ID is generated unless command.aggregateId is given.",
       input: z.object({
@@ -31,6 +32,7 @@ export const Customer = defineAggregate({
       }),
     },
     RenameCustomer: {
+      roles: ["clerk"],
       description: "Changes the customer's name; every order's copy of it follows. The same name changes nothing.",
       input: z.object({ name }),
     },
