@@ -4,7 +4,9 @@
  */
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { checkExposure } from "./auth/exposure.ts";
-import { type Principal, requireRole } from "./auth/principal.ts";
+import { limitWaits } from "./auth/limited-gateway.ts";
+import { WaitSlots } from "./auth/limits.ts";
+import { credentialKey, type Principal, requireRole } from "./auth/principal.ts";
 import { scopesFor, subjectOf } from "./auth/scopes.ts";
 import type { Config } from "./config.ts";
 import type { BoundedContext } from "./core/context.ts";
@@ -112,6 +114,8 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const history = new AggregateHistory({ registry, events, commands });
 
+  const waitSlots = new WaitSlots(config.security.maxWaitsPerCredential);
+  const anonymousSlots = new WaitSlots(Number.POSITIVE_INFINITY);
   const authenticator = createAuthenticator(config.security, { apiKeys: new ApiKeyStore(db.sql), logger });
   const context = (caller: { tenantId: string | undefined; principal?: Principal | undefined }): GraphQLContext => {
     const { principal } = caller;
@@ -121,7 +125,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     }
     return {
       tenantId,
-      gateway,
+      // Waits counted per credential, none longer than WAIT_MAX_TIMEOUT_MS (src/auth/limits.ts).
+      gateway: limitWaits(gateway, {
+        slots: principal ? waitSlots : anonymousSlots,
+        key: principal ? credentialKey(principal) : "",
+        maxTimeoutMs: config.security.maxWaitTimeoutMs,
+      }),
       prisma: db.prisma,
       registry,
       aggregates: processor,

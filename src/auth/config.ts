@@ -42,6 +42,18 @@ export interface SecurityConfig {
   introspection: boolean;
   /** Operations running at once on one graphql-ws socket; past it: TOO_MANY_OPERATIONS. */
   wsMaxOperations: number;
+  /** Sockets and slow readers (src/graphql/plugins/ws-transport.ts). */
+  ws: {
+    maxBufferedBytes: number;
+    slowReaderMs: number;
+    maxSocketsPerAddress: number;
+    maxSocketsPerCredential: number;
+  };
+  /** Per credential (authentication on): waits running at once, requests per second. */
+  maxWaitsPerCredential: number;
+  ratePerSecond: number;
+  /** The longest `timeoutMs` a wait may ask for; past it: TIMEOUT_TOO_LONG. */
+  maxWaitTimeoutMs: number;
 }
 
 const list = (text: string | undefined) =>
@@ -70,6 +82,17 @@ const schema = z.object({
   CORS_ORIGINS: z.string().optional(),
   GRAPHQL_INTROSPECTION: z.enum(["true", "false"]).optional(),
   WS_MAX_OPERATIONS: z.coerce.number().int().min(1).default(100),
+  WS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
+  WS_SLOW_READER_MS: z.coerce.number().int().min(10).default(10_000),
+  WS_MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).default(1000),
+  WS_MAX_SOCKETS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(20),
+  MAX_WAITS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(200),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(200),
+  WAIT_MAX_TIMEOUT_MS: z.coerce.number().int().min(1).max(300_000).default(300_000),
 });
 
 export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean): SecurityConfig {
@@ -112,5 +135,14 @@ export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean):
     corsOrigins,
     introspection: e.GRAPHQL_INTROSPECTION ? e.GRAPHQL_INTROSPECTION === "true" : !production,
     wsMaxOperations: e.WS_MAX_OPERATIONS,
+    ws: {
+      maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+      slowReaderMs: e.WS_SLOW_READER_MS,
+      maxSocketsPerAddress: e.WS_MAX_SOCKETS_PER_ADDRESS,
+      maxSocketsPerCredential: e.WS_MAX_SOCKETS_PER_CREDENTIAL,
+    },
+    maxWaitsPerCredential: e.MAX_WAITS_PER_CREDENTIAL,
+    ratePerSecond: e.RATE_LIMIT_PER_SECOND,
+    maxWaitTimeoutMs: e.WAIT_MAX_TIMEOUT_MS,
   };
 }

@@ -112,7 +112,7 @@ describe.each(engines)("authorization declared with the definitions, on %s", (en
     expect(codesOf(teller.json.errors)).toEqual(["FORBIDDEN"]);
     const auditor = await testApp.post({ query: HISTORY, variables }, await as(["auditor"]));
     expect(auditor.json.errors).toBeUndefined();
-    const edges = (auditor.json.data?.aggregateHistory as { edges: { node: unknown }[] }).edges;
+    const edges = (auditor.json.data!.aggregateHistory as { edges: { node: unknown }[] }).edges;
     expect(edges.map((e) => e.node)).toEqual([{ type: "AccountCreated", command: { sentBy: "alice" } }]);
   });
 
@@ -148,7 +148,7 @@ describe.each(engines)("authorization declared with the definitions, on %s", (en
     const ownId = (own.json.data!.createAccount as { commandId: string }).commandId;
     const alice = await senderOnlyApp.post({ query: RESULTS, variables: { id: ownId } }, await as(["teller"], "alice"));
     expect(alice.json.errors).toBeUndefined();
-    expect((alice.json.data?.commandResults as unknown[]).length).toBeGreaterThan(0);
+    expect((alice.json.data!.commandResults as unknown[]).length).toBeGreaterThan(0);
     const refused = await senderOnlyApp.post({ query: RESULTS, variables: { id: ownId } }, await as(["teller"], "bob"));
     expect(codesOf(refused.json.errors)).toEqual(["FORBIDDEN"]);
 

@@ -13,7 +13,15 @@ import { GraphQLError } from "graphql";
 import type { Context as WsContext } from "graphql-ws";
 import type { Plugin } from "graphql-yoga";
 import type { Authenticator } from "../../auth/authenticator.ts";
-import { chooseTenant, Forbidden, isExpired, type Principal, Unauthenticated } from "../../auth/principal.ts";
+import { RateLimited, type RequestRate } from "../../auth/limits.ts";
+import {
+  chooseTenant,
+  credentialKey,
+  Forbidden,
+  isExpired,
+  type Principal,
+  Unauthenticated,
+} from "../../auth/principal.ts";
 
 export interface Caller {
   /** The tenant asked for (checked against the credential's grants), or undefined: the default. */
@@ -22,10 +30,11 @@ export interface Caller {
 }
 
 /** The caller of one HTTP request (queries, mutations, SSE subscriptions). */
-export async function httpCaller(request: Request, authenticator: Authenticator): Promise<Caller> {
+export async function httpCaller(request: Request, authenticator: Authenticator, rate?: RequestRate): Promise<Caller> {
   try {
     const principal = await authenticator.authenticate(request.headers.get("authorization") ?? undefined);
     if (principal && isExpired(principal)) throw new Unauthenticated("The credential has expired");
+    if (principal && rate) await rate.consume(credentialKey(principal));
     return { principal, tenantId: chooseTenant(principal, request.headers.get("x-tenant-id") ?? undefined) };
   } catch (error) {
     throw asHttpError(error);
@@ -67,12 +76,23 @@ export async function admitWebSocket(
 }
 
 /** The caller admitted at connection_init, for one operation; errors are returned, not thrown. */
-export function webSocketCaller(ctx: WsContext<Record<string, unknown> | undefined, Extra>): Caller | GraphQLError {
+export async function webSocketCaller(
+  ctx: WsContext<Record<string, unknown> | undefined, Extra>,
+  rate?: RequestRate,
+): Promise<Caller | GraphQLError> {
   const caller = ctx.extra.caller ?? { principal: undefined, tenantId: undefined };
   if (caller.principal && isExpired(caller.principal)) {
     return new GraphQLError("The credential has expired; reconnect with a new one", {
       extensions: { code: "UNAUTHENTICATED" },
     });
+  }
+  if (caller.principal && rate) {
+    try {
+      await rate.consume(credentialKey(caller.principal));
+    } catch (error) {
+      if (!(error instanceof RateLimited)) throw error;
+      return new GraphQLError(error.message, { extensions: { code: error.code } });
+    }
   }
   return caller;
 }
@@ -85,6 +105,12 @@ function asHttpError(error: unknown): unknown {
   }
   if (error instanceof Forbidden) {
     return new GraphQLError(error.message, { extensions: { code: error.code, http: { status: 403 } } });
+  }
+  if (error instanceof RateLimited) {
+    const retryAfter = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+    return new GraphQLError(error.message, {
+      extensions: { code: error.code, http: { status: 429, headers: { "retry-after": retryAfter } } },
+    });
   }
   return error;
 }
