@@ -6,6 +6,7 @@ import { createAuthenticator } from "./auth/authenticator.ts";
 import { checkExposure } from "./auth/exposure.ts";
 import { limitWaits } from "./auth/limited-gateway.ts";
 import { WaitSlots } from "./auth/limits.ts";
+import { opsGuard } from "./auth/ops-guard.ts";
 import { credentialKey, type Principal, requireRole } from "./auth/principal.ts";
 import { scopesFor, subjectOf } from "./auth/scopes.ts";
 import type { Config } from "./config.ts";
@@ -169,7 +170,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     security: { authenticator, ...config.security },
     logger,
   });
-  attachOperations({ httpServer: server.httpServer, config: config.ops, sql: db.sql, registry, runners, bus, logger });
+  attachOperations({
+    httpServer: server.httpServer,
+    config: config.ops,
+    sql: db.sql,
+    registry,
+    runners,
+    bus,
+    logger,
+    guard: opsGuard(authenticator, {
+      metricsToken: config.security.opsMetricsToken,
+      adminRole: config.security.adminRole,
+    }),
+  });
 
   const purge = setInterval(
     () => {

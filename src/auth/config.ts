@@ -54,6 +54,8 @@ export interface SecurityConfig {
   ratePerSecond: number;
   /** The longest `timeoutMs` a wait may ask for; past it: TIMEOUT_TOO_LONG. */
   maxWaitTimeoutMs: number;
+  /** A bearer token for /ready and /metrics (scrapers), besides an admin credential. */
+  opsMetricsToken: string | undefined;
 }
 
 const list = (text: string | undefined) =>
@@ -92,6 +94,7 @@ const schema = z.object({
   WS_MAX_SOCKETS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(20),
   MAX_WAITS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(200),
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(200),
+  OPS_METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional(),
   WAIT_MAX_TIMEOUT_MS: z.coerce.number().int().min(1).max(300_000).default(300_000),
 });
 
@@ -144,5 +147,6 @@ export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean):
     maxWaitsPerCredential: e.MAX_WAITS_PER_CREDENTIAL,
     ratePerSecond: e.RATE_LIMIT_PER_SECOND,
     maxWaitTimeoutMs: e.WAIT_MAX_TIMEOUT_MS,
+    opsMetricsToken: e.OPS_METRICS_TOKEN,
   };
 }

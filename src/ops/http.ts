@@ -32,6 +32,8 @@ export interface OpsDeps {
   runners: RunnerSet;
   bus: ResultBus;
   logger: Logger;
+  /** With authentication on: may this Authorization header read /ready and /metrics? (src/auth/ops-guard.ts) */
+  guard?: (authorization: string | undefined) => Promise<boolean>;
 }
 
 export interface Operations {
@@ -90,11 +92,14 @@ export function attachOperations(deps: OpsDeps): Operations {
     const path = (req.url ?? "/").split("?", 1)[0]!;
     const route = req.method === "GET" || req.method === "HEAD" ? routes[path] : undefined;
     if (route) {
-      route(res).catch((err: unknown) => {
-        logger.error({ err, path }, "operations endpoint failed");
-        if (!res.headersSent) json(res, 500, { error: "INTERNAL_SERVER_ERROR" });
-        else res.destroy();
-      });
+      const allowed = path === "/health" || !deps.guard ? Promise.resolve(true) : deps.guard(req.headers.authorization);
+      allowed
+        .then((ok) => (ok ? route(res) : json(res, 401, { error: "UNAUTHENTICATED" })))
+        .catch((err: unknown) => {
+          logger.error({ err, path }, "operations endpoint failed");
+          if (!res.headersSent) json(res, 500, { error: "INTERNAL_SERVER_ERROR" });
+          else res.destroy();
+        });
       return;
     }
     if (metrics && req.headers.accept?.includes("text/event-stream")) res.once("close", metrics.streamOpened("sse"));
