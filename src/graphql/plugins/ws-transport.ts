@@ -71,6 +71,14 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined>(
       // ws has already answered (1009 for a frame too large) and is closing the socket.
       logger.info({ code: err.code, reason: err.message, address: addressOf(request) }, "websocket error");
     });
+    let watchdog: NodeJS.Timeout | undefined;
+    const closeSlow = () => {
+      if (socket.readyState !== socket.OPEN) return;
+      logger.info({ address: addressOf(request), buffered: socket.bufferedAmount }, "slow websocket reader closed");
+      socket.close(WS_SLOW_READER, "SLOW_READER: the client did not read what was sent");
+      // Its close frame waits behind the buffer: cut it off if it still does not read.
+      setTimeout(() => socket.terminate(), Math.max(limits.slowReaderMs, 5_000)).unref();
+    };
     let pongWait: NodeJS.Timeout | undefined;
     const ping = setInterval(() => {
       if (socket.readyState !== socket.OPEN) return;
@@ -82,18 +90,18 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined>(
       {
         protocol: socket.protocol,
         send: async (data) => {
-          if (!(await drained(socket, limits))) {
-            logger.info(
-              { address: addressOf(request), buffered: socket.bufferedAmount },
-              "slow websocket reader closed",
-            );
-            socket.close(WS_SLOW_READER, "SLOW_READER: the client did not read what was sent");
-            setTimeout(() => socket.terminate(), 1_000).unref();
-            return;
-          }
+          if (!(await drained(socket, limits))) return closeSlow();
           // Not awaiting the flush: with a reader that stopped, it never comes and the operation
-          // would hang unseen. bufferedAmount grows instead, and the check above sees it.
-          if (socket.readyState === socket.OPEN) socket.send(data);
+          // would hang unseen. bufferedAmount grows instead, and the checks here see it.
+          if (socket.readyState !== socket.OPEN) return;
+          socket.send(data);
+          // Nothing more may be sent: the reader must still drain below the bound in time.
+          if (socket.bufferedAmount > limits.maxBufferedBytes && !watchdog) {
+            watchdog = setTimeout(() => {
+              watchdog = undefined;
+              if (socket.readyState === socket.OPEN && socket.bufferedAmount > limits.maxBufferedBytes) closeSlow();
+            }, limits.slowReaderMs);
+          }
         },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
@@ -111,6 +119,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined>(
     socket.once("close", (code, reason) => {
       releaseAddress();
       clearTimeout(pongWait);
+      clearTimeout(watchdog);
       clearInterval(ping);
       void closed(code, String(reason));
     });
