@@ -14,7 +14,6 @@
  * - the socket "error" listener in ws-transport.ts (useServer instead): console.error is called;
  * - the guard call in src/ops/http.ts: /ready and /metrics answer without a credential.
  */
-import { getIntrospectionQuery } from "graphql";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type WebSocket from "ws";
 import { logger } from "../../src/logger.ts";
@@ -133,8 +132,6 @@ describe("transport limits (no storage involved: PGlite)", () => {
     RATE_LIMIT_PER_SECOND: "3",
     WS_MAX_SOCKETS_PER_CREDENTIAL: "2",
     WS_MAX_SOCKETS_PER_ADDRESS: "4",
-    WS_MAX_BUFFERED_BYTES: "1024",
-    WS_SLOW_READER_MS: "2000",
     OPS_METRICS_TOKEN: "metrics-token-metrics-token-metrics-token",
   };
 
@@ -177,30 +174,6 @@ describe("transport limits (no storage involved: PGlite)", () => {
     }
   });
 
-  it("closes a reader that stops reading with 4008 SLOW_READER once its buffer stays past the bound", async () => {
-    const info = vi.spyOn(logger, "info");
-    const socket = await open(testApp.wsUrl, {
-      authorization: `Bearer ${await token({ tenants: ["acme"], subject: "slow" })}`,
-    });
-    try {
-      const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
-      (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
-      const query = getIntrospectionQuery();
-      // Far more than the kernel's socket buffers hold: the rest waits in the server's buffer.
-      for (let i = 0; i < 150 && socket.readyState === socket.OPEN; i++) {
-        socket.send(JSON.stringify({ id: `q${i}`, type: "subscribe", payload: { query } }));
-      }
-      await expect
-        .poll(() => info.mock.calls.some((call) => call[1] === "slow websocket reader closed"), { timeout: 60_000 })
-        .toBe(true);
-      (socket as unknown as { _socket: { resume(): void } })._socket.resume();
-      expect(await closed).toBe(4008);
-    } finally {
-      info.mockRestore();
-      socket.terminate();
-    }
-  }, 90_000);
-
   it("guards /ready and /metrics with the metrics token or an admin credential; /health stays open", async () => {
     const base = testApp.url.replace(/\/graphql$/, "");
     const status = async (path: string, headers: Record<string, string> = {}) =>
@@ -234,4 +207,40 @@ describe("transport limits (no storage involved: PGlite)", () => {
       info.mockRestore();
     }
   });
+});
+
+describe("a reader that stops reading (no storage involved: PGlite)", () => {
+  let testApp: TestApp;
+  const env = { ...AUTH_ENV, WS_MAX_BUFFERED_BYTES: "1024", WS_SLOW_READER_MS: "2000", WS_MAX_OPERATIONS: "1000" };
+
+  beforeAll(async () => {
+    testApp = await startSecureApp("pglite", securityConfig(env), {}, { workers: false });
+  });
+  afterAll(async () => {
+    await testApp?.stop();
+  });
+
+  it("closes a reader that stops reading with 4008 SLOW_READER once its buffer stays past the bound", async () => {
+    const info = vi.spyOn(logger, "info");
+    const socket = await open(testApp.wsUrl, {
+      authorization: `Bearer ${await token({ tenants: ["acme"], subject: "slow" })}`,
+    });
+    try {
+      const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+      (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      const query = "{ __schema { types { name description fields { name description args { name description } } } } }";
+      // Far more than the kernel's socket buffers hold: the rest waits in the server's buffer.
+      for (let i = 0; i < 600 && socket.readyState === socket.OPEN; i++) {
+        socket.send(JSON.stringify({ id: `q${i}`, type: "subscribe", payload: { query } }));
+      }
+      await expect
+        .poll(() => info.mock.calls.some((call) => call[1] === "slow websocket reader closed"), { timeout: 60_000 })
+        .toBe(true);
+      (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+      expect(await closed).toBe(4008);
+    } finally {
+      info.mockRestore();
+      socket.terminate();
+    }
+  }, 90_000);
 });

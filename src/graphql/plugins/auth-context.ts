@@ -134,30 +134,55 @@ export function useCredentialExpiry(): Plugin<{ principal?: Principal }> {
   };
 }
 
-async function* untilExpiry<T>(source: AsyncIterable<T>, expiresAt: Date): AsyncGenerator<T | object> {
+/**
+ * The source's results until the credential expires, then one UNAUTHENTICATED error. A plain
+ * iterator, not an async generator: a generator waiting for its next result would queue a
+ * `return()` (the client completed or left) behind that wait, holding the source, its wait
+ * slot and its listener until a result arrived; here `return()` reaches the source at once.
+ */
+function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: Date): AsyncIterableIterator<T | object> {
   const iterator = source[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
+  let finished = false;
   const expired = new Promise<"expired">((resolve) => {
     timer = setTimeout(() => resolve("expired"), Math.max(0, expiresAt.getTime() - Date.now()));
   });
-  try {
-    while (true) {
+  const finish = async (): Promise<IteratorResult<T | object>> => {
+    if (!finished) {
+      finished = true;
+      clearTimeout(timer);
+      await iterator.return?.();
+    }
+    return { done: true, value: undefined };
+  };
+  return {
+    async next() {
+      if (finished) return { done: true, value: undefined };
       const next = await Promise.race([iterator.next(), expired]);
       if (next === "expired") {
-        yield {
-          errors: [
-            new GraphQLError("The credential has expired; subscribe again with a new one", {
-              extensions: { code: "UNAUTHENTICATED" },
-            }),
-          ],
+        void finish();
+        finished = true;
+        return {
+          done: false,
+          value: {
+            errors: [
+              new GraphQLError("The credential has expired; subscribe again with a new one", {
+                extensions: { code: "UNAUTHENTICATED" },
+              }),
+            ],
+          },
         };
-        return;
       }
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    clearTimeout(timer);
-    await iterator.return?.();
-  }
+      if (next.done) await finish();
+      return next;
+    },
+    return: finish,
+    throw: async (error: unknown) => {
+      await finish();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
