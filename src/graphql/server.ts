@@ -8,7 +8,7 @@ import { PothosValidationError } from "@pothos/core";
 import { GraphQLError, type GraphQLSchema } from "graphql";
 import type { ServerOptions } from "graphql-ws";
 import { createYoga, type MaskError, maskError, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import { type WebSocket, WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticator.ts";
 import { RequestRate } from "../auth/limits.ts";
 import { credentialKey, type Principal } from "../auth/principal.ts";
@@ -27,7 +27,6 @@ import {
   serveGraphQLWs,
   underAddressLimit,
   WS_TOO_MANY_SOCKETS,
-  type WsExtra,
   type WsTransportLimits,
 } from "./plugins/ws-transport.ts";
 import { type QueryLimits, queryLimitPlugins } from "./query-limits.ts";
