@@ -4,7 +4,11 @@
  */
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { checkExposure } from "./auth/exposure.ts";
-import { type Principal, requireRole } from "./auth/principal.ts";
+import { limitWaits } from "./auth/limited-gateway.ts";
+import { WaitSlots } from "./auth/limits.ts";
+import { opsGuard } from "./auth/ops-guard.ts";
+import { credentialKey, type Principal, requireRole } from "./auth/principal.ts";
+import { scopesFor, subjectOf } from "./auth/scopes.ts";
 import type { Config } from "./config.ts";
 import type { BoundedContext } from "./core/context.ts";
 import { StagelineError } from "./core/errors.ts";
@@ -125,6 +129,8 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const history = new AggregateHistory({ registry, events, commands });
 
+  const waitSlots = new WaitSlots(config.security.maxWaitsPerCredential);
+  const anonymousSlots = new WaitSlots(Number.POSITIVE_INFINITY);
   const authenticator = createAuthenticator(config.security, { apiKeys: new ApiKeyStore(db.sql), logger });
   const context = (caller: { tenantId: string | undefined; principal?: Principal | undefined }): GraphQLContext => {
     const { principal } = caller;
@@ -135,7 +141,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     addLogFields({ tenantId });
     return {
       tenantId,
-      gateway,
+      // Waits counted per credential, none longer than WAIT_MAX_TIMEOUT_MS (src/auth/limits.ts).
+      gateway: limitWaits(gateway, {
+        slots: principal ? waitSlots : anonymousSlots,
+        key: principal ? credentialKey(principal) : "",
+        maxTimeoutMs: config.security.maxWaitTimeoutMs,
+      }),
       prisma: db.prisma,
       registry,
       aggregates: processor,
@@ -144,6 +155,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       caller: principal ? { subject: principal.subject, via: principal.via } : {},
       principal,
       requireAdmin: () => requireRole(principal, config.security.adminRole),
+      scopes: scopesFor(principal, config.security, async (id) =>
+        subjectOf((await gateway.command(tenantId, id)).header),
+      ),
       async readAfter({ commandId, position }) {
         if (commandId) {
           const result = await gateway.waitFor(tenantId, commandId, {
@@ -180,6 +194,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     bus,
     logger,
     poolUse: db.poolUse,
+    guard: opsGuard(authenticator, {
+      metricsToken: config.security.opsMetricsToken,
+      adminRole: config.security.adminRole,
+    }),
   });
 
   const purge = setInterval(

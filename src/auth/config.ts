@@ -33,6 +33,8 @@ export interface SecurityConfig {
   rolesClaim: string;
   /** The role operational mutations and subscriptions need when authentication is on. */
   adminRole: string;
+  /** A command's results (query and subscription) only for the credential that sent it. */
+  resultsSenderOnly: boolean;
   /** Start on a non-loopback HOST without authentication anyway. */
   allowOpen: boolean;
   /** Origins (scheme://host[:port]) a browser page may call from; none by default. */
@@ -40,6 +42,20 @@ export interface SecurityConfig {
   introspection: boolean;
   /** Operations running at once on one graphql-ws socket; past it: TOO_MANY_OPERATIONS. */
   wsMaxOperations: number;
+  /** Sockets and slow readers (src/graphql/plugins/ws-transport.ts). */
+  ws: {
+    maxBufferedBytes: number;
+    slowReaderMs: number;
+    maxSocketsPerAddress: number;
+    maxSocketsPerCredential: number;
+  };
+  /** Per credential (authentication on): waits running at once, requests per second. */
+  maxWaitsPerCredential: number;
+  ratePerSecond: number;
+  /** The longest `timeoutMs` a wait may ask for; past it: TIMEOUT_TOO_LONG. */
+  maxWaitTimeoutMs: number;
+  /** A bearer token for /ready and /metrics (scrapers), besides an admin credential. */
+  opsMetricsToken: string | undefined;
 }
 
 const list = (text: string | undefined) =>
@@ -64,9 +80,22 @@ const schema = z.object({
   AUTH_ROLES_CLAIM: z.string().min(1).default("roles"),
   AUTH_ADMIN_ROLE: z.string().min(1).default("admin"),
   AUTH_ALLOW_OPEN: z.enum(["true", "false"]).default("false"),
+  AUTH_RESULTS_SENDER_ONLY: z.enum(["true", "false"]).default("false"),
   CORS_ORIGINS: z.string().optional(),
   GRAPHQL_INTROSPECTION: z.enum(["true", "false"]).optional(),
   WS_MAX_OPERATIONS: z.coerce.number().int().min(1).default(100),
+  WS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
+  WS_SLOW_READER_MS: z.coerce.number().int().min(10).default(10_000),
+  WS_MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).default(1000),
+  WS_MAX_SOCKETS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(20),
+  MAX_WAITS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(200),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(200),
+  OPS_METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional(),
+  WAIT_MAX_TIMEOUT_MS: z.coerce.number().int().min(1).max(300_000).default(300_000),
 });
 
 export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean): SecurityConfig {
@@ -105,8 +134,19 @@ export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean):
     rolesClaim: e.AUTH_ROLES_CLAIM,
     adminRole: e.AUTH_ADMIN_ROLE,
     allowOpen: e.AUTH_ALLOW_OPEN === "true",
+    resultsSenderOnly: e.AUTH_RESULTS_SENDER_ONLY === "true",
     corsOrigins,
     introspection: e.GRAPHQL_INTROSPECTION ? e.GRAPHQL_INTROSPECTION === "true" : !production,
     wsMaxOperations: e.WS_MAX_OPERATIONS,
+    ws: {
+      maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+      slowReaderMs: e.WS_SLOW_READER_MS,
+      maxSocketsPerAddress: e.WS_MAX_SOCKETS_PER_ADDRESS,
+      maxSocketsPerCredential: e.WS_MAX_SOCKETS_PER_CREDENTIAL,
+    },
+    maxWaitsPerCredential: e.MAX_WAITS_PER_CREDENTIAL,
+    ratePerSecond: e.RATE_LIMIT_PER_SECOND,
+    maxWaitTimeoutMs: e.WAIT_MAX_TIMEOUT_MS,
+    opsMetricsToken: e.OPS_METRICS_TOKEN,
   };
 }

@@ -26,6 +26,9 @@ export class Forbidden extends StagelineError {
   readonly code = "FORBIDDEN";
 }
 
+/** One key per credential, for limits counted per credential (sockets, waits, rate). */
+export const credentialKey = (principal: Principal): string => `${principal.via}:${principal.subject}`;
+
 export const isExpired = (principal: Principal, now = Date.now()): boolean =>
   principal.expiresAt !== undefined && principal.expiresAt.getTime() <= now;
 

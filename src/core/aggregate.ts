@@ -48,6 +48,11 @@ export interface CommandSpec<Input extends z.ZodObject = z.ZodObject> {
    * mutation. E.g. crediting a transfer, which a client could otherwise use to mint money.
    */
   internal?: boolean;
+  /**
+   * Who may send it: a credential with any of these roles (or scopes) when authentication is
+   * on; FORBIDDEN otherwise, before anything is stored. Absent: any credential of the tenant.
+   */
+  roles?: readonly string[];
 }
 
 export type CommandMode = "create" | "update" | "upsert";

@@ -1,6 +1,6 @@
 /**
  * Admin operations in GraphQL: rebuild a projection without downtime and follow its progress.
- * Each needs the admin role (AUTH_ADMIN_ROLE) when authentication is on: ctx.requireAdmin().
+ * Each declares the admin scope (AUTH_ADMIN_ROLE when authentication is on), checked before it runs.
  */
 import type { RebuildProgress } from "../runners/rebuild.ts";
 import type { StagelineBuilder } from "./builder.ts";
@@ -35,6 +35,7 @@ export function defineAdminApi(builder: StagelineBuilder): void {
   builder.mutationField("rebuildProjection", (t) =>
     t.field({
       type: Progress,
+      authScopes: { admin: true },
       description:
         "Rebuilds a projection from the log into shadow tables and swaps them in; readers see the old rows until then. Returns at once (or, with wait, when done). Errors: UNKNOWN_PROJECTION, PROJECTION_NOT_REBUILDABLE, REBUILD_IN_PROGRESS.",
       args: {
@@ -42,7 +43,6 @@ export function defineAdminApi(builder: StagelineBuilder): void {
         wait: t.arg.boolean({ description: "Answer when the rebuild has finished (default false)." }),
       },
       resolve: withErrorCodes(async (_root, args, ctx) => {
-        ctx.requireAdmin();
         const job = await ctx.rebuilds.start(args.projection);
         return args.wait ? job.done : job.progress;
       }),
@@ -52,11 +52,11 @@ export function defineAdminApi(builder: StagelineBuilder): void {
   builder.queryField("projectionRebuild", (t) =>
     t.field({
       type: Progress,
+      authScopes: { admin: true },
       nullable: true,
       description: "The latest rebuild of the projection this server ran (null: none).",
       args: { projection: t.arg.string({ required: true, description: PROJECTION }) },
       resolve: withErrorCodes(async (_root, args, ctx) => {
-        ctx.requireAdmin();
         return ctx.rebuilds.latest(args.projection)?.progress ?? null;
       }),
     }),
@@ -65,11 +65,11 @@ export function defineAdminApi(builder: StagelineBuilder): void {
   builder.subscriptionField("projectionRebuild", (t) =>
     t.field({
       type: Progress,
+      authScopes: { admin: true },
       description:
         "The latest rebuild's progress (events/s, percent) until it is DONE or FAILED. Ends at once when there is none.",
       args: { projection: t.arg.string({ required: true, description: PROJECTION }) },
       subscribe: withErrorCodes(async (_root, args, ctx) => {
-        ctx.requireAdmin();
         const job = ctx.rebuilds.latest(args.projection);
         return job ? job.watch() : empty();
       }),

@@ -1,11 +1,14 @@
 /**
  * The Pothos schema builder every part of the API (and every bounded context's read side)
- * adds to. Created per schema, so a test can build an API over any set of contexts.
+ * adds to. Created per schema, so a test can build an API over any set of contexts. Every root
+ * field declares who may call it (`authScopes`, checked before its resolver runs).
  */
 import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
-import type { Principal } from "../auth/principal.ts";
+import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
+import { Forbidden, type Principal } from "../auth/principal.ts";
+import type { AuthScopes, ScopeLoaders } from "../auth/scopes.ts";
 import type { AggregateHistory } from "../gateway/aggregate-history.ts";
 import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
@@ -34,11 +37,14 @@ export interface GraphQLContext {
   principal?: Principal;
   /** Throws FORBIDDEN unless the caller may run operational (admin) operations. */
   requireAdmin(): void;
+  /** The caller's authorization scopes, which fields declare with `authScopes` (src/auth/scopes.ts). */
+  scopes: ScopeLoaders;
 }
 
 export function createBuilder() {
   const builder = new SchemaBuilder<{
     Context: GraphQLContext;
+    AuthScopes: AuthScopes;
     PrismaTypes: PrismaTypes;
     Scalars: {
       BigInt: { Input: bigint; Output: bigint | number | string };
@@ -48,7 +54,16 @@ export function createBuilder() {
     DefaultFieldNullability: false;
     DefaultInputFieldRequiredness: false;
   }>({
-    plugins: [RelayPlugin, PrismaPlugin],
+    // Scope auth before Prisma, so a refused field runs nothing (Pothos' advice); relay stays first.
+    plugins: [RelayPlugin, ScopeAuthPlugin, PrismaPlugin],
+    scopeAuth: {
+      authScopes: (ctx) => ctx.scopes,
+      // A subscription is checked once, when it starts, not per event.
+      authorizeOnSubscribe: true,
+      // FORBIDDEN, as every other refusal of a valid credential (nothing ran, nothing stored).
+      unauthorizedError: (_parent, _ctx, info) =>
+        new Forbidden(`The credential does not allow ${info.parentType.name}.${info.fieldName}`),
+    },
     defaultFieldNullability: false,
     relay: { clientMutationId: "omit", cursorType: "String" },
     prisma: {

@@ -30,6 +30,7 @@ export function defineCommandApi(builder: StagelineBuilder, registry: Registry) 
       t.field({
         type: types.CommandResultRef,
         description: `${command.spec.description ?? command.type} (${command.contextName}.${command.aggregate.name})`,
+        authScopes: command.spec.roles ? { anyRole: command.spec.roles } : { member: true },
         args: {
           ...(input ? { input: t.arg({ type: input, required: true }) } : {}),
           command: t.arg({ type: types.CommandOptions }),
@@ -66,6 +67,7 @@ export function defineCommandApi(builder: StagelineBuilder, registry: Registry) 
       type: [types.CommandResultRef],
       description: "Every result the command reached so far (per stage and per processor), oldest first.",
       args: { commandId: t.arg.id({ required: true }) },
+      authScopes: (_root, args) => ({ resultsOf: String(args.commandId) }),
       resolve: withErrorCodes(async (_root, args, ctx) =>
         ctx.gateway.resultsSoFar(ctx.tenantId, String(args.commandId)),
       ),
@@ -78,6 +80,7 @@ export function defineCommandApi(builder: StagelineBuilder, registry: Registry) 
       description:
         "The command's results: first every stage already reached, then live ones, until `until` is reached (default: every stage), a failure, or the timeout.",
       args: { commandId: t.arg.id({ required: true }), until: t.arg({ type: types.WaitFor }) },
+      authScopes: (_root, args) => ({ resultsOf: String(args.commandId) }),
       subscribe: withErrorCodes(async (_root, args, ctx) => {
         const abandoned = new AbortController();
         const results = await ctx.gateway.results(ctx.tenantId, String(args.commandId), {

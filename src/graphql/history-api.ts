@@ -1,8 +1,9 @@
 /**
  * History and time travel in GraphQL: `aggregateHistory` (an aggregate's events with their
  * metadata, a cursor connection) and `aggregateState` (its state at a version or a moment).
- * Both read the caller's tenant only.
+ * Both read the caller's tenant only, and need the auditor role (AUDIT_READERS) or admin.
  */
+import { subjectOf } from "../auth/scopes.ts";
 import { streamVersionCursor } from "../core/cursor.ts";
 import { type HistoryEntry, versionCursor } from "../gateway/aggregate-history.ts";
 import type { StagelineBuilder } from "./builder.ts";
@@ -13,6 +14,9 @@ import { withErrorCodes } from "./errors.ts";
  * gateway's own version cursors are what `page` reads, so they are made here from the version.
  */
 const historyCursor = streamVersionCursor("aggregateHistory");
+
+/** Who may read any aggregate's past: it shows every command's data and sender. */
+const AUDIT_READERS = { admin: true, anyRole: ["auditor"] } as const;
 
 export function defineHistoryApi(builder: StagelineBuilder): void {
   const AuditCommand = builder
@@ -27,6 +31,11 @@ export function defineHistoryApi(builder: StagelineBuilder): void {
       fields: (t) => ({
         type: t.exposeString("type"),
         contextName: t.exposeString("contextName"),
+        sentBy: t.string({
+          nullable: true,
+          description: "The subject of the credential that sent it (null: sent without authentication, or by a saga).",
+          resolve: (c) => subjectOf(c.header) ?? null,
+        }),
         header: t.field({
           type: "JSON",
           description: "Caller data recorded with the command.",
@@ -71,6 +80,7 @@ export function defineHistoryApi(builder: StagelineBuilder): void {
     t.connection(
       {
         type: AggregateEvent,
+        authScopes: AUDIT_READERS,
         description:
           "An aggregate's events, oldest first, with their metadata (errors: UNKNOWN_AGGREGATE, INVALID_CURSOR, INVALID_PAGE).",
         args: {
@@ -127,6 +137,7 @@ export function defineHistoryApi(builder: StagelineBuilder): void {
     t.field({
       type: AggregateStateAt,
       nullable: true,
+      authScopes: AUDIT_READERS,
       description:
         "Time travel: the aggregate's state after version `atVersion`, or as it was at `atTime` (neither: now), computed from the log. Null when it had no events yet then. Errors: UNKNOWN_AGGREGATE, AMBIGUOUS_POINT_IN_TIME (both given), VERSION_OUT_OF_RANGE.",
       args: {

@@ -6,11 +6,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { PothosValidationError } from "@pothos/core";
 import { GraphQLError, type GraphQLSchema } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
+import type { ServerOptions } from "graphql-ws";
 import { createYoga, type MaskError, maskError, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import { type WebSocket, WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticator.ts";
-import type { Principal } from "../auth/principal.ts";
+import { RequestRate } from "../auth/limits.ts";
+import { credentialKey, type Principal } from "../auth/principal.ts";
 import { StagelineError } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { GraphQLContext } from "./builder.ts";
@@ -21,6 +22,13 @@ import { useJsonOnlyPosts } from "./plugins/csrf.ts";
 import { useIntrospectionSwitch } from "./plugins/introspection.ts";
 import { tooManyOperations } from "./plugins/ws-limits.ts";
 import { webSocketOriginCheck } from "./plugins/ws-origin.ts";
+import {
+  SocketCounts,
+  serveGraphQLWs,
+  underAddressLimit,
+  WS_TOO_MANY_SOCKETS,
+  type WsTransportLimits,
+} from "./plugins/ws-transport.ts";
 import { type QueryLimits, queryLimitPlugins } from "./query-limits.ts";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -48,6 +56,10 @@ export interface GraphQLServerOptions {
     corsOrigins: readonly string[];
     introspection: boolean;
     wsMaxOperations: number;
+    /** Requests per second per credential (RATE_LIMIT_PER_SECOND). */
+    ratePerSecond: number;
+    /** Sockets, buffers and slow readers (docs/security.md, "Exhaustion"). */
+    ws: WsTransportLimits;
   };
   logger: Logger;
 }
@@ -66,6 +78,7 @@ export interface GraphQLServer {
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
   const { logger } = options;
+  const rate = new RequestRate(options.security.ratePerSecond);
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema: options.schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -88,7 +101,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       ...queryLimitPlugins(options.queryLimits),
     ],
     context: async ({ request }) => {
-      const caller = await httpCaller(request, options.security.authenticator);
+      const caller = await httpCaller(request, options.security.authenticator, rate);
       return contextOrBadRequest(
         () => options.context({ ...caller, transport: "http" }),
         // graphql-sse's client reads only a 200 event stream (anything else is a bare network
@@ -126,27 +139,44 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     );
   });
 
+  const wsLimits = options.security.ws;
+  const perAddress = new SocketCounts();
+  const perCredential = new SocketCounts();
+  const originCheck = webSocketOriginCheck(options.security.corsOrigins);
   const wss = new WebSocketServer({
     server: httpServer,
     path: GRAPHQL_PATH,
     maxPayload: options.maxBodyBytes,
-    verifyClient: webSocketOriginCheck(options.security.corsOrigins),
+    verifyClient: (info, answer) =>
+      underAddressLimit(perAddress, wsLimits, info.req)
+        ? originCheck(info, answer)
+        : answer(false, 429, "TOO_MANY_SOCKETS from this address"),
   });
-  const wsServer = useServer<Record<string, unknown> | undefined, { request: IncomingMessage; socket: WebSocket }>(
+  const wsServer = serveGraphQLWs<Record<string, unknown> | undefined>(
     {
       // A bad tenant is refused at connection_init (4403 with the reason), never acknowledged:
       // otherwise every operation of the socket would fail, or a non-string tenant would
       // quietly become the default one. Then the credential, which may grant that tenant or not.
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         const refusal = tenantRefusal(ctx.connectionParams, options.context);
         if (refusal) {
           logger.debug({ refusal }, "websocket refused at connection_init");
           ctx.extra.socket.close(4403, refusal);
           return false;
         }
-        return admitWebSocket(ctx, options.security.authenticator, (code, reason) =>
+        const admitted = await admitWebSocket(ctx, options.security.authenticator, (code, reason) =>
           ctx.extra.socket.close(code, reason),
         );
+        const principal = (ctx.extra as { caller?: { principal?: Principal } }).caller?.principal;
+        if (!admitted || !principal) return admitted;
+        const key = credentialKey(principal);
+        if (perCredential.count(key) >= wsLimits.maxSocketsPerCredential) {
+          logger.info({ subject: principal.subject }, "websocket refused: too many sockets for the credential");
+          ctx.extra.socket.close(WS_TOO_MANY_SOCKETS, "TOO_MANY_SOCKETS for this credential");
+          return false;
+        }
+        ctx.extra.socket.once("close", perCredential.add(key));
+        return true;
       },
       // Yoga's envelop-wrapped execute/subscribe travel in rootValue, so its plugins run on WebSocket too.
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
@@ -178,7 +208,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
           for (const e of errors) (e.extensions as Record<string, unknown>).code ??= "GRAPHQL_VALIDATION_FAILED";
           return [...errors];
         }
-        const caller = webSocketCaller(ctx);
+        const caller = await webSocketCaller(ctx, rate);
         if (caller instanceof GraphQLError) return [caller];
         let contextValue: GraphQLContext;
         try {
@@ -197,6 +227,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       },
     },
     wss,
+    { limits: wsLimits, perAddress, logger },
   );
 
   let closed: Promise<void> | undefined;
@@ -239,7 +270,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
   };
 }
 
-type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]["execute"]>>;
+type OperationResult = ReturnType<NonNullable<ServerOptions["execute"]>>;
 
 interface EnvelopedRoot {
   execute: (args: unknown) => OperationResult;

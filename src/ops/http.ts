@@ -38,6 +38,8 @@ export interface OpsDeps {
   logger: Logger;
   /** The database pool's use, for /metrics (PostgreSQL only). */
   poolUse?: () => PoolUse;
+  /** With authentication on: may this Authorization header read /ready and /metrics? (src/auth/ops-guard.ts) */
+  guard?: (authorization: string | undefined) => Promise<boolean>;
 }
 
 export interface Operations {
@@ -97,11 +99,14 @@ export function attachOperations(deps: OpsDeps): Operations {
     const path = (req.url ?? "/").split("?", 1)[0]!;
     const route = req.method === "GET" || req.method === "HEAD" ? routes[path] : undefined;
     if (route) {
-      route(res).catch((err: unknown) => {
-        logger.error({ err, path }, "operations endpoint failed");
-        if (!res.headersSent) json(res, 500, { error: "INTERNAL_SERVER_ERROR" });
-        else res.destroy();
-      });
+      const allowed = path === "/health" || !deps.guard ? Promise.resolve(true) : deps.guard(req.headers.authorization);
+      allowed
+        .then((ok) => (ok ? route(res) : json(res, 401, { error: "UNAUTHENTICATED" })))
+        .catch((err: unknown) => {
+          logger.error({ err, path }, "operations endpoint failed");
+          if (!res.headersSent) json(res, 500, { error: "INTERNAL_SERVER_ERROR" });
+          else res.destroy();
+        });
       return;
     }
     if (metrics && req.headers.accept?.includes("text/event-stream")) res.once("close", metrics.streamOpened("sse"));

@@ -7,7 +7,7 @@
  * - the authenticate call in httpCaller (src/graphql/plugins/auth-context.ts): every HTTP refusal
  *   below turns into a success;
  * - the grant check in chooseTenant (src/auth/principal.ts): the other-tenant rows fail;
- * - ctx.requireAdmin() in src/graphql/admin-api.ts: the teller's rebuild is no longer FORBIDDEN;
+ * - `authScopes: { admin: true }` in src/graphql/admin-api.ts: the teller's rebuild is no longer FORBIDDEN;
  * - useCredentialExpiry (auth-context.ts): the expiring subscriptions never end.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

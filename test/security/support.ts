@@ -39,6 +39,8 @@ export interface Grant {
   expiresIn?: number;
   audience?: string;
   secret?: string;
+  /** The token's `sub` (default "tester"). */
+  subject?: string;
 }
 
 export function token(grant: Grant): Promise<string> {
@@ -46,7 +48,12 @@ export function token(grant: Grant): Promise<string> {
   return signLocalToken(
     { ...config.jwt, audience: grant.audience ?? config.jwt.audience, secret: grant.secret ?? SECRET },
     config,
-    { subject: "tester", tenants: grant.tenants, roles: grant.roles ?? [], expiresInSeconds: grant.expiresIn ?? 600 },
+    {
+      subject: grant.subject ?? "tester",
+      tenants: grant.tenants,
+      roles: grant.roles ?? [],
+      expiresInSeconds: grant.expiresIn ?? 600,
+    },
   );
 }
 

@@ -34,6 +34,7 @@ export const Account = defineAggregate({
   events: accountEvents,
   commands: {
     CreateAccount: {
+      roles: ["teller"],
       mode: "create",
       description: "Opens an account. Its ID is generated unless command.aggregateId is given.",
       input: z.object({
@@ -41,17 +42,20 @@ export const Account = defineAggregate({
         initialBalance: z.number().int().min(0).default(0).describe("Opening balance in cents; ≥ 0"),
       }),
     },
-    Deposit: { description: "Adds money to an account.", input: z.object({ amount }) },
+    Deposit: { roles: ["teller"], description: "Adds money to an account.", input: z.object({ amount }) },
     Withdraw: {
+      roles: ["teller"],
       description: "Takes money from an account; refused with INSUFFICIENT_BALANCE when it would go negative.",
       input: z.object({ amount }),
     },
     FreezeAccount: {
+      roles: ["supervisor"],
       description: "Stops all movements on the account until it is unfrozen.",
       input: z.object({ reason: z.string().trim().max(500).default("").describe("Why the account is frozen") }),
     },
-    UnfreezeAccount: { description: "Allows movements again.", input: z.object({}) },
+    UnfreezeAccount: { roles: ["supervisor"], description: "Allows movements again.", input: z.object({}) },
     PrepareTransfer: {
+      roles: ["teller"],
       description:
         "Starts a transfer from this account: locks the amount, then the transfer saga credits the target and confirms (or unlocks when the target refuses).",
       input: z.object({

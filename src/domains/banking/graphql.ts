@@ -64,6 +64,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("account", (t) =>
     t.prismaField({
+      authScopes: { anyRole: ["teller", "auditor"] },
       type: AccountView,
       nullable: true,
       description: "An account from its read model.",
@@ -80,6 +81,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("accounts", (t) =>
     t.connection({
+      authScopes: { anyRole: ["teller", "auditor"] },
       type: AccountView,
       description: "Accounts by ID, optionally of one status (a cursor is valid for its tenant only: INVALID_CURSOR).",
       args: { status: t.arg({ type: AccountStatus }), ...readAfterArgs(t) },
@@ -117,6 +119,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("transfer", (t) =>
     t.prismaField({
+      authScopes: { anyRole: ["teller", "auditor"] },
       type: TransferView,
       nullable: true,
       description:
@@ -154,6 +157,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("accountState", (t) =>
     t.field({
+      authScopes: { anyRole: ["teller", "auditor"] },
       type: AccountStateRef,
       nullable: true,
       description: "The account as its events say it is now (strongly consistent; no read model involved).",

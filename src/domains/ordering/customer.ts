@@ -26,6 +26,7 @@ export const Customer = defineAggregate({
   events: customerEvents,
   commands: {
     RegisterCustomer: {
+      roles: ["clerk"],
       mode: "create",
       description: "Registers a customer. Its ID is generated unless command.aggregateId is given.",
       input: z.object({
@@ -34,6 +35,7 @@ export const Customer = defineAggregate({
       }),
     },
     RenameCustomer: {
+      roles: ["clerk"],
       description: "Changes the customer's name; every order's copy of it follows. The same name changes nothing.",
       input: z.object({ name }),
     },

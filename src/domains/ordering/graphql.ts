@@ -141,6 +141,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("order", (t) =>
     t.prismaField({
+      authScopes: { anyRole: ["clerk", "auditor"] },
       type: OrderDetail,
       nullable: true,
       description: "An order with its lines.",
@@ -158,6 +159,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("ordersByCustomer", (t) =>
     t.connection({
+      authScopes: { anyRole: ["clerk", "auditor"] },
       type: OrderSummary,
       description: "A customer's orders, newest first, optionally of one status.",
       args: { customerId: t.arg.id({ required: true }), status: t.arg({ type: OrderStatusEnum }), ...readAfterArgs(t) },
@@ -192,6 +194,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("searchOrders", (t) =>
     t.connection({
+      authScopes: { anyRole: ["clerk", "auditor"] },
       type: OrderSummary,
       description:
         "Orders whose ID, customer name or product names hold every word of `text` (as a word prefix, case-insensitive), newest first. `from` is inclusive, `to` exclusive (creation time).",
@@ -234,6 +237,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("customer", (t) =>
     t.prismaField({
+      authScopes: { anyRole: ["clerk", "auditor"] },
       type: Customer,
       nullable: true,
       args: { id: t.arg.id({ required: true }), ...readAfterArgs(t) },
@@ -250,6 +254,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("customerStats", (t) =>
     t.prismaField({
+      authScopes: { anyRole: ["clerk", "auditor"] },
       type: CustomerStats,
       nullable: true,
       description: "A customer's order statistics.",
@@ -267,6 +272,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("product", (t) =>
     t.prismaField({
+      authScopes: { anyRole: ["clerk", "catalog", "auditor"] },
       type: Product,
       nullable: true,
       args: { id: t.arg.id({ required: true }), ...readAfterArgs(t) },
@@ -280,6 +286,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
 
   builder.queryField("products", (t) =>
     t.connection({
+      authScopes: { anyRole: ["clerk", "catalog", "auditor"] },
       type: Product,
       description: "The catalogue, by ID.",
       args: { ...readAfterArgs(t) },

@@ -40,6 +40,7 @@ export const Order = defineAggregate({
   events: orderEvents,
   commands: {
     CreateOrder: {
+      roles: ["clerk"],
       mode: "create",
       description: "Opens a draft order for a customer, with its first items (optional).",
       input: z.object({
@@ -48,25 +49,30 @@ export const Order = defineAggregate({
       }),
     },
     AddItem: {
+      roles: ["clerk"],
       description:
         "Adds a product to a draft order; a product already in the order gets more quantity (at the same unit price).",
       input: z.object(item),
     },
     RemoveItem: {
+      roles: ["clerk"],
       description: "Removes a product's line from a draft order.",
       input: z.object({ productId: item.productId }),
     },
     SubmitOrder: {
+      roles: ["clerk"],
       description: "Submits a draft order; refused with ORDER_EMPTY when it has no line.",
       input: z.object({}),
     },
-    ConfirmOrder: { description: "Confirms a submitted order.", input: z.object({}) },
+    ConfirmOrder: { roles: ["clerk"], description: "Confirms a submitted order.", input: z.object({}) },
     ShipOrder: {
+      roles: ["clerk"],
       description: "Ships a confirmed order.",
       input: z.object({ trackingNumber: z.string().trim().max(100).default("").describe("Carrier's tracking number") }),
     },
-    DeliverOrder: { description: "Marks a shipped order delivered.", input: z.object({}) },
+    DeliverOrder: { roles: ["clerk"], description: "Marks a shipped order delivered.", input: z.object({}) },
     CancelOrder: {
+      roles: ["clerk"],
       description: "Cancels an order that has not shipped yet.",
       input: z.object({ reason: z.string().trim().max(500).default("").describe("Why the order is cancelled") }),
     },

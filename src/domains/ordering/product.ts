@@ -28,15 +28,18 @@ export const Product = defineAggregate({
   events: productEvents,
   commands: {
     RegisterProduct: {
+      roles: ["catalog"],
       mode: "create",
       description: "Adds a product to the catalogue. Its ID is generated unless command.aggregateId is given.",
       input: z.object({ name, price }),
     },
     RenameProduct: {
+      roles: ["catalog"],
       description: "Changes the product's name; every order line's copy of it follows. The same name changes nothing.",
       input: z.object({ name }),
     },
     RepriceProduct: {
+      roles: ["catalog"],
       description: "Changes the catalogue price. Orders keep the unit price they were placed at.",
       input: z.object({ price }),
     },

@@ -13,7 +13,15 @@ import { GraphQLError } from "graphql";
 import type { Context as WsContext } from "graphql-ws";
 import type { Plugin } from "graphql-yoga";
 import type { Authenticator } from "../../auth/authenticator.ts";
-import { chooseTenant, Forbidden, isExpired, type Principal, Unauthenticated } from "../../auth/principal.ts";
+import { RateLimited, type RequestRate } from "../../auth/limits.ts";
+import {
+  chooseTenant,
+  credentialKey,
+  Forbidden,
+  isExpired,
+  type Principal,
+  Unauthenticated,
+} from "../../auth/principal.ts";
 
 export interface Caller {
   /** The tenant asked for (checked against the credential's grants), or undefined: the default. */
@@ -22,10 +30,11 @@ export interface Caller {
 }
 
 /** The caller of one HTTP request (queries, mutations, SSE subscriptions). */
-export async function httpCaller(request: Request, authenticator: Authenticator): Promise<Caller> {
+export async function httpCaller(request: Request, authenticator: Authenticator, rate?: RequestRate): Promise<Caller> {
   try {
     const principal = await authenticator.authenticate(request.headers.get("authorization") ?? undefined);
     if (principal && isExpired(principal)) throw new Unauthenticated("The credential has expired");
+    if (principal && rate) await rate.consume(credentialKey(principal));
     return { principal, tenantId: chooseTenant(principal, request.headers.get("x-tenant-id") ?? undefined) };
   } catch (error) {
     throw asHttpError(error);
@@ -67,12 +76,23 @@ export async function admitWebSocket(
 }
 
 /** The caller admitted at connection_init, for one operation; errors are returned, not thrown. */
-export function webSocketCaller(ctx: WsContext<Record<string, unknown> | undefined, Extra>): Caller | GraphQLError {
+export async function webSocketCaller(
+  ctx: WsContext<Record<string, unknown> | undefined, Extra>,
+  rate?: RequestRate,
+): Promise<Caller | GraphQLError> {
   const caller = ctx.extra.caller ?? { principal: undefined, tenantId: undefined };
   if (caller.principal && isExpired(caller.principal)) {
     return new GraphQLError("The credential has expired; reconnect with a new one", {
       extensions: { code: "UNAUTHENTICATED" },
     });
+  }
+  if (caller.principal && rate) {
+    try {
+      await rate.consume(credentialKey(caller.principal));
+    } catch (error) {
+      if (!(error instanceof RateLimited)) throw error;
+      return new GraphQLError(error.message, { extensions: { code: error.code } });
+    }
   }
   return caller;
 }
@@ -85,6 +105,12 @@ function asHttpError(error: unknown): unknown {
   }
   if (error instanceof Forbidden) {
     return new GraphQLError(error.message, { extensions: { code: error.code, http: { status: 403 } } });
+  }
+  if (error instanceof RateLimited) {
+    const retryAfter = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+    return new GraphQLError(error.message, {
+      extensions: { code: error.code, http: { status: 429, headers: { "retry-after": retryAfter } } },
+    });
   }
   return error;
 }
@@ -108,30 +134,55 @@ export function useCredentialExpiry(): Plugin<{ principal?: Principal }> {
   };
 }
 
-async function* untilExpiry<T>(source: AsyncIterable<T>, expiresAt: Date): AsyncGenerator<T | object> {
+/**
+ * The source's results until the credential expires, then one UNAUTHENTICATED error. A plain
+ * iterator, not an async generator: a generator waiting for its next result would queue a
+ * `return()` (the client completed or left) behind that wait, holding the source, its wait
+ * slot and its listener until a result arrived; here `return()` reaches the source at once.
+ */
+function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: Date): AsyncIterableIterator<T | object> {
   const iterator = source[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
+  let finished = false;
   const expired = new Promise<"expired">((resolve) => {
     timer = setTimeout(() => resolve("expired"), Math.max(0, expiresAt.getTime() - Date.now()));
   });
-  try {
-    while (true) {
+  const finish = async (): Promise<IteratorResult<T | object>> => {
+    if (!finished) {
+      finished = true;
+      clearTimeout(timer);
+      await iterator.return?.();
+    }
+    return { done: true, value: undefined };
+  };
+  return {
+    async next() {
+      if (finished) return { done: true, value: undefined };
       const next = await Promise.race([iterator.next(), expired]);
       if (next === "expired") {
-        yield {
-          errors: [
-            new GraphQLError("The credential has expired; subscribe again with a new one", {
-              extensions: { code: "UNAUTHENTICATED" },
-            }),
-          ],
+        void finish();
+        finished = true;
+        return {
+          done: false,
+          value: {
+            errors: [
+              new GraphQLError("The credential has expired; subscribe again with a new one", {
+                extensions: { code: "UNAUTHENTICATED" },
+              }),
+            ],
+          },
         };
-        return;
       }
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    clearTimeout(timer);
-    await iterator.return?.();
-  }
+      if (next.done) await finish();
+      return next;
+    },
+    return: finish,
+    throw: async (error: unknown) => {
+      await finish();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
