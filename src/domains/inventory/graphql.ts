@@ -19,6 +19,7 @@ export function inventorySchema(builder: StagelineBuilder): void {
 
   builder.queryField("stock", (t) =>
     t.prismaField({
+      authScopes: { anyRole: ["clerk", "catalog", "auditor"] },
       type: StockView,
       nullable: true,
       description: "A SKU's stock from its read model.",

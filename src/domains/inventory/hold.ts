@@ -24,6 +24,7 @@ export const Hold = defineAggregate({
   validateEvents: true,
   commands: {
     PlaceHold: {
+      roles: ["clerk"],
       mode: "create",
       description:
         "Asks to hold units of a SKU; the hold is then confirmed or rejected (watch SAGA_HANDLED with chain).",

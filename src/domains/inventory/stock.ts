@@ -28,6 +28,7 @@ export const Stock = defineAggregate({
   validateEvents: true,
   commands: {
     SetStockLevel: {
+      roles: ["catalog"],
       mode: "upsert",
       description: "Sets how many of this SKU are on hand (creates the stock when new). Not below what is reserved.",
       input: z.object({ onHand: count.describe("Units on hand") }),
