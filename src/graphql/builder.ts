@@ -6,6 +6,7 @@ import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { Principal } from "../auth/principal.ts";
+import type { ConsoleService } from "../console/console-service.ts";
 import type { AggregateHistory } from "../gateway/aggregate-history.ts";
 import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
@@ -32,6 +33,8 @@ export interface GraphQLContext {
   caller: Record<string, unknown>;
   /** The verified credential; undefined when authentication is off. */
   principal?: Principal;
+  /** What the console's fields read (src/graphql/console-api.ts); absent in contexts built without it. */
+  console?: ConsoleService;
   /** Throws FORBIDDEN unless the caller may run operational (admin) operations. */
   requireAdmin(): void;
 }
