@@ -171,7 +171,7 @@ export function SendForm({ catalog, onSending, onSent }) {
         <div class="field"><label for="wait-timeout">timeoutMs</label>
           <input id="wait-timeout" type="number" value=${wait.timeoutMs} onInput=${(e) => setWait({ ...wait, timeoutMs: e.target.value })} /></div>
       </fieldset>
-      <button type="submit" disabled=${busy}>${busy ? "Waiting…" : "Send"}</button>
+      <button id="send" type="submit" disabled=${busy}>${busy ? "Waiting…" : "Send"}</button>
     </form>
     <${Answer} answer=${answer} />
   </section>`;
