@@ -51,74 +51,84 @@ describe.runIf(chromiumPath)("the console in Chromium", () => {
     await t?.stop();
   });
 
-  it("sends a transfer from the form and shows every command of its chain reaching every stage", async () => {
-    const { page } = browser;
-    await page.selectOption("#mutation", "prepareTransfer");
-    await page.fill("#field-transferId", "t-1");
-    await page.fill("#field-targetAccountId", "bob");
-    await page.fill("#field-amount", "2500");
-    await page.fill("#opt-aggregateId", "ada");
-    await page.selectOption("#wait-stage", "SAGA_HANDLED");
-    await page.check("#wait-chain");
-    await page.click("#send");
+  it(
+    "sends a transfer from the form and shows every command of its chain reaching every stage",
+    async () => {
+      const { page } = browser;
+      await page.selectOption("#mutation", "prepareTransfer");
+      await page.fill("#field-transferId", "t-1");
+      await page.fill("#field-targetAccountId", "bob");
+      await page.fill("#field-amount", "2500");
+      await page.fill("#opt-aggregateId", "ada");
+      await page.selectOption("#wait-stage", "SAGA_HANDLED");
+      await page.check("#wait-chain");
+      await page.click("#send");
 
-    const answer = page.getByTestId("answer");
-    await expect.poll(() => answer.getAttribute("data-succeeded"), { timeout: DEADLINE }).toBe("true");
-    expect(await page.getByTestId("answer-code").textContent()).toBe("Ok");
+      const answer = page.getByTestId("answer");
+      await expect.poll(() => answer.getAttribute("data-succeeded"), { timeout: DEADLINE }).toBe("true");
+      expect(await page.getByTestId("answer-code").textContent()).toBe("Ok");
 
-    // The tree: the saga's entry on bob under the transfer, the confirmation on ada under the entry.
-    const chain = page.getByTestId("chain");
-    const prepare = chain.locator('.node[data-type="PrepareTransfer"]');
-    const receive = prepare.locator('.node[data-type="ReceiveTransfer"]');
-    const confirm = receive.locator('.node[data-type="ConfirmTransfer"]');
-    for (const node of [prepare, receive, confirm]) {
-      const ownStages = node.locator(":scope > .timeline [data-stage]");
+      // The tree: the saga's entry on bob under the transfer, the confirmation on ada under the entry.
+      const chain = page.getByTestId("chain");
+      const prepare = chain.locator('.node[data-type="PrepareTransfer"]');
+      const receive = prepare.locator('.node[data-type="ReceiveTransfer"]');
+      const confirm = receive.locator('.node[data-type="ConfirmTransfer"]');
+      for (const node of [prepare, receive, confirm]) {
+        const ownStages = node.locator(":scope > .timeline [data-stage]");
+        await expect
+          .poll(() => ownStages.evaluateAll((els) => els.map((e) => `${e.dataset.stage}:${e.dataset.state}`)), {
+            timeout: DEADLINE,
+          })
+          .toEqual(["SENT:ok", "PROCESSED:ok", "SNAPSHOT:ok", "PROJECTED:ok", "EVENT_HANDLED:ok", "SAGA_HANDLED:ok"]);
+      }
+      expect(await chain.locator(".node").count()).toBe(3);
+      // Each processor's own signal is there too, e.g. the saga's on the transfer's SAGA_HANDLED.
       await expect
-        .poll(() => ownStages.evaluateAll((els) => els.map((e) => `${e.dataset.stage}:${e.dataset.state}`)), {
-          timeout: DEADLINE,
-        })
-        .toEqual(["SENT:ok", "PROCESSED:ok", "SNAPSHOT:ok", "PROJECTED:ok", "EVENT_HANDLED:ok", "SAGA_HANDLED:ok"]);
-    }
-    expect(await chain.locator(".node").count()).toBe(3);
-    // Each processor's own signal is there too, e.g. the saga's on the transfer's SAGA_HANDLED.
-    await expect
-      .poll(
-        () => prepare.locator(':scope > .timeline [data-stage="SAGA_HANDLED"] [data-processor="TransferSaga"]').count(),
-        {
-          timeout: DEADLINE,
-        },
-      )
-      .toBe(1);
-    // The live list has all three commands.
-    for (const type of ["PrepareTransfer", "ReceiveTransfer", "ConfirmTransfer"]) {
-      await expect
-        .poll(() => page.locator(`[data-testid="command-list"] [data-type="${type}"]`).count(), { timeout: DEADLINE })
+        .poll(
+          () =>
+            prepare.locator(':scope > .timeline [data-stage="SAGA_HANDLED"] [data-processor="TransferSaga"]').count(),
+          {
+            timeout: DEADLINE,
+          },
+        )
         .toBe(1);
-    }
-    if (process.env.CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT, fullPage: true });
-  }, TEST_TIMEOUT);
+      // The live list has all three commands.
+      for (const type of ["PrepareTransfer", "ReceiveTransfer", "ConfirmTransfer"]) {
+        await expect
+          .poll(() => page.locator(`[data-testid="command-list"] [data-type="${type}"]`).count(), { timeout: DEADLINE })
+          .toBe(1);
+      }
+      if (process.env.CONSOLE_SCREENSHOT)
+        await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT, fullPage: true });
+    },
+    TEST_TIMEOUT,
+  );
 
-  it("shows a refused command's code, in the answer and on its timeline", async () => {
-    const { page } = browser;
-    await page.selectOption("#mutation", "withdraw");
-    await page.fill("#field-amount", "1000000");
-    await page.fill("#opt-aggregateId", "bob");
-    await page.selectOption("#wait-stage", "PROCESSED");
-    await page.uncheck("#wait-chain");
-    await page.click("#send");
+  it(
+    "shows a refused command's code, in the answer and on its timeline",
+    async () => {
+      const { page } = browser;
+      await page.selectOption("#mutation", "withdraw");
+      await page.fill("#field-amount", "1000000");
+      await page.fill("#opt-aggregateId", "bob");
+      await page.selectOption("#wait-stage", "PROCESSED");
+      await page.uncheck("#wait-chain");
+      await page.click("#send");
 
-    await expect
-      .poll(() => page.getByTestId("answer-code").textContent(), { timeout: DEADLINE })
-      .toBe("INSUFFICIENT_BALANCE");
-    expect(await page.getByTestId("answer").getAttribute("data-succeeded")).toBe("false");
-    const node = page.getByTestId("chain").locator('.node[data-type="Withdraw"]');
-    const processed = node.locator(':scope > .timeline [data-stage="PROCESSED"]');
-    await expect.poll(() => processed.getAttribute("data-state"), { timeout: DEADLINE }).toBe("failed");
-    expect(await processed.getByTestId("error-code").textContent()).toBe("INSUFFICIENT_BALANCE");
-    expect(await node.locator(':scope > .timeline [data-stage="PROJECTED"]').getAttribute("data-state")).toBe(
-      "skipped",
-    );
-  }, TEST_TIMEOUT);
+      await expect
+        .poll(() => page.getByTestId("answer-code").textContent(), { timeout: DEADLINE })
+        .toBe("INSUFFICIENT_BALANCE");
+      expect(await page.getByTestId("answer").getAttribute("data-succeeded")).toBe("false");
+      const node = page.getByTestId("chain").locator('.node[data-type="Withdraw"]');
+      const processed = node.locator(':scope > .timeline [data-stage="PROCESSED"]');
+      await expect.poll(() => processed.getAttribute("data-state"), { timeout: DEADLINE }).toBe("failed");
+      expect(await processed.getByTestId("error-code").textContent()).toBe("INSUFFICIENT_BALANCE");
+      expect(await node.locator(':scope > .timeline [data-stage="PROJECTED"]').getAttribute("data-state")).toBe(
+        "skipped",
+      );
+    },
+    TEST_TIMEOUT,
+  );
 
   it("asks nothing of any host but the server", async () => {
     const { requests } = browser;
@@ -131,5 +141,17 @@ describe.runIf(chromiumPath)("the console in Chromium", () => {
       return protocol !== "data:" && host !== new URL(origin).host;
     });
     expect(outside).toEqual([]);
+  });
+
+  it("GraphiQL opens with the example operations instead of its welcome text", async () => {
+    const { page } = browser;
+    await page.goto(t.url);
+    const body = page.locator("body");
+    await expect.poll(() => body.innerText(), { timeout: DEADLINE }).toContain("mutation OpenAda");
+    const text = await body.innerText();
+    // One tab per example: the accounts, the transfer with its chain wait, the stages subscription.
+    expect(text).toContain("Transfer");
+    expect(text).toContain("CommandStages");
+    expect(text).not.toContain("in-browser tool");
   });
 });
