@@ -42,7 +42,7 @@ describe.runIf(chromiumPath)("the console in Chromium", () => {
 
   afterEach(async (context) => {
     if (context.task.result?.state === "fail" && browser) {
-      console.error(await browser.page.locator("#app").innerText());
+      console.error(await browser.page.locator("body").innerText({ timeout: 5_000 }).catch(String));
     }
   });
 
@@ -143,15 +143,19 @@ describe.runIf(chromiumPath)("the console in Chromium", () => {
     expect(outside).toEqual([]);
   });
 
-  it("GraphiQL opens with the example operations instead of its welcome text", async () => {
-    const { page } = browser;
-    await page.goto(t.url);
-    const body = page.locator("body");
-    await expect.poll(() => body.innerText(), { timeout: DEADLINE }).toContain("mutation OpenAda");
-    const text = await body.innerText();
-    // One tab per example: the accounts, the transfer with its chain wait, the stages subscription.
-    expect(text).toContain("Transfer");
-    expect(text).toContain("CommandStages");
-    expect(text).not.toContain("in-browser tool");
-  });
+  it(
+    "GraphiQL opens with the example operations instead of its welcome text",
+    async () => {
+      const { page } = browser;
+      await page.goto(t.url);
+      const body = page.locator("body");
+      await expect.poll(() => body.innerText(), { timeout: DEADLINE }).toContain("mutation OpenAda");
+      const text = await body.innerText();
+      // One tab per example: the accounts, the transfer with its chain wait, the stages subscription.
+      expect(text).toContain("Transfer");
+      expect(text).toContain("CommandStages");
+      expect(text).not.toContain("in-browser tool");
+    },
+    TEST_TIMEOUT,
+  );
 });
