@@ -10,6 +10,8 @@ import { opsGuard } from "./auth/ops-guard.ts";
 import { credentialKey, type Principal, requireRole } from "./auth/principal.ts";
 import { scopesFor, subjectOf } from "./auth/scopes.ts";
 import type { Config } from "./config.ts";
+import { ConsoleService } from "./console/console-service.ts";
+import { serveConsole } from "./console/static.ts";
 import type { BoundedContext } from "./core/context.ts";
 import { StagelineError } from "./core/errors.ts";
 import { contexts as defaultContexts } from "./domains/index.ts";
@@ -29,10 +31,12 @@ import { ProjectionRebuilds } from "./runners/rebuild.ts";
 import { RunnerSet } from "./runners/runner-set.ts";
 import { ApiKeyStore } from "./store/api-key-store.ts";
 import { CommandStore } from "./store/command-store.ts";
+import { ConsoleQueries } from "./store/console-queries.ts";
 import { type Database, openDatabase } from "./store/database.ts";
 import { parseDatabaseUrl } from "./store/database-url.ts";
 import { EventLog } from "./store/event-log.ts";
 import { migrate } from "./store/migrations.ts";
+import { OpsQueries } from "./store/ops-queries.ts";
 import { ResultStore } from "./store/result-store.ts";
 import { SnapshotStore } from "./store/snapshot-store.ts";
 
@@ -131,6 +135,14 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const waitSlots = new WaitSlots(config.security.maxWaitsPerCredential);
   const anonymousSlots = new WaitSlots(Number.POSITIVE_INFINITY);
+
+  const consoleService = new ConsoleService({
+    queries: new ConsoleQueries(db.sql),
+    ops: new OpsQueries(db.sql),
+    bus,
+    app: { runners, registry, db },
+  });
+
   const authenticator = createAuthenticator(config.security, { apiKeys: new ApiKeyStore(db.sql), logger });
   const context = (caller: { tenantId: string | undefined; principal?: Principal | undefined }): GraphQLContext => {
     const { principal } = caller;
@@ -152,6 +164,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       aggregates: processor,
       history,
       rebuilds,
+      console: consoleService,
       caller: principal ? { subject: principal.subject, via: principal.via } : {},
       principal,
       requireAdmin: () => requireRole(principal, config.security.adminRole),
@@ -185,6 +198,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     security: { authenticator, ...config.security },
     logger,
   });
+  serveConsole(server.httpServer);
   attachOperations({
     httpServer: server.httpServer,
     config: config.ops,

@@ -9,6 +9,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import { Forbidden, type Principal } from "../auth/principal.ts";
 import type { AuthScopes, ScopeLoaders } from "../auth/scopes.ts";
+import type { ConsoleService } from "../console/console-service.ts";
 import type { AggregateHistory } from "../gateway/aggregate-history.ts";
 import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
@@ -35,6 +36,8 @@ export interface GraphQLContext {
   caller: Record<string, unknown>;
   /** The verified credential; undefined when authentication is off. */
   principal?: Principal;
+  /** What the console's fields read (src/graphql/console-api.ts); absent in contexts built without it. */
+  console?: ConsoleService;
   /** Throws FORBIDDEN unless the caller may run operational (admin) operations. */
   requireAdmin(): void;
   /** The caller's authorization scopes, which fields declare with `authScopes` (src/auth/scopes.ts). */

@@ -102,7 +102,7 @@ export function defineCommandApi(builder: StagelineBuilder, registry: Registry) 
  * result does not see that call until a result arrives or the wait times out, and holds its
  * listener meanwhile; aborting the wait first ends it at once.
  */
-function endWhenAbandoned<T>(results: AsyncGenerator<T>, abandoned: AbortController): AsyncGenerator<T> {
+export function endWhenAbandoned<T>(results: AsyncGenerator<T>, abandoned: AbortController): AsyncGenerator<T> {
   return {
     next: (...args) => results.next(...args),
     throw: (error) => {

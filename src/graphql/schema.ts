@@ -7,6 +7,7 @@ import type { Registry } from "../gateway/registry.ts";
 import { defineAdminApi } from "./admin-api.ts";
 import { createBuilder, type StagelineBuilder } from "./builder.ts";
 import { defineCommandApi } from "./command-api.ts";
+import { defineConsoleApi } from "./console-api.ts";
 import { defineHistoryApi } from "./history-api.ts";
 import { guardArguments } from "./input-guard.ts";
 
@@ -15,7 +16,8 @@ export type SchemaExtension = (builder: StagelineBuilder) => void;
 
 export function buildSchema(registry: Registry): GraphQLSchema {
   const builder = createBuilder();
-  defineCommandApi(builder, registry);
+  const commandTypes = defineCommandApi(builder, registry);
+  defineConsoleApi(builder, registry, commandTypes.CommandResultRef);
   defineHistoryApi(builder);
   defineAdminApi(builder);
   for (const context of registry.contexts) {

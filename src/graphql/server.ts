@@ -12,6 +12,7 @@ import { WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticator.ts";
 import { RequestRate } from "../auth/limits.ts";
 import { credentialKey, type Principal } from "../auth/principal.ts";
+import { GRAPHIQL_EXAMPLES } from "../console/graphiql-examples.ts";
 import { StagelineError } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { GraphQLContext } from "./builder.ts";
@@ -83,7 +84,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     schema: options.schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: options.graphiql ? { title: "Stageline", subscriptionsProtocol: "WS" } : false,
+    graphiql: options.graphiql ? { title: "Stageline", subscriptionsProtocol: "WS", ...GRAPHIQL_EXAMPLES } : false,
     renderGraphiQL,
     maskedErrors: { isDev: !options.production, maskError: keepTypedErrors },
     logging: {

@@ -6,7 +6,7 @@ import type { BindingError } from "../core/errors.ts";
 import type { CommandResult, FunctionKind, ResultScope, Stage } from "../core/stages.ts";
 import type { SqlExecutor } from "./sql.ts";
 
-interface ResultRow {
+export interface ResultRow {
   id: string | number | bigint;
   command_id: string;
   wait_command_id: string;
@@ -31,7 +31,7 @@ interface ResultRow {
   signal_time: Date;
 }
 
-const toResult = (r: ResultRow): CommandResult => ({
+export const toResult = (r: ResultRow): CommandResult => ({
   id: String(r.id),
   commandId: r.command_id,
   waitCommandId: r.wait_command_id,

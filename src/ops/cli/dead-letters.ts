@@ -75,7 +75,7 @@ export async function discardDeadLetter(queries: OpsQueries, processor: string, 
  * are sent with the same request IDs as the first time: never twice.
  */
 export async function retryDeadLetter(
-  app: App,
+  app: Pick<App, "runners" | "registry" | "db">,
   queries: OpsQueries,
   processor: string,
   position: bigint,

@@ -1,0 +1,159 @@
+/**
+ * What the console's GraphQL fields ask of Stageline, in one place: a tenant's recent commands
+ * and chains with their results, the live feed of commands as they are sent, and (for admins)
+ * processors with their lag and dead letters, retried or discarded with the CLI's own
+ * operations. Tenant checks happen here; the GraphQL layer only translates.
+ */
+import type { App } from "../app.ts";
+import { CommandNotFound } from "../core/errors.ts";
+import type { CommandResult } from "../core/stages.ts";
+import type { ResultBus } from "../gateway/result-bus.ts";
+import { discardDeadLetter, retryDeadLetter } from "../ops/cli/dead-letters.ts";
+import type { ConsoleCommand, ConsoleQueries } from "../store/console-queries.ts";
+import type { OpsQueries, StoredDeadLetter } from "../store/ops-queries.ts";
+
+/** A parked event as the console shows it. */
+export type DeadLetterView = StoredDeadLetter;
+
+export interface ConsoleCommandView extends ConsoleCommand {
+  /** Every result stored for the command when it was read, oldest first. */
+  results: CommandResult[];
+}
+
+export interface ProcessorView {
+  id: string;
+  kind: string;
+  contextName: string;
+  position: bigint;
+  eventsBehind: number;
+  secondsBehind: number;
+  updatedAt: Date | null;
+  deadLetters: number;
+  heldTenants: string[];
+}
+
+export interface ConsoleDeps {
+  queries: ConsoleQueries;
+  ops: OpsQueries;
+  bus: ResultBus;
+  /** What the CLI's dead-letter retry uses: the runners, the registry and the database. */
+  app: Pick<App, "runners" | "registry" | "db">;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The most commands one chain query returns: a runaway saga must not make one answer huge. */
+const MAX_CHAIN = 500;
+/** Live commands a slow subscriber may have pending before the oldest are dropped. */
+const FEED_BUFFER = 500;
+/** The feed re-reads the store this often for commands another process accepted. */
+const FEED_POLL_MS = 2_000;
+
+export class ConsoleService {
+  constructor(private readonly deps: ConsoleDeps) {}
+
+  async recentCommands(tenantId: string, first: number, before?: string): Promise<ConsoleCommandView[]> {
+    if (before !== undefined && !UUID.test(before)) throw new CommandNotFound(before);
+    return this.withResults(await this.deps.queries.recentCommands(tenantId, first, before));
+  }
+
+  /** Every command of the chain `commandId` belongs to (its root's tree), oldest first. */
+  async chain(tenantId: string, commandId: string): Promise<ConsoleCommandView[]> {
+    const [command] = UUID.test(commandId) ? await this.deps.queries.commands(tenantId, [commandId]) : [];
+    if (!command) throw new CommandNotFound(commandId);
+    return this.withResults(await this.deps.queries.chain(tenantId, command.waitCommandId, MAX_CHAIN));
+  }
+
+  /**
+   * The tenant's commands as they are sent, from the in-process bus (SENT results), with a
+   * periodic re-read of the last seconds for those another process accepted. Each is yielded
+   * once; a subscriber that falls FEED_BUFFER behind loses the oldest (the list query has them).
+   */
+  async *commandsSent(tenantId: string, signal: AbortSignal): AsyncGenerator<ConsoleCommandView> {
+    const seen = new Set<string>();
+    const pending = new Set<string>();
+    let wake: (() => void) | undefined;
+    const push = (ids: readonly string[]) => {
+      for (const id of ids) if (!seen.has(id)) pending.add(id);
+      for (const id of pending) {
+        if (pending.size <= FEED_BUFFER) break;
+        pending.delete(id);
+      }
+      wake?.();
+    };
+    const off = this.deps.bus.onAny((r) => {
+      if (r.stage === "SENT" && r.scope === "STAGE" && r.tenantId === tenantId) push([r.commandId]);
+    });
+    // Commands already there when the feed starts are the list query's, not the feed's.
+    for (const c of await this.deps.queries.sentSince(tenantId, FEED_POLL_MS / 1000 + 5, FEED_BUFFER)) {
+      seen.add(c.commandId);
+    }
+    const poll = setInterval(() => {
+      this.deps.queries.sentSince(tenantId, FEED_POLL_MS / 1000 + 5, FEED_BUFFER).then(
+        (commands) => push(commands.map((c) => c.commandId)),
+        () => {}, // The database is away: the next re-read tries again.
+      );
+    }, FEED_POLL_MS);
+    poll.unref();
+    const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+    try {
+      while (!signal.aborted) {
+        if (pending.size === 0) {
+          await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
+          wake = undefined;
+          continue;
+        }
+        const ids = [...pending];
+        pending.clear();
+        // A command not visible yet (its transaction still open) is found by a later re-read.
+        const commands = await this.withResults(await this.deps.queries.commands(tenantId, ids));
+        for (const command of commands) {
+          seen.add(command.commandId);
+          if (seen.size > 10 * FEED_BUFFER) seen.delete(seen.values().next().value as string);
+          yield command;
+        }
+      }
+    } finally {
+      clearInterval(poll);
+      off();
+    }
+  }
+
+  async processors(): Promise<ProcessorView[]> {
+    const { registry, runners } = this.deps.app;
+    const ids = registry.processors.map((p) => p.id);
+    const [lag, dead, held] = await Promise.all([
+      this.deps.ops.processorLag(ids),
+      this.deps.ops.deadLetterCounts(),
+      Promise.all(ids.map((id) => runners.checkpoints.heldTenants(id))),
+    ]);
+    const byId = new Map(registry.processors.map((p) => [p.id, p]));
+    return lag.map((p, i) => ({
+      id: p.processorName,
+      kind: byId.get(p.processorName)?.processor.kind ?? "?",
+      contextName: byId.get(p.processorName)?.contextName ?? "",
+      position: p.checkpoint.position,
+      eventsBehind: p.eventsBehind,
+      secondsBehind: p.secondsBehind,
+      updatedAt: p.updatedAt,
+      deadLetters: dead.get(p.processorName) ?? 0,
+      heldTenants: [...(held[i] ?? [])].sort(),
+    }));
+  }
+
+  deadLetters(processor?: string): Promise<StoredDeadLetter[]> {
+    return this.deps.ops.deadLetters(processor);
+  }
+
+  retryDeadLetter(processor: string, position: bigint): Promise<void> {
+    return retryDeadLetter(this.deps.app, this.deps.ops, processor, position);
+  }
+
+  discardDeadLetter(processor: string, position: bigint): Promise<void> {
+    return discardDeadLetter(this.deps.ops, processor, position);
+  }
+
+  private async withResults(commands: ConsoleCommand[]): Promise<ConsoleCommandView[]> {
+    const results = await this.deps.queries.results(commands.map((c) => c.commandId));
+    return commands.map((c) => ({ ...c, results: results.get(c.commandId) ?? [] }));
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The GraphQL fields the console reads, on both engines, with authentication on and
+ * introspection off (as in production): recent commands and chains are the caller's tenant
+ * only, a chain is a tree (each saga command names its parent), the live feed carries the
+ * tenant's commands as they are sent, the catalogue describes each command's input without
+ * introspection, and processors and dead letters need the admin role.
+ */
+import { createClient } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { bearer, codesOf, securityConfig, startSecureApp, token } from "../security/support.ts";
+import { accountCommand, type TestApp } from "../support/app.ts";
+import { engines } from "../support/databases.ts";
+import { waitUntil } from "../support/eventually.ts";
+
+interface Listed {
+  commandId: string;
+  type: string;
+  aggregateId: string;
+  parentCommandId: string | null;
+  waitCommandId: string;
+  results: { stage: string; scope: string; succeeded: boolean }[];
+}
+
+const LISTED = "commandId type aggregateId parentCommandId waitCommandId results { stage scope succeeded }";
+
+describe.each(engines)("the console's API on %s", (engine) => {
+  let t: TestApp;
+  let teller: Record<string, string>;
+  let admin: Record<string, string>;
+  let transferId: string;
+
+  beforeAll(async () => {
+    t = await startSecureApp(engine, { ...securityConfig(), introspection: false });
+    teller = bearer(await token({ tenants: ["acme", "globex"], roles: ["teller"] }));
+    admin = bearer(await token({ tenants: ["acme"], roles: ["admin"] }));
+    const send = (type: string, id: string, input: unknown, tenant = "acme") =>
+      t.app.gateway.sendAndWait(accountCommand(type, id, input, tenant), { stage: "PROCESSED" });
+    await send("CreateAccount", "ada", { name: "Ada", initialBalance: 10_000 });
+    await send("CreateAccount", "bob", { name: "Bob" });
+    await send("CreateAccount", "eve", { name: "Eve" }, "globex");
+    const transfer = await t.app.gateway.sendAndWait(
+      accountCommand("PrepareTransfer", "ada", { transferId: "t-1", targetAccountId: "bob", amount: 2500 }, "acme"),
+      { stage: "SAGA_HANDLED", chain: true },
+    );
+    expect(transfer.succeeded).toBe(true);
+    transferId = transfer.commandId;
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const query = async (text: string, headers: Record<string, string>, variables: Record<string, unknown> = {}) =>
+    (await t.post({ query: text, variables }, headers)).json;
+
+  it("recentCommands lists the tenant's commands, newest first, and nothing of another tenant's", async () => {
+    const acme = await query(`{ recentCommands(first: 10) { ${LISTED} } }`, { ...teller, "x-tenant-id": "acme" });
+    const listed = acme.data!.recentCommands as Listed[];
+    expect(listed.map((c) => c.type)).toEqual([
+      "ConfirmTransfer",
+      "ReceiveTransfer",
+      "PrepareTransfer",
+      "CreateAccount",
+      "CreateAccount",
+    ]);
+    expect(listed.map((c) => c.aggregateId)).not.toContain("eve");
+    expect(listed[2]!.results.filter((r) => r.scope === "STAGE").map((r) => r.stage)).toEqual(
+      expect.arrayContaining(["SENT", "PROCESSED", "SNAPSHOT", "PROJECTED", "EVENT_HANDLED", "SAGA_HANDLED"]),
+    );
+    const page = await query(`query($before: ID) { recentCommands(first: 2, before: $before) { type } }`, teller, {
+      before: listed[1]!.commandId,
+    });
+    expect((page.data!.recentCommands as Listed[]).map((c) => c.type)).toEqual(["PrepareTransfer", "CreateAccount"]);
+
+    const globex = await query(`{ recentCommands { ${LISTED} } }`, { ...teller, "x-tenant-id": "globex" });
+    expect((globex.data!.recentCommands as Listed[]).map((c) => c.aggregateId)).toEqual(["eve"]);
+  });
+
+  it("commandChain is the tree of the chain: each saga command under the command whose event caused it", async () => {
+    const { data, errors } = await query(
+      `query($id: ID!) { commandChain(commandId: $id) { ${LISTED} } }`,
+      { ...teller, "x-tenant-id": "acme" },
+      { id: transferId },
+    );
+    expect(errors).toBeUndefined();
+    const chain = data!.commandChain as Listed[];
+    const byType = Object.fromEntries(chain.map((c) => [c.type, c]));
+    expect(chain.map((c) => c.type)).toEqual(["PrepareTransfer", "ReceiveTransfer", "ConfirmTransfer"]);
+    expect(byType.PrepareTransfer!.parentCommandId).toBeNull();
+    expect(byType.ReceiveTransfer!.parentCommandId).toBe(transferId);
+    expect(byType.ConfirmTransfer!.parentCommandId).toBe(byType.ReceiveTransfer!.commandId);
+    expect(new Set(chain.map((c) => c.waitCommandId))).toEqual(new Set([transferId]));
+
+    // Asked from any command of the chain, the same tree.
+    const fromLeaf = await query(`query($id: ID!) { commandChain(commandId: $id) { commandId } }`, teller, {
+      id: byType.ConfirmTransfer!.commandId,
+    });
+    expect((fromLeaf.data!.commandChain as Listed[]).map((c) => c.commandId)).toEqual(chain.map((c) => c.commandId));
+
+    const elsewhere = await query(
+      `query($id: ID!) { commandChain(commandId: $id) { commandId } }`,
+      { ...teller, "x-tenant-id": "globex" },
+      { id: transferId },
+    );
+    expect(codesOf(elsewhere.errors)).toEqual(["COMMAND_NOT_FOUND"]);
+  });
+
+  it("commandsSent streams the tenant's commands as they are sent, and no other tenant's", async () => {
+    const client = createClient({
+      url: t.wsUrl,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { authorization: teller.authorization, tenantId: "acme" },
+    });
+    const received: Listed[] = [];
+    const errors: unknown[] = [];
+    const stop = client.subscribe<{ commandsSent: Listed }>(
+      { query: `subscription { commandsSent { ${LISTED} } }` },
+      {
+        next: (r) => (r.errors ? errors.push(r.errors) : received.push(r.data!.commandsSent)),
+        error: (e) => errors.push(e),
+        complete: () => {},
+      },
+    );
+    const send = (type: string, id: string, tenant: string) =>
+      t.app.gateway.sendAndWait(accountCommand(type, id, { amount: 1 }, tenant), { stage: "PROCESSED" });
+    const has = (type: string, id: string) => received.some((c) => c.type === type && c.aggregateId === id);
+    try {
+      // Deposits until the feed carries one: then it is surely listening.
+      await waitUntil(
+        "the feed to carry a deposit",
+        async () => {
+          if (!has("Deposit", "ada")) await send("Deposit", "ada", "acme");
+          return has("Deposit", "ada");
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+      await send("Deposit", "eve", "globex");
+      await send("Withdraw", "bob", "acme");
+      await waitUntil("the withdrawal on the feed", () => has("Withdraw", "bob"), { timeoutMs: 30_000 });
+    } finally {
+      stop();
+      await client.dispose();
+    }
+    expect(errors).toEqual([]);
+    expect(received.filter((c) => c.aggregateId === "eve")).toEqual([]);
+    expect(received.filter((c) => c.type === "Withdraw")).toHaveLength(1);
+    expect(received.at(-1)!.results.map((r) => r.stage)).toContain("SENT");
+    // Each command once, however it reached the feed (the bus, or the re-read of the store).
+    expect(new Set(received.map((c) => c.commandId)).size).toBe(received.length);
+  });
+
+  it("consoleCatalog describes every command's input while introspection is off", async () => {
+    const introspection = await query("{ __schema { types { name } } }", teller);
+    expect(new Set(codesOf(introspection.errors))).toEqual(new Set(["GRAPHQL_VALIDATION_FAILED"]));
+
+    const { data, errors } = await query(
+      "{ consoleCatalog { commands { mutation inputType fields } aggregates processors { id kind processorName } } }",
+      teller,
+    );
+    expect(errors).toBeUndefined();
+    const catalog = data!.consoleCatalog as {
+      commands: {
+        mutation: string;
+        inputType: string | null;
+        fields: { name: string; type: string; required: boolean }[];
+      }[];
+      aggregates: string[];
+      processors: { id: string; kind: string }[];
+    };
+    const create = catalog.commands.find((c) => c.mutation === "createAccount")!;
+    expect(create.inputType).toBe("CreateAccountInput");
+    expect(create.fields).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: "name", type: "String", required: true }),
+        expect.objectContaining({ name: "initialBalance", type: "Int", required: false }),
+      ]),
+    );
+    // Internal commands (only sagas send them) have no mutation, so no form.
+    expect(catalog.commands.map((c) => c.mutation)).not.toContain("receiveTransfer");
+    expect(catalog.aggregates).toContain("Account");
+    expect(catalog.processors).toContainEqual(expect.objectContaining({ id: "banking.TransferSaga", kind: "SAGA" }));
+  });
+
+  it("processors and dead letters need the admin role; an admin sees lag and discards a dead letter", async () => {
+    const STATUS = "{ processors { id kind position eventsBehind deadLetters heldTenants } }";
+    expect(codesOf((await query(STATUS, teller)).errors)).toEqual(["FORBIDDEN"]);
+    expect(codesOf((await query("{ deadLetters { position } }", teller)).errors)).toEqual(["FORBIDDEN"]);
+    const discard = `mutation($p: String!, $at: BigInt!) { discardDeadLetter(processor: $p, position: $at) }`;
+    expect(codesOf((await query(discard, teller, { p: "banking.AccountView", at: "1" })).errors)).toEqual([
+      "FORBIDDEN",
+    ]);
+
+    const { data } = await query(STATUS, admin);
+    const view = (data!.processors as { id: string; kind: string }[]).find((p) => p.id === "banking.AccountView");
+    expect(view).toMatchObject({ kind: "PROJECTION", deadLetters: 0, heldTenants: [] });
+
+    await t.db.sql.query(
+      `INSERT INTO dead_letters (processor_name, position, transaction_id, event_type, error, attempts)
+       VALUES ('banking.AccountView', 1, 1, 'AccountOpened', 'boom', 5)`,
+    );
+    const parked = await query("{ deadLetters { processor position eventType error attempts } }", admin);
+    expect(parked.data!.deadLetters).toEqual([
+      { processor: "banking.AccountView", position: "1", eventType: "AccountOpened", error: "boom", attempts: 5 },
+    ]);
+    expect((await query(STATUS, admin)).data!.processors).toContainEqual(
+      expect.objectContaining({ id: "banking.AccountView", deadLetters: 1 }),
+    );
+    expect((await query(discard, admin, { p: "banking.AccountView", at: "1" })).data).toEqual({
+      discardDeadLetter: true,
+    });
+    expect((await query("{ deadLetters { position } }", admin)).data!.deadLetters).toEqual([]);
+    expect(codesOf((await query(discard, admin, { p: "banking.AccountView", at: "1" })).errors)).toEqual([
+      "DEAD_LETTER_NOT_FOUND",
+    ]);
+    const retry = `mutation($p: String!, $at: BigInt!) { retryDeadLetter(processor: $p, position: $at) }`;
+    expect(codesOf((await query(retry, admin, { p: "nope.Nothing", at: "1" })).errors)).toEqual(["UNKNOWN_PROCESSOR"]);
+  });
+});

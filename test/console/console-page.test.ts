@@ -1,0 +1,160 @@
+/**
+ * The console in a real browser (headless Chromium, see browser.ts): a transfer sent from the
+ * generated form shows its whole chain, every command reaching every stage; a refused command
+ * shows its code; and the page asks nothing of any host but the server. Runs wherever a
+ * Chromium is installed (.ci/run installs Debian's); CONSOLE_SCREENSHOT=<file> keeps a picture.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startTestApp, type TestApp } from "../support/app.ts";
+import { type Browser, chromiumPath, openBrowser } from "./browser.ts";
+
+const DEADLINE = 60_000;
+/** A test's own limit: a few waits of DEADLINE on a loaded machine. */
+const TEST_TIMEOUT = 180_000;
+
+describe.runIf(chromiumPath)("the console in Chromium", () => {
+  let t: TestApp;
+  let browser: Browser;
+  let origin: string;
+
+  beforeAll(async () => {
+    t = await startTestApp("pglite");
+    origin = new URL(t.url).origin;
+    const open = (name: string, id: string, initialBalance: number) =>
+      t.app.gateway.sendAndWait(
+        {
+          aggregateName: "Account",
+          type: "CreateAccount",
+          tenantId: "default",
+          aggregateId: id,
+          input: { name, initialBalance },
+        },
+        { stage: "PROCESSED" },
+      );
+    expect((await open("Ada", "ada", 10_000)).succeeded).toBe(true);
+    expect((await open("Bob", "bob", 0)).succeeded).toBe(true);
+    browser = await openBrowser(chromiumPath!);
+    await browser.page.goto(`${origin}/console`);
+    await browser.page
+      .locator("#mutation option[value=prepareTransfer]")
+      .waitFor({ state: "attached", timeout: DEADLINE });
+  }, 120_000);
+
+  afterEach(async (context) => {
+    if (context.task.result?.state === "fail" && browser) {
+      console.error(await browser.page.locator("body").innerText({ timeout: 5_000 }).catch(String));
+    }
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it(
+    "sends a transfer from the form and shows every command of its chain reaching every stage",
+    async () => {
+      const { page } = browser;
+      await page.selectOption("#mutation", "prepareTransfer");
+      await page.fill("#field-transferId", "t-1");
+      await page.fill("#field-targetAccountId", "bob");
+      await page.fill("#field-amount", "2500");
+      await page.fill("#opt-aggregateId", "ada");
+      await page.selectOption("#wait-stage", "SAGA_HANDLED");
+      await page.check("#wait-chain");
+      await page.click("#send");
+
+      const answer = page.getByTestId("answer");
+      await expect.poll(() => answer.getAttribute("data-succeeded"), { timeout: DEADLINE }).toBe("true");
+      expect(await page.getByTestId("answer-code").textContent()).toBe("Ok");
+
+      // The tree: the saga's entry on bob under the transfer, the confirmation on ada under the entry.
+      const chain = page.getByTestId("chain");
+      const prepare = chain.locator('.node[data-type="PrepareTransfer"]');
+      const receive = prepare.locator('.node[data-type="ReceiveTransfer"]');
+      const confirm = receive.locator('.node[data-type="ConfirmTransfer"]');
+      for (const node of [prepare, receive, confirm]) {
+        const ownStages = node.locator(":scope > .timeline [data-stage]");
+        await expect
+          .poll(() => ownStages.evaluateAll((els) => els.map((e) => `${e.dataset.stage}:${e.dataset.state}`)), {
+            timeout: DEADLINE,
+          })
+          .toEqual(["SENT:ok", "PROCESSED:ok", "SNAPSHOT:ok", "PROJECTED:ok", "EVENT_HANDLED:ok", "SAGA_HANDLED:ok"]);
+      }
+      expect(await chain.locator(".node").count()).toBe(3);
+      // Each processor's own signal is there too, e.g. the saga's on the transfer's SAGA_HANDLED.
+      await expect
+        .poll(
+          () =>
+            prepare.locator(':scope > .timeline [data-stage="SAGA_HANDLED"] [data-processor="TransferSaga"]').count(),
+          {
+            timeout: DEADLINE,
+          },
+        )
+        .toBe(1);
+      // The live list has all three commands.
+      for (const type of ["PrepareTransfer", "ReceiveTransfer", "ConfirmTransfer"]) {
+        await expect
+          .poll(() => page.locator(`[data-testid="command-list"] [data-type="${type}"]`).count(), { timeout: DEADLINE })
+          .toBe(1);
+      }
+      if (process.env.CONSOLE_SCREENSHOT)
+        await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT, fullPage: true });
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    "shows a refused command's code, in the answer and on its timeline",
+    async () => {
+      const { page } = browser;
+      await page.selectOption("#mutation", "withdraw");
+      await page.fill("#field-amount", "1000000");
+      await page.fill("#opt-aggregateId", "bob");
+      await page.selectOption("#wait-stage", "PROCESSED");
+      await page.uncheck("#wait-chain");
+      await page.click("#send");
+
+      await expect
+        .poll(() => page.getByTestId("answer-code").textContent(), { timeout: DEADLINE })
+        .toBe("INSUFFICIENT_BALANCE");
+      expect(await page.getByTestId("answer").getAttribute("data-succeeded")).toBe("false");
+      const node = page.getByTestId("chain").locator('.node[data-type="Withdraw"]');
+      const processed = node.locator(':scope > .timeline [data-stage="PROCESSED"]');
+      await expect.poll(() => processed.getAttribute("data-state"), { timeout: DEADLINE }).toBe("failed");
+      expect(await processed.getByTestId("error-code").textContent()).toBe("INSUFFICIENT_BALANCE");
+      expect(await node.locator(':scope > .timeline [data-stage="PROJECTED"]').getAttribute("data-state")).toBe(
+        "skipped",
+      );
+    },
+    TEST_TIMEOUT,
+  );
+
+  it("asks nothing of any host but the server", async () => {
+    const { requests } = browser;
+    // The recording works: the page's modules, its queries and its WebSocket are all in it.
+    expect(requests).toContain(`${origin}/console/vendor/preact.js`);
+    expect(requests).toContain(`${origin}/graphql`);
+    expect(requests).toContain(`${origin.replace(/^http/, "ws")}/graphql`);
+    const outside = requests.filter((url) => {
+      const { protocol, host } = new URL(url);
+      return protocol !== "data:" && host !== new URL(origin).host;
+    });
+    expect(outside).toEqual([]);
+  });
+
+  it(
+    "GraphiQL opens with the example operations instead of its welcome text",
+    async () => {
+      const { page } = browser;
+      await page.goto(t.url);
+      // The editor (Monaco) shows spaces as no-break spaces: compare words, not characters.
+      const text = async () => (await page.locator("body").innerText()).replace(/\s+/g, " ");
+      await expect.poll(text, { timeout: DEADLINE }).toContain("mutation OpenAda {");
+      // One tab per example: the accounts, the transfer with its chain wait, the stages subscription.
+      expect(await text()).toContain("OpenAda Transfer CommandStages");
+      expect(await text()).not.toContain("in-browser tool");
+    },
+    TEST_TIMEOUT,
+  );
+});
