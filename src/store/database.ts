@@ -10,6 +10,7 @@ import pg from "pg";
 import { StartupError } from "../core/errors.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { type DatabaseTarget, describeTarget } from "./database-url.ts";
+import { quietLostConnections } from "./pg-pool.ts";
 import { type PgliteThread, startPgliteThread } from "./pglite-thread.ts";
 import { type Engine, pgSqlClient, type SqlClient } from "./sql.ts";
 
@@ -68,7 +69,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
   });
-  pool.on("error", () => {});
+  quietLostConnections(pool);
   try {
     await pool.query("SELECT 1");
   } catch (error) {
@@ -89,10 +90,6 @@ function onPool(
   end: () => Promise<void>,
   engine: Engine,
 ): Database {
-  // A client losing its server must not crash the process, idle in the pool or checked out
-  // (a transaction between statements): the next query on it reports the loss instead.
-  pool.on("error", () => {});
-  pool.on("connect", (client) => client.on("error", () => {}));
   const sql = pgSqlClient(pool, engine, end);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const prismaInSchema = (schema: string) => new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });

@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { Duplex } from "node:stream";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import pg from "pg";
+import { quietLostConnections } from "./pg-pool.ts";
 
 export interface PgliteThread {
   /** A pool of one connection: PGlite has one session, more connections would only queue. */
@@ -115,6 +116,7 @@ export async function startPgliteThread(dataDir: string): Promise<PgliteThread> 
       return stream;
     },
   });
+  quietLostConnections(pool);
 
   const close = async () => {
     await pool.end().catch(() => {});
