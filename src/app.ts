@@ -20,6 +20,7 @@ import { buildSchema } from "./graphql/schema.ts";
 import { createGraphQLServer, type GraphQLServer } from "./graphql/server.ts";
 import { logger as defaultLogger, type Logger } from "./logger.ts";
 import { attachOperations } from "./ops/http.ts";
+import { RunnerLeases } from "./runners/leases.ts";
 import { ProjectionRebuilds } from "./runners/rebuild.ts";
 import { RunnerSet } from "./runners/runner-set.ts";
 import { ApiKeyStore } from "./store/api-key-store.ts";
@@ -27,6 +28,7 @@ import { CommandStore } from "./store/command-store.ts";
 import { type Database, openDatabase } from "./store/database.ts";
 import { parseDatabaseUrl } from "./store/database-url.ts";
 import { EventLog } from "./store/event-log.ts";
+import { LeaseStore } from "./store/lease-store.ts";
 import { migrate } from "./store/migrations.ts";
 import { ResultStore } from "./store/result-store.ts";
 import { SnapshotStore } from "./store/snapshot-store.ts";
@@ -46,6 +48,8 @@ export interface App {
   gateway: CommandGateway;
   events: EventLog;
   runners: RunnerSet;
+  /** PostgreSQL: the runner leases this process holds (absent on PGlite: one process). */
+  leases: RunnerLeases | undefined;
   /** Rebuilds projections without downtime (admin API, CLI). */
   rebuilds: ProjectionRebuilds;
   /** Loads aggregates (snapshot + later events) and processes commands against them. */
@@ -99,8 +103,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs },
   );
 
+  // Scale-out: on PostgreSQL each processor runs in one process at a time, under a lease.
+  const leases =
+    db.sql.engine === "postgres"
+      ? new RunnerLeases(new LeaseStore(db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
+      : undefined;
   const runners = new RunnerSet(
-    { sql: db.sql, prisma: db.prisma, events, snapshots, results, bus, registry, gateway, logger },
+    { sql: db.sql, prisma: db.prisma, events, snapshots, results, bus, registry, gateway, logger, leases },
     config.runner,
   );
 
@@ -176,6 +185,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     gateway,
     events,
     runners,
+    leases,
     rebuilds,
     aggregates: processor,
     server,

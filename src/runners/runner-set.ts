@@ -15,6 +15,7 @@ import type { EventLog } from "../store/event-log.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import type { SnapshotStore } from "../store/snapshot-store.ts";
 import type { SqlClient } from "../store/sql.ts";
+import type { RunnerLeases } from "./leases.ts";
 import { toStep } from "./processor-adapters.ts";
 import { Runner, type RunnerOptions } from "./runner.ts";
 import { StageTracker } from "./stage-tracker.ts";
@@ -29,6 +30,8 @@ export interface RunnerSetDeps {
   registry: Registry;
   gateway: CommandGateway;
   logger: Logger;
+  /** Scale-out (PostgreSQL): run only the processors this process holds a lease on. */
+  leases?: RunnerLeases;
 }
 
 export class RunnerSet {
@@ -53,6 +56,7 @@ export class RunnerSet {
             checkpoints: this.checkpoints,
             deadLetters: this.deadLetters,
             signals: { results: deps.results, bus: deps.bus, tracker },
+            ...(deps.leases ? { fence: deps.leases } : {}),
           },
           { ...options, from: startFrom(registered.processor) },
         ),
@@ -71,13 +75,31 @@ export class RunnerSet {
    */
   async start(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.open()));
-    for (const runner of this.runners) runner.start();
+    if (this.deps.leases) await this.deps.leases.start(this);
+    else for (const runner of this.runners) runner.start();
   }
 
   /** Stops every runner; with `drainMs`, each first catches up with the log for at most that long. */
   async stop(drainMs = 0): Promise<void> {
     this.unsubscribe();
+    await this.deps.leases?.pause();
     await Promise.all(this.runners.map((r) => r.stop(drainMs)));
+    await this.deps.leases?.release();
+  }
+
+  /** Every processor's ID (the leases spread these over the processes). */
+  get processorIds(): string[] {
+    return this.runners.map((r) => r.step.id);
+  }
+
+  /** Starts one processor's runner (its lease was taken). */
+  startOne(processorId: string): void {
+    this.runner(processorId)?.start();
+  }
+
+  /** Stops one processor's runner after the batch in hand (its lease is handed over or lost). */
+  async stopOne(processorId: string): Promise<void> {
+    await this.runner(processorId)?.stop();
   }
 
   runner(processorId: string): Runner | undefined {
