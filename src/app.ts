@@ -12,6 +12,7 @@ import { contexts as defaultContexts } from "./domains/index.ts";
 import { AggregateHistory } from "./gateway/aggregate-history.ts";
 import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
 import { CommandWorker } from "./gateway/command-worker.ts";
+import { CrossProcessSignals } from "./gateway/cross-process-signals.ts";
 import { CommandGateway } from "./gateway/gateway.ts";
 import { Registry } from "./gateway/registry.ts";
 import { ResultBus } from "./gateway/result-bus.ts";
@@ -50,6 +51,8 @@ export interface App {
   runners: RunnerSet;
   /** PostgreSQL: the runner leases this process holds (absent on PGlite: one process). */
   leases: RunnerLeases | undefined;
+  /** PostgreSQL: stage signals and appends to and from other processes (absent on PGlite or when off). */
+  crossProcess: CrossProcessSignals | undefined;
   /** Rebuilds projections without downtime (admin API, CLI). */
   rebuilds: ProjectionRebuilds;
   /** Loads aggregates (snapshot + later events) and processes commands against them. */
@@ -107,6 +110,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const leases =
     db.sql.engine === "postgres"
       ? new RunnerLeases(new LeaseStore(db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
+      : undefined;
+  // Scale-out: stage signals and appends reach the other processes by LISTEN/NOTIFY.
+  const crossProcess =
+    db.target.engine === "postgres" && config.scaleOut.signals === "notify"
+      ? new CrossProcessSignals({ url: db.target.url, sql: db.sql, bus, results, events, logger })
       : undefined;
   const runners = new RunnerSet(
     { sql: db.sql, prisma: db.prisma, events, snapshots, results, bus, registry, gateway, logger, leases },
@@ -186,11 +194,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     events,
     runners,
     leases,
+    crossProcess,
     rebuilds,
     aggregates: processor,
     server,
     async start() {
       checkExposure(config.security, config.host, logger);
+      await crossProcess?.start();
       worker.start();
       await runners.start();
       const { url, port } = await server.listen(config.port, config.host);
@@ -211,6 +221,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await runners.stop(config.shutdownTimeoutMs * 0.4);
         await gateway.drain();
         await server.close();
+        await crossProcess?.stop();
         if (!options.database) await db.close();
         logger.info("stageline stopped");
       })();

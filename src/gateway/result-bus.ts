@@ -18,6 +18,29 @@ export class ResultBus {
     }
   }
 
+  /**
+   * Results another process stored (re-read from the store on its NOTIFY): to this process's
+   * waits only, not to `onAny` listeners, which follow what this process itself produced.
+   */
+  deliver(results: readonly CommandResult[]): void {
+    for (const result of results) {
+      this.emitter.emit(`command:${result.commandId}`, result);
+      this.emitter.emit(`chain:${result.waitCommandId}`, result);
+    }
+  }
+
+  /** Whether a wait here listens to the command (or, with `chain`, to the chain it roots). */
+  watches(commandId: string, chain = false): boolean {
+    return this.emitter.listenerCount(`${chain ? "chain" : "command"}:${commandId}`) > 0;
+  }
+
+  /** Every command and chain a wait here listens to (re-read after a lost signal connection). */
+  watched(): { commands: string[]; chains: string[] } {
+    const names = this.emitter.eventNames().map(String);
+    const pick = (prefix: string) => names.filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length));
+    return { commands: pick("command:"), chains: pick("chain:") };
+  }
+
   /** Listens to one command's results, or (`chain`) to every result of the chain it roots. */
   subscribe(commandId: string, listener: ResultListener, chain = false): () => void {
     const key = `${chain ? "chain" : "command"}:${commandId}`;
