@@ -8,7 +8,7 @@
  * stable code and a safe message; the detail goes to the log with the command ID.
  */
 import { upcastRecorded } from "../core/aggregate.ts";
-import { LOG_START, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
+import { checkpointOf, LOG_START, type LogCheckpoint, type RecordedEvent, sameCheckpoint } from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
 import { type CommandResult, OK, STAGE_OF_KIND } from "../core/stages.ts";
 import type { Registry } from "../gateway/registry.ts";
@@ -343,7 +343,7 @@ export class Runner {
    */
   private async park(event: RecordedEvent, error: unknown, attempts: number, hold: boolean): Promise<void> {
     const detail = error instanceof Error ? error.message : String(error);
-    const next = { transactionId: event.transactionId, position: event.position };
+    const next = checkpointOf(event);
     const lifted = this.upcast(event);
     const relevant = this.step.eventTypes.has(lifted.type) ? [lifted] : [];
     const signals = this.signals([event], relevant, undefined, FAILED);
@@ -388,7 +388,7 @@ export class Runner {
         // Lock the checkpoint before any other write (see CheckpointStore.lock), and make sure
         // nobody moved it since this batch was read: else the batch would apply twice.
         const current = (await this.deps.checkpoints.lock(sql, this.step.id)) ?? LOG_START;
-        if (current.transactionId !== from.transactionId || current.position !== from.position) {
+        if (!sameCheckpoint(current, from)) {
           throw new CheckpointMoved();
         }
         await work({ prisma, sql });
