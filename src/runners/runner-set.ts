@@ -117,6 +117,8 @@ export class RunnerSet {
     const passed = (c: LogCheckpoint | undefined) => !!c && !isAfter(target, c);
     const pending = projections.filter((r) => !passed(r.checkpoint));
     if (pending.length === 0) return true;
+    // Scale-out: a projection running in another process moves only its stored checkpoint.
+    if (pending.some((r) => r.state !== "running")) return this.pollCheckpoints(pending, passed, timeoutMs);
     return new Promise((resolve) => {
       const left = new Set(pending);
       const offs = pending.map((runner) =>
@@ -132,6 +134,21 @@ export class RunnerSet {
         resolve(ok);
       }
     });
+  }
+
+  /** Waits, reading the stored checkpoints, until each runner's processor has `passed`. */
+  private async pollCheckpoints(
+    runners: readonly Runner[],
+    passed: (c: LogCheckpoint | undefined) => boolean,
+    timeoutMs: number,
+  ): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const stored = await this.checkpoints.loadAll(runners.map((r) => r.step.id));
+      if ([...stored.values()].every(passed)) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 

@@ -133,6 +133,9 @@ describe("runner leases across instances on one PostgreSQL", () => {
     const handled = probes.flatMap((p) => p.handled.map(String)).sort((a, b) => Number(a) - Number(b));
     expect(handled).toEqual(deposits.map((d) => d.position));
     expect(probes.filter((p) => p.handled.length > 0)).toHaveLength(1);
+    // Read-your-writes by position works on every instance, also where the projections run elsewhere.
+    const last = BigInt(deposits.at(-1)!.position);
+    for (const app of apps) expect(await app.runners.waitForProjections(last, 20_000)).toBe(true);
   });
 
   it("hands a holder's processors to the others once it stops renewing, and back when one joins", async () => {
