@@ -9,6 +9,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isAfter } from "../../src/core/messages.ts";
 import { openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { LeaseStore } from "../../src/store/lease-store.ts";
@@ -50,7 +51,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
       env: {
         ...process.env,
         NODE_ENV: "test",
-        LOG_LEVEL: "warn",
+        LOG_LEVEL: "error",
         DATABASE_URL: url,
         DATABASE_POOL_SIZE: "6",
         RUNNER_POLL_MS: "50",
@@ -129,6 +130,15 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     const survivor = instances.find((x) => x !== victim)!;
     const killedAt = Date.now();
     victim.child.kill("SIGKILL");
+    await once(victim.child, "exit");
+    // What the dead holder committed last, read while its lease is still its own (same snapshot).
+    const [final] = await db.sql.query<{ transaction_id: string; position: string; epoch: string }>(
+      `SELECT c.transaction_id::text AS transaction_id, c.position::text AS position, l.epoch::text AS epoch
+         FROM processor_checkpoints c JOIN runner_leases l USING (processor_name) WHERE processor_name = $1`,
+      [RECORDER],
+    );
+    expect(BigInt(final!.epoch)).toBe(holder.epoch);
+    const committed = { transactionId: BigInt(final!.transaction_id), position: BigInt(final!.position) };
     await waitUntil(
       "the survivor holds the recorder's lease",
       async () => {
@@ -156,12 +166,17 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
       { timeoutMs: 60_000 },
     );
 
-    const twice = await db.sql.query<{ position: string; pids: number[] }>(
-      "SELECT position::text AS position, array_agg(pid ORDER BY pid) AS pids FROM handler_effects GROUP BY position HAVING count(*) > 1",
+    const twice = await db.sql.query<{ position: string; transaction_id: string; pids: number[] }>(
+      `SELECT h.position::text AS position, e.transaction_id::text AS transaction_id, array_agg(h.pid) AS pids
+         FROM handler_effects h JOIN events e ON e.position = h.position
+        GROUP BY h.position, e.transaction_id HAVING count(*) > 1`,
     );
     for (const row of twice) {
-      // Only a batch the killed holder handled and never committed is handled again, once, by the survivor.
+      // Only what the killed holder handled and never committed is handled again, once, by the survivor.
       expect(row.pids.sort()).toEqual([victim.child.pid!, survivor.child.pid!].sort());
+      expect(isAfter({ transactionId: BigInt(row.transaction_id), position: BigInt(row.position) }, committed)).toBe(
+        true,
+      );
     }
     expect(twice.length).toBeLessThanOrEqual(1_000);
     const survivorHandled = await db.sql.query<{ n: number }>(
