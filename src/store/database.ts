@@ -1,17 +1,17 @@
 /**
  * The one database factory: PGlite in a local folder (or in memory) by default, a real
- * PostgreSQL through a `pg` pool when DATABASE_URL says so. Both give a raw SqlClient for the
- * hot paths and a Prisma client, on the same connection(s), for read models.
+ * PostgreSQL when DATABASE_URL says so. Both are a `pg` pool (PGlite's in a worker thread, see
+ * pglite-thread.ts) under a raw SqlClient for the hot paths and a Prisma client, on the same
+ * connection(s), for read models: one code path for both engines.
  */
 import { mkdirSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import { StartupError } from "../core/errors.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { type DatabaseTarget, describeTarget } from "./database-url.ts";
-import { pgliteSqlClient, pgSqlClient, type SqlClient } from "./sql.ts";
+import { type PgliteThread, startPgliteThread } from "./pglite-thread.ts";
+import { type Engine, pgSqlClient, type SqlClient } from "./sql.ts";
 
 export interface Database {
   readonly target: DatabaseTarget;
@@ -39,19 +39,18 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   const description = describeTarget(target);
   if (target.engine === "pglite") {
     if (target.dataDir !== "memory://") mkdirSync(target.dataDir, { recursive: true });
-    let db: PGlite;
+    let thread: PgliteThread;
     try {
-      db = await PGlite.create(target.dataDir);
+      thread = await startPgliteThread(target.dataDir);
     } catch (error) {
       throw new StartupError(
         "DATABASE_UNAVAILABLE",
         `Cannot open ${description}: ${(error as Error).message}. Is another process using the folder, or was it written by another PGlite version?`,
       );
     }
-    const sql = pgliteSqlClient(db);
-    const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
-    const prismaInSchema = (schema: string) => new PrismaClient({ adapter: pgliteInSchema(db, schema) });
-    return { target, sql, prisma, description, prismaInSchema, close: closeBoth(prisma, sql) };
+    // PGlite runs in a worker thread behind a one-connection pg pool: from here on it is the
+    // PostgreSQL code path (pglite-thread.ts).
+    return onPool(target, description, thread.pool, thread.close, "pglite");
   }
 
   const pool = new pg.Pool({
@@ -59,10 +58,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
   });
-  // A client losing its server must not crash the process, idle in the pool or checked out
-  // (a transaction between statements): the next query on it reports the loss instead.
   pool.on("error", () => {});
-  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     await pool.query("SELECT 1");
   } catch (error) {
@@ -72,28 +68,25 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
       `Cannot reach ${description} (${describeDriverError(error)}): check DATABASE_URL and that the server is running and accepts connections.`,
     );
   }
-  const sql = pgSqlClient(pool);
+  return onPool(target, description, pool, () => pool.end(), "postgres");
+}
+
+/** The raw SQL client and the Prisma clients over one pg pool; `end` closes what is under the pool. */
+function onPool(
+  target: DatabaseTarget,
+  description: string,
+  pool: pg.Pool,
+  end: () => Promise<void>,
+  engine: Engine,
+): Database {
+  // A client losing its server must not crash the process, idle in the pool or checked out
+  // (a transaction between statements): the next query on it reports the loss instead.
+  pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
+  const sql = pgSqlClient(pool, engine, end);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const prismaInSchema = (schema: string) => new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
   return { target, sql, prisma, description, prismaInSchema, close: closeBoth(prisma, sql) };
-}
-
-/**
- * pglite-prisma-adapter has no `schema` option (PrismaPg has): wrap its factory so the adapter
- * reports the schema name, which is all the query compiler reads (getConnectionInfo).
- */
-function pgliteInSchema(db: PGlite, schema: string): Pick<PrismaPGlite, "provider" | "adapterName" | "connect"> {
-  const inner = new PrismaPGlite(db);
-  return {
-    provider: inner.provider,
-    adapterName: inner.adapterName,
-    async connect() {
-      const adapter = await inner.connect();
-      const info = adapter.getConnectionInfo?.bind(adapter);
-      adapter.getConnectionInfo = () => ({ supportsRelationJoins: true, ...info?.(), schemaName: schema });
-      return adapter;
-    },
-  };
 }
 
 function closeBoth(prisma: PrismaClient, sql: SqlClient): () => Promise<void> {

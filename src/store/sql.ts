@@ -1,6 +1,7 @@
 /**
- * The raw SQL connection under everything: one interface over a `pg` pool and an in-process
- * PGlite. Hot paths (append, load, checkpoints) use it directly; Prisma's ORM sits on the same
+ * The raw SQL connection under everything: one interface over a `pg` pool (PostgreSQL, and
+ * PGlite in its worker thread) and, for the bench's storage limit only, an in-process PGlite.
+ * Hot paths (append, load, checkpoints) use it directly; Prisma's ORM sits on the same
  * connection for read models (see database.ts).
  */
 import type { PGlite, Transaction as PGliteTransaction } from "@electric-sql/pglite";
@@ -35,7 +36,12 @@ export interface SqlClient extends SqlExecutor {
   close(): Promise<void>;
 }
 
-export function pgSqlClient(pool: Pool): SqlClient {
+/** `end` closes what is under the pool (for PGlite: the pool, then the worker and its database). */
+export function pgSqlClient(
+  pool: Pool,
+  engine: Engine = "postgres",
+  end: () => Promise<void> = () => pool.end(),
+): SqlClient {
   const onClient = (client: Pool | PoolClient): SqlExecutor => ({
     async query<Row>(text: string, params?: readonly unknown[], options?: QueryOptions) {
       const values = params as unknown[] | undefined;
@@ -49,7 +55,7 @@ export function pgSqlClient(pool: Pool): SqlClient {
     },
   });
   return {
-    engine: "postgres",
+    engine,
     ...onClient(pool),
     async transaction(work) {
       const client = await pool.connect();
@@ -68,12 +74,11 @@ export function pgSqlClient(pool: Pool): SqlClient {
         client.release(broken);
       }
     },
-    async close() {
-      await pool.end();
-    },
+    close: end,
   };
 }
 
+/** An in-process PGlite on the calling thread (the bench's storage limit; the app uses pglite-thread.ts). */
 export function pgliteSqlClient(db: PGlite): SqlClient {
   const onClient = (client: PGlite | PGliteTransaction): SqlExecutor => ({
     async query<Row>(text: string, params?: readonly unknown[]) {
