@@ -117,8 +117,11 @@ export class RunnerSet {
     const passed = (c: LogCheckpoint | undefined) => !!c && !isAfter(target, c);
     const pending = projections.filter((r) => !passed(r.checkpoint));
     if (pending.length === 0) return true;
-    // Scale-out: a projection running in another process moves only its stored checkpoint.
-    if (pending.some((r) => r.state !== "running")) return this.pollCheckpoints(pending, passed, timeoutMs);
+    // Scale-out: a projection running in another process moves only its stored checkpoint, and a
+    // lease may move while this waits: with leases, follow the stored checkpoints.
+    if (this.deps.leases || pending.some((r) => r.state !== "running")) {
+      return this.pollCheckpoints(pending, passed, timeoutMs);
+    }
     return new Promise((resolve) => {
       const left = new Set(pending);
       const offs = pending.map((runner) =>

@@ -100,7 +100,9 @@ describe("runner leases across instances on one PostgreSQL", () => {
     expect(result.errorCode).toBe("Ok");
   }
 
-  it("spreads the processors over three instances, each run by one, each event handled once", async () => {
+  it("spreads the processors over three instances, each run by one, each event handled once", {
+    timeout: 240_000,
+  }, async () => {
     for (let i = 0; i < 3; i++) await startInstance();
     const ids = apps[0]!.runners.processorIds;
     const share = Math.ceil(ids.length / 3);
@@ -135,7 +137,8 @@ describe("runner leases across instances on one PostgreSQL", () => {
     expect(probes.filter((p) => p.handled.length > 0)).toHaveLength(1);
     // Read-your-writes by position works on every instance, also where the projections run elsewhere.
     const last = BigInt(deposits.at(-1)!.position);
-    for (const app of apps) expect(await app.runners.waitForProjections(last, 20_000)).toBe(true);
+    // Generous: a transaction of another test file on the shared server can hold the xmin horizon back.
+    for (const app of apps) expect(await app.runners.waitForProjections(last, 60_000)).toBe(true);
   });
 
   it("hands a holder's processors to the others once it stops renewing, and back when one joins", async () => {
