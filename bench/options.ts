@@ -2,7 +2,7 @@
  * `npm run bench -- [--quick] [--rounds N] [--duration S] [--warmup S] [--clients 1,8,32,128]
  *   [--soak S] [--catchup-events N] [--subscribers N] [--spread S] [--engines postgres,durable,pglite]
  *   [--saga-load S]
- *   [--no-emmett] [--profile]`
+ *   [--no-emmett] [--profile [--profile-clients N]]`
  * `BENCH_DATABASE_URL=postgres://…` benchmarks an existing server instead of the embedded one
  * (it must allow CREATE DATABASE; the bench's databases are dropped afterwards).
  */
@@ -21,8 +21,10 @@ export interface BenchOptions {
   /** Seconds of sustained transfers answered at PROCESSED, to measure the saga's lag (0: skip). */
   sagaLoadMs: number;
   emmett: boolean;
-  /** Only profile PROCESSED at 32 clients with --cpu-prof (no table). */
+  /** Only profile PROCESSED with --cpu-prof (no table). */
   profile: boolean;
+  /** Clients of the profiled run (32 by default; 1 shows the per-request cost). */
+  profileClients: number;
   /** Client processes that share the GraphQL load. */
   clientProcesses: number;
 }
@@ -60,6 +62,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "profile",
     "client-processes",
     "saga-load",
+    "profile-clients",
   ];
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`Unknown option --${name}`);
   const engines = (flags.get("engines") ?? "postgres,durable,pglite").split(",");
@@ -80,6 +83,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     sagaLoadMs: num("saga-load", 60, 10) * 1000,
     emmett: !flags.has("no-emmett"),
     profile: flags.has("profile"),
+    profileClients: num("profile-clients", 32, 32),
     clientProcesses: num("client-processes", 2, 2),
   };
 }

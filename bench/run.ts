@@ -353,7 +353,7 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
   return run;
 }
 
-/** `--profile`: PROCESSED at 32 clients over GraphQL with the server under `node --cpu-prof`. */
+/** `--profile`: PROCESSED over GraphQL (`--profile-clients`, 32 by default) with the server under `node --cpu-prof`. */
 async function profile(pgServer: BenchPostgres) {
   const dir = `${benchDir}profiles`;
   mkdirSync(dir, { recursive: true });
@@ -367,11 +367,12 @@ async function profile(pgServer: BenchPostgres) {
   );
   await Promise.all(graphql.map((g, i) => g.call("setup", { url, prefix: `g${i}`, accounts: 256 })));
   const scenario = { drivers: graphql, args: { scenario: "PROCESSED" }, server: true };
-  await runCell("postgres", "warm-up", scenario, server, 32, 2000, 0);
+  const clients = options.profileClients;
+  await runCell("postgres", "warm-up", scenario, server, clients, 2000, 0);
   const groups = { server: [server.process.pid!], clients: graphql.map((g) => g.process.pid!) };
   await server.call("statements");
   const before = cpuSnapshot(groups);
-  const result = await runCell("postgres", "PROCESSED", scenario, server, 32, options.durationMs, 0);
+  const result = await runCell("postgres", "PROCESSED", scenario, server, clients, options.durationMs, 0);
   const cpu = cpuDelta(before, cpuSnapshot(groups));
   const statements = await server.call<[string, number][]>("statements");
   const total = statements.reduce((s, [, n]) => s + n, 0);
@@ -389,7 +390,7 @@ async function profile(pgServer: BenchPostgres) {
     .map(([k, v]) => `${k} ${(v / result.completed).toFixed(2)} ms`)
     .join(", ");
   console.log(
-    `PROCESSED @32 over GraphQL: ${Math.round((result.completed * 1000) / result.windowMs)} cmd/s, p50 ${p.p50.toFixed(1)} / p99 ${p.p99.toFixed(1)} ms\n` +
+    `PROCESSED @${clients} over GraphQL: ${Math.round((result.completed * 1000) / result.windowMs)} cmd/s, p50 ${p.p50.toFixed(1)} / p99 ${p.p99.toFixed(1)} ms\n` +
       `CPU per command (whole process, /proc; includes settling): ${perCommand}\n` +
       `CPU in the window: ${Object.entries(cpu)
         .map(([k, v]) => `${k} ${Math.round(v)} ms`)

@@ -19,8 +19,9 @@ import { ResultBus } from "./gateway/result-bus.ts";
 import type { GraphQLContext } from "./graphql/builder.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createGraphQLServer, type GraphQLServer } from "./graphql/server.ts";
-import { logger as defaultLogger, type Logger } from "./logger.ts";
+import { addLogFields, logger as defaultLogger, type Logger } from "./logger.ts";
 import { attachOperations } from "./ops/http.ts";
+import { startConfiguredTracing } from "./ops/tracing.ts";
 import { RunnerLeases } from "./runners/leases.ts";
 import { ProjectionRebuilds } from "./runners/rebuild.ts";
 import { RunnerSet } from "./runners/runner-set.ts";
@@ -73,6 +74,8 @@ export class InvalidTenant extends StagelineError {
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const logger = options.logger ?? defaultLogger;
+  if (config.logLevel) logger.level = config.logLevel;
+  const tracing = startConfiguredTracing(config.tracing, logger);
   const db =
     options.database ??
     (await openDatabase(parseDatabaseUrl(config.databaseUrl, config.dataDir), { poolSize: config.poolSize }));
@@ -103,7 +106,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   );
   const gateway = new CommandGateway(
     { registry, commands, results, bus, processor, logger, onQueued: () => worker.notify() },
-    { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs },
+    { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs, waitPollMs: config.waitPollMs },
   );
 
   // Scale-out: on PostgreSQL each processor runs in one process at a time, under a lease.
@@ -117,7 +120,19 @@ export async function createApp(options: AppOptions): Promise<App> {
       ? new CrossProcessSignals({ url: db.target.url, sql: db.sql, bus, results, events, logger })
       : undefined;
   const runners = new RunnerSet(
-    { sql: db.sql, prisma: db.prisma, events, snapshots, results, bus, registry, gateway, logger, leases },
+    {
+      sql: db.sql,
+      prisma: db.prisma,
+      events,
+      snapshots,
+      results,
+      bus,
+      registry,
+      gateway,
+      aggregates: processor,
+      logger,
+      leases,
+    },
     config.runner,
   );
 
@@ -135,6 +150,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     if (!TENANT_ID.test(tenantId)) {
       throw new InvalidTenant("x-tenant-id must be 1-100 letters, digits, '.', '_' or '-'");
     }
+    addLogFields({ tenantId });
     return {
       tenantId,
       gateway,
@@ -173,7 +189,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     security: { authenticator, ...config.security },
     logger,
   });
-  attachOperations({ httpServer: server.httpServer, config: config.ops, sql: db.sql, registry, runners, bus, logger });
+  attachOperations({
+    httpServer: server.httpServer,
+    config: config.ops,
+    sql: db.sql,
+    registry,
+    runners,
+    bus,
+    logger,
+    poolUse: db.poolUse,
+  });
 
   const purge = setInterval(
     () => {
@@ -223,6 +248,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await server.close();
         await crossProcess?.stop();
         if (!options.database) await db.close();
+        await tracing?.shutdown();
         logger.info("stageline stopped");
       })();
       return stopping;

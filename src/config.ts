@@ -6,7 +6,9 @@ import { z } from "zod";
 import { loadSecurityConfig, type SecurityConfig } from "./auth/config.ts";
 import { StartupError } from "./core/errors.ts";
 import type { QueryLimits } from "./graphql/query-limits.ts";
+import { LOG_LEVELS } from "./logger.ts";
 import type { OpsConfig } from "./ops/http.ts";
+import type { TracingConfig } from "./ops/tracing.ts";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
@@ -21,6 +23,8 @@ const schema = z.object({
   DEFAULT_TENANT: z.string().min(1).default("default"),
   COMMAND_PROCESSING: z.enum(["sync", "async"]).default("sync"),
   COMMAND_WAIT_TIMEOUT_MS: int(30_000, 1),
+  // A wait's first store re-read for results another process stored (5× later for own commands).
+  COMMAND_WAIT_POLL_MS: int(200, 10),
   COMMAND_MAX_RETRIES: int(100, 0),
   COMMAND_ORPHAN_AFTER_MS: int(10_000, 100),
   COMMIT_GROUP_MAX_COMMANDS: int(100, 1),
@@ -38,6 +42,8 @@ const schema = z.object({
   RUNNER_BATCH_SIZE: int(100, 1),
   RUNNER_POLL_MS: int(500, 10),
   RUNNER_MAX_ATTEMPTS: int(5, 1),
+  // Reactions of one saga batch in flight at once (README "Sagas").
+  SAGA_CONCURRENCY: int(64, 1),
   // stop: holds only the poison event's tenant for that processor (src/runners/runner.ts).
   RUNNER_ON_POISON: z.enum(["dead-letter", "stop"]).default("dead-letter"),
   // Scale-out (PostgreSQL): runner leases and cross-process signals; see docs/scale-out.md.
@@ -48,6 +54,10 @@ const schema = z.object({
   READY_MAX_LAG_EVENTS: int(10_000, 0),
   READY_MAX_LAG_SECONDS: int(60, 0),
   PROBE_TIMEOUT_MS: int(2_000, 50),
+  // Logs and tracing: see docs/operations.md.
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default("stageline"),
 });
 
 export type EnvConfig = z.infer<typeof schema>;
@@ -63,6 +73,7 @@ export interface Config {
   defaultTenant: string;
   processing: "sync" | "async";
   waitTimeoutMs: number;
+  waitPollMs: number;
   maxRetries: number;
   /** A synchronous command still unprocessed this long after it was sent lost its request (a crash): a worker takes it. */
   orphanAfterMs: number;
@@ -77,15 +88,26 @@ export interface Config {
   maxBodyBytes: number;
   /** Size and shape limits on every GraphQL document, on every transport. */
   queryLimits: QueryLimits;
-  runner: { batchSize: number; pollMs: number; maxAttempts: number; onPoison: "dead-letter" | "stop" };
   /**
    * Several processes on one PostgreSQL (docs/scale-out.md): a runner lease lives `leaseTtlMs`
    * unless renewed (a dead holder's processors move within about 4/3 of it); `signals`:
    * LISTEN/NOTIFY carries stage signals and appends to the other processes.
    */
   scaleOut: { leaseTtlMs: number; signals: "notify" | "off" };
+  runner: {
+    batchSize: number;
+    pollMs: number;
+    maxAttempts: number;
+    onPoison: "dead-letter" | "stop";
+    /** Reactions of one saga batch in flight at once (per aggregate still in log order). */
+    sagaConcurrency?: number;
+  };
   /** /metrics on or off; when /ready reports a lagging runner; how long probes wait for the database. */
   ops: OpsConfig;
+  /** The log level (LOG_LEVEL; absent: info, silent under NODE_ENV=test). */
+  logLevel: string | undefined;
+  /** OpenTelemetry tracing: off unless an OTLP endpoint is set. */
+  tracing: TracingConfig;
   /** Authentication, tenants from credentials, CORS, introspection: src/auth/config.ts. */
   security: SecurityConfig;
 }
@@ -109,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultTenant: e.DEFAULT_TENANT,
     processing: e.COMMAND_PROCESSING,
     waitTimeoutMs: e.COMMAND_WAIT_TIMEOUT_MS,
+    waitPollMs: e.COMMAND_WAIT_POLL_MS,
     maxRetries: e.COMMAND_MAX_RETRIES,
     orphanAfterMs: e.COMMAND_ORPHAN_AFTER_MS,
     commitGroup: { maxCommands: e.COMMIT_GROUP_MAX_COMMANDS, concurrency: e.COMMIT_GROUP_CONCURRENCY },
@@ -129,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: e.RUNNER_POLL_MS,
       maxAttempts: e.RUNNER_MAX_ATTEMPTS,
       onPoison: e.RUNNER_ON_POISON,
+      sagaConcurrency: e.SAGA_CONCURRENCY,
     },
     scaleOut: { leaseTtlMs: e.RUNNER_LEASE_TTL_MS, signals: e.CROSS_PROCESS_SIGNALS },
     ops: {
@@ -137,6 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
       probeTimeoutMs: e.PROBE_TIMEOUT_MS,
     },
+    logLevel: e.LOG_LEVEL,
+    tracing: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     security: loadSecurityConfig(env, production),
   };
 }

@@ -27,6 +27,8 @@ export interface EventMetadata {
   correlationId: string;
   /** What directly caused the command: a command ID, or `event:<position>` for saga commands. */
   causationId: string;
+  /** The command's W3C trace context when tracing is on (src/ops/tracing.ts); else absent. */
+  traceparent?: string | null;
 }
 
 /** One row of the event log. */

@@ -3,6 +3,7 @@
  * types it subscribes to; a command's runner stage waits only for the processors interested in
  * its events.
  */
+import type { AggregateDefinition } from "./aggregate.ts";
 import type { DomainEvent, RecordedEvent } from "./messages.ts";
 import type { ProcessorKind } from "./stages.ts";
 
@@ -51,7 +52,8 @@ export interface EventHandler extends ProcessorBase<"EVENT_HANDLER"> {
  * client can reach, so a replay never sends twice and no client can take it first.
  *
  * A reaction's commands are sent in order, each awaited until PROCESSED (accepted or refused)
- * before the next is sent; after a refusal the rest are not sent.
+ * before the next is sent; after a refusal the rest are not sent. Reactions to different events
+ * run concurrently, in log order per aggregate (README "Sagas").
  */
 export interface SagaCommand {
   contextName?: string;
@@ -67,6 +69,12 @@ export interface SagaCommand {
    * is derived from the event.
    */
   onRejected?: (rejection: SagaRejection) => readonly SagaCommand[];
+  /**
+   * Follow-up: when this command is accepted, the commands returned are sent next, as a reaction
+   * of their own (in order, stopping at a refusal), before the rest of this reaction. Called
+   * again on a replay, so it must decide from its argument (and the event) alone.
+   */
+  onAccepted?: (acceptance: SagaAcceptance) => readonly SagaCommand[];
 }
 
 /** A saga command the gateway took, with the ID it was given. */
@@ -88,9 +96,55 @@ export interface SagaRejection {
   notSent: readonly SagaCommand[];
 }
 
-/** Reacts to an event with commands. Pure: `react(event) → commands`; compensation is just more commands. */
+/** What `onAccepted` learns: the accepted command and what the reaction had accepted before it. */
+export interface SagaAcceptance {
+  /** The accepted command, its ID, and the version it left its aggregate at. */
+  accepted: SentSagaCommand & { aggregateVersion: number | null };
+  /** The commands of the same reaction accepted before it, in order. */
+  before: readonly SentSagaCommand[];
+}
+
+/**
+ * A named, read-only lookup in the read models, declared by a domain with `defineReadModel`.
+ * The engine hands `read` its database client, read-only (src/store/read-only-prisma.ts).
+ */
+export interface ReadModelQuery<Args, Row> {
+  name: string;
+  // `never`: any client type the domain declares fits; the engine decides what it passes.
+  read(db: never, tenantId: string, args: Args): Promise<Row>;
+}
+
+export function defineReadModel<Db, Args, Row>(query: {
+  name: string;
+  read: (db: Db, tenantId: string, args: Args) => Promise<Row>;
+}): ReadModelQuery<Args, Row> {
+  return query as ReadModelQuery<Args, Row>;
+}
+
+/**
+ * What a saga may look at while it reacts, all read-only and scoped to the event's tenant:
+ * committed state, as of the moment of the read (an earlier event's reaction in the same batch
+ * may still be running; README "Sagas").
+ */
+export interface SagaContext {
+  tenantId: string;
+  /** A read model lookup (`defineReadModel`), in the event's tenant. */
+  read<Args, Row>(query: ReadModelQuery<Args, Row>, args: Args): Promise<Row>;
+  /** An aggregate's current state and version (initial state and version 0 when it has no events). */
+  aggregate<State>(
+    // biome-ignore lint/suspicious/noExplicitAny: any aggregate; only its state type matters here.
+    aggregate: AggregateDefinition<string, State, any, any>,
+    aggregateId: string,
+  ): Promise<{ state: State; version: number }>;
+}
+
+/**
+ * Reacts to an event with commands: `react(event, context) → commands`; compensation is just
+ * more commands. `context` looks things up, read-only; `react` is called again when the event is
+ * replayed (what was already sent under a key stands).
+ */
 export interface Saga<E extends DomainEvent = DomainEvent> extends ProcessorBase<"SAGA"> {
-  react(event: RecordedEvent<E>): readonly SagaCommand[] | Promise<readonly SagaCommand[]>;
+  react(event: RecordedEvent<E>, context: SagaContext): readonly SagaCommand[] | Promise<readonly SagaCommand[]>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: processors of any transaction or event type share one registry.

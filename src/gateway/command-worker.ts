@@ -1,10 +1,13 @@
 /**
  * Takes PENDING commands from the table and processes them: asynchronous commands, and
  * synchronous ones whose request died before processing them (a crash). Wakes when told that
- * a command was queued, and polls as a fallback, so a restart loses none.
+ * a command was queued, and polls as a fallback, so a restart loses none. Taking up commands
+ * stored before the start (a recovery) or left by their requests is said in the log; each
+ * command is processed in its log context and trace (src/ops/command-scope.ts).
  */
 import type { Logger } from "../logger.ts";
-import type { CommandStore } from "../store/command-store.ts";
+import { inWorkerScope } from "../ops/command-scope.ts";
+import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
 
@@ -19,6 +22,8 @@ export class CommandWorker {
   private running = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  /** Commands stored before this are a recovery's (see reportRecovered). */
+  private startedAt = new Date();
 
   constructor(
     private readonly deps: { commands: CommandStore; processor: AggregateProcessor; logger: Logger },
@@ -28,6 +33,7 @@ export class CommandWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.startedAt = new Date();
     this.loop = this.run();
   }
 
@@ -42,6 +48,33 @@ export class CommandWorker {
     await this.loop;
   }
 
+  /**
+   * Commands stored before this worker started (a restart after a crash or a stop), and
+   * synchronous ones whose request gave up on them (orphans): one log line per batch that takes
+   * any up, so a recovery shows in the log. Asynchronous commands sent since the start are the
+   * worker's ordinary work and say nothing.
+   */
+  private reportRecovered(pending: readonly StoredCommand[]): Set<StoredCommand> {
+    const recovered = new Set(pending.filter((c) => c.createdAt < this.startedAt || !c.isAsync));
+    if (recovered.size === 0) return recovered;
+    const list = [...recovered];
+    const beforeStart = list.filter((c) => c.createdAt < this.startedAt);
+    const oldest = Math.min(...list.map((c) => c.createdAt.getTime()));
+    this.deps.logger.info(
+      {
+        commands: list.length,
+        storedBeforeStart: beforeStart.length,
+        orphaned: list.filter((c) => !c.isAsync).length,
+        oldestAgeMs: Date.now() - oldest,
+        commandIds: list.slice(0, 10).map((c) => c.commandId),
+      },
+      beforeStart.length > 0
+        ? "taking up commands stored before this start (recovery)"
+        : "taking up synchronous commands their requests left unprocessed",
+    );
+    return recovered;
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     let outage = false;
@@ -49,8 +82,13 @@ export class CommandWorker {
       let processed = 0;
       try {
         const pending = await this.deps.commands.pending(this.options.batchSize, this.options.orphanAfterMs);
+        const recovered = this.reportRecovered(pending);
         // The processor keeps per-aggregate order; different aggregates go in parallel.
-        await Promise.all(pending.map((command) => this.deps.processor.process(command)));
+        await Promise.all(
+          pending.map((command) =>
+            inWorkerScope(command, recovered.has(command), () => this.deps.processor.process(command)),
+          ),
+        );
         processed = pending.length;
         if (failures > 0) this.deps.logger.info({ failures }, "command worker resumed");
         failures = 0;

@@ -14,12 +14,14 @@ import { newId } from "../core/ids.ts";
 import { INTERNAL_REQUEST_PREFIX, isInternalRequestId } from "../core/request-ids.ts";
 import type { CommandResult, Stage, WaitTarget } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
+import { inSendScope } from "../ops/command-scope.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
 import { sentResult } from "./group-commit.ts";
 import { payloadHash } from "./payload-hash.ts";
+import { RecentCommands } from "./recent-commands.ts";
 import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
 import { bindingErrors } from "./validation.ts";
@@ -63,6 +65,10 @@ export interface Sent {
 export interface GatewayOptions {
   processing: "sync" | "async";
   waitTimeoutMs: number;
+  /** A wait's first store re-read (wait.ts); default 200 ms. */
+  waitPollMs?: number;
+  /** How many recently accepted commands' tenants are kept for result subscriptions (default 10,000). */
+  recentCommands?: number;
 }
 
 const MAX_ID_LENGTH = 200;
@@ -70,6 +76,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class CommandGateway {
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly recent: RecentCommands;
 
   constructor(
     private readonly deps: {
@@ -83,37 +90,54 @@ export class CommandGateway {
       onQueued?: () => void;
     },
     private readonly options: GatewayOptions,
-  ) {}
+  ) {
+    this.recent = new RecentCommands(options.recentCommands ?? 10_000);
+  }
 
   /** Sends a command; the returned stream carries every result up to the wait's target. */
   async send(request: SendRequest, wait: Wait = { stage: "SENT" }): Promise<Sent> {
     const command = await this.prepare(request);
-    if (!command.isAsync && wait.stage !== "SENT") {
-      // The caller waits beyond SENT: accept and process in one group commit (SENT is still
-      // stored and published first). A taken request ID stores nothing there; the ordinary
-      // accept below then finds the command that holds it.
-      const processing = this.deps.processor.acceptAndProcess(command);
-      this.track(processing);
-      if ((await processing).accepted) {
-        return { commandId: command.commandId, duplicate: false, results: this.wait(command.commandId, wait) };
+    return inSendScope(command, this.deps.logger, () => this.sendPrepared(command, wait));
+  }
+
+  /** `send` once the command is built: inside its log context and trace span (src/ops). */
+  private async sendPrepared(command: Omit<StoredCommand, "status" | "createdAt">, wait: Wait): Promise<Sent> {
+    // Listening before the command is stored: every result of it this process publishes is
+    // seen, so the wait reads nothing from the store (wait.ts).
+    const results = this.wait(command.commandId, wait, true);
+    try {
+      if (!command.isAsync && wait.stage !== "SENT") {
+        // The caller waits beyond SENT: accept and process in one group commit (SENT is still
+        // stored and published first). A taken request ID stores nothing there; the ordinary
+        // accept below then finds the command that holds it.
+        const processing = this.deps.processor.acceptAndProcess(command);
+        this.track(processing);
+        if ((await processing).accepted) {
+          this.recent.add(command.commandId, command.tenantId);
+          return { commandId: command.commandId, duplicate: false, results };
+        }
       }
-    }
-    const outcome = await this.deps.commands.accept(command);
-    if (!outcome.accepted) {
-      if (outcome.existing.payloadHash !== command.payloadHash) {
-        throw new IdempotencyKeyReused(command.requestId, outcome.existing.commandId);
+      const outcome = await this.deps.commands.accept(command);
+      if (!outcome.accepted) {
+        await results.return(undefined);
+        if (outcome.existing.payloadHash !== command.payloadHash) {
+          throw new IdempotencyKeyReused(command.requestId, outcome.existing.commandId);
+        }
+        return {
+          commandId: outcome.existing.commandId,
+          duplicate: true,
+          results: this.wait(outcome.existing.commandId, wait),
+        };
       }
-      return {
-        commandId: outcome.existing.commandId,
-        duplicate: true,
-        results: this.wait(outcome.existing.commandId, wait),
-      };
+      this.recent.add(command.commandId, command.tenantId);
+      this.deps.bus.publish([sentResult(command, outcome.sentResultId, outcome.sentAt)]);
+      if (command.isAsync) this.deps.onQueued?.();
+      else this.processInBackground(outcome.command);
+      return { commandId: command.commandId, duplicate: false, results };
+    } catch (error) {
+      await results.return(undefined);
+      throw error;
     }
-    const results = this.wait(command.commandId, wait);
-    this.deps.bus.publish([sentResult(command, outcome.sentResultId, outcome.sentAt)]);
-    if (command.isAsync) this.deps.onQueued?.();
-    else this.processInBackground(outcome.command);
-    return { commandId: command.commandId, duplicate: false, results };
   }
 
   /**
@@ -132,7 +156,10 @@ export class CommandGateway {
 
   /** The results of a command already sent: stored ones first, then live, up to the target. */
   async results(tenantId: string, commandId: string, wait: Wait): Promise<AsyncGenerator<CommandResult>> {
-    await this.command(tenantId, commandId);
+    // A command this process accepted lately needs no store read to know it is the tenant's.
+    const recentTenant = this.recent.tenantOf(commandId);
+    if (recentTenant === undefined) await this.command(tenantId, commandId);
+    else if (recentTenant !== tenantId) throw new CommandNotFound(commandId);
     return this.wait(commandId, wait);
   }
 
@@ -159,11 +186,14 @@ export class CommandGateway {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private wait(commandId: string, wait: Wait): AsyncGenerator<CommandResult> {
+  /** `own`: created before this process accepts the command (no store read; see wait.ts). */
+  private wait(commandId: string, wait: Wait, own = false): AsyncGenerator<CommandResult> {
     return waitForResults(this.deps, commandId, {
       target: wait,
       timeoutMs: wait.timeoutMs ?? this.options.waitTimeoutMs,
       signal: wait.signal,
+      pollMs: this.options.waitPollMs,
+      own,
     });
   }
 

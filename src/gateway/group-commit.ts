@@ -15,6 +15,7 @@
  */
 import type { DomainEvent, RecordedEvent, StreamKey } from "../core/messages.ts";
 import { type CommandResult, OK } from "../core/stages.ts";
+import { traceparentOf } from "../ops/tracing.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { NewResult, ResultStore } from "../store/result-store.ts";
@@ -176,6 +177,7 @@ export class GroupCommitter {
               requestId: command.requestId,
               correlationId: command.correlationId,
               causationId: command.causationId,
+              traceparent: traceparentOf(command),
             },
           };
         }),

@@ -1,20 +1,26 @@
 /**
  * Publishes command results in-process, by command and by chain (waitCommandId). Results are
  * always stored before they are published, so a subscriber that missed one finds it in the store.
+ *
+ * Dispatch is a map lookup per result (its command's listeners and its chain's), whatever the
+ * number of subscribers. Listeners must return at once: a wait only queues the result for its
+ * reader (wait.ts), so a subscriber that reads slowly delays nobody else.
  */
-import { EventEmitter } from "node:events";
 import type { CommandResult } from "../core/stages.ts";
 
 export type ResultListener = (result: CommandResult) => void;
 
 export class ResultBus {
-  private readonly emitter = new EventEmitter().setMaxListeners(0);
+  private readonly byCommand = new Map<string, Set<ResultListener>>();
+  private readonly byChain = new Map<string, Set<ResultListener>>();
+  private readonly interrupts = new Map<string, Set<(error: Error) => void>>();
+  private readonly any = new Set<ResultListener>();
 
   publish(results: readonly CommandResult[]): void {
     for (const result of results) {
-      this.emitter.emit(`command:${result.commandId}`, result);
-      this.emitter.emit(`chain:${result.waitCommandId}`, result);
-      this.emitter.emit("any", result);
+      emit(this.byCommand.get(result.commandId), result);
+      emit(this.byChain.get(result.waitCommandId), result);
+      emit(this.any, result);
     }
   }
 
@@ -24,28 +30,24 @@ export class ResultBus {
    */
   deliver(results: readonly CommandResult[]): void {
     for (const result of results) {
-      this.emitter.emit(`command:${result.commandId}`, result);
-      this.emitter.emit(`chain:${result.waitCommandId}`, result);
+      emit(this.byCommand.get(result.commandId), result);
+      emit(this.byChain.get(result.waitCommandId), result);
     }
   }
 
   /** Whether a wait here listens to the command (or, with `chain`, to the chain it roots). */
   watches(commandId: string, chain = false): boolean {
-    return this.emitter.listenerCount(`${chain ? "chain" : "command"}:${commandId}`) > 0;
+    return (chain ? this.byChain : this.byCommand).has(commandId);
   }
 
   /** Every command and chain a wait here listens to (re-read after a lost signal connection). */
   watched(): { commands: string[]; chains: string[] } {
-    const names = this.emitter.eventNames().map(String);
-    const pick = (prefix: string) => names.filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length));
-    return { commands: pick("command:"), chains: pick("chain:") };
+    return { commands: [...this.byCommand.keys()], chains: [...this.byChain.keys()] };
   }
 
   /** Listens to one command's results, or (`chain`) to every result of the chain it roots. */
   subscribe(commandId: string, listener: ResultListener, chain = false): () => void {
-    const key = `${chain ? "chain" : "command"}:${commandId}`;
-    this.emitter.on(key, listener);
-    return () => this.emitter.off(key, listener);
+    return add(chain ? this.byChain : this.byCommand, commandId, listener);
   }
 
   /**
@@ -53,21 +55,52 @@ export class ResultBus {
    * this error instead of waiting out their timeout. The command stays stored; a worker retries.
    */
   interrupt(commandId: string, error: Error): void {
-    this.emitter.emit(`interrupt:${commandId}`, error);
+    emit(this.interrupts.get(commandId), error);
   }
 
   onInterrupt(commandId: string, listener: (error: Error) => void): () => void {
-    this.emitter.on(`interrupt:${commandId}`, listener);
-    return () => this.emitter.off(`interrupt:${commandId}`, listener);
+    return add(this.interrupts, commandId, listener);
   }
 
   /** Every result published (runners' stage tracking, metrics). */
   onAny(listener: ResultListener): () => void {
-    this.emitter.on("any", listener);
-    return () => this.emitter.off("any", listener);
+    this.any.add(listener);
+    return () => this.any.delete(listener);
   }
 
   get listenerCount(): number {
-    return this.emitter.eventNames().reduce((n, name) => n + this.emitter.listenerCount(name), 0);
+    let n = this.any.size;
+    for (const map of [this.byCommand, this.byChain, this.interrupts]) for (const set of map.values()) n += set.size;
+    return n;
   }
+}
+
+/** Calls each listener; one that throws keeps the value from no other, and its error reaches the publisher. */
+function emit<T>(listeners: Set<(value: T) => void> | undefined, value: T): void {
+  if (!listeners) return;
+  let failure: { error: unknown } | undefined;
+  for (const listener of listeners) {
+    try {
+      listener(value);
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure) throw failure.error;
+}
+
+/** Adds a listener under a key; the returned function removes it (and the key once empty). */
+function add<T>(map: Map<string, Set<T>>, key: string, listener: T): () => void {
+  let set = map.get(key);
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(listener);
+  return () => {
+    const current = map.get(key);
+    if (!current) return;
+    current.delete(listener);
+    if (current.size === 0) map.delete(key);
+  };
 }

@@ -2,8 +2,14 @@
  * A wait as a stream: every result on the way to the target, first those already stored, then
  * live ones, ending at the target, at a failure, or at the timeout — reported as a result with
  * `errorCode: WAIT_TIMEOUT` and `succeeded: false`, never as success.
+ *
+ * The wait listens from the moment it is created, not from its first read: a wait created
+ * before its command is even accepted (`own`) sees every result this process publishes for it,
+ * so it reads nothing from the store; only results another process stores (a worker or runner
+ * elsewhere) need the store, and a slow poll finds those. A wait on a command sent earlier, or
+ * by another process, reads the store first (after listening, so a result published in between
+ * is seen twice, not never).
  */
-import { EventEmitter, on } from "node:events";
 import type { CommandResult, WaitTarget } from "../core/stages.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import type { ResultBus } from "./result-bus.ts";
@@ -19,77 +25,170 @@ export interface WaitOptions {
    * process stored them: a second gateway, or this one before a restart). Doubles up to 8×.
    */
   pollMs?: number;
+  /**
+   * Created before the command was accepted, in the process that accepts it: nothing about it
+   * can be stored yet, so no first store read, and the poll (for results of other processes
+   * only) starts late.
+   */
+  own?: boolean;
 }
 
 export const WAIT_TIMEOUT = "WAIT_TIMEOUT";
 
-export async function* waitForResults(
+/** How much later than `pollMs` an own wait first polls (its results normally come on the bus). */
+const OWN_POLL_FACTOR = 5;
+
+/** Listens at once; the stream it returns must be read or returned, else it keeps listening. */
+export function waitForResults(
   deps: { bus: ResultBus; results: ResultStore },
   commandId: string,
   options: WaitOptions,
 ): AsyncGenerator<CommandResult> {
+  const live = new LiveResults(deps.bus, commandId, options);
+  const stream = follow(deps, commandId, options, live);
+  // A stream returned before its first read never runs its `finally`: let go of the bus here.
+  const end = stream.return.bind(stream);
+  stream.return = (value) => {
+    live.close();
+    return end(value);
+  };
+  return stream;
+}
+
+async function* follow(
+  deps: { bus: ResultBus; results: ResultStore },
+  commandId: string,
+  options: WaitOptions,
+  live: LiveResults,
+): AsyncGenerator<CommandResult> {
   const progress = new WaitProgress(commandId, options.target);
   const chain = options.target.chain === true;
-  const live = new EventEmitter();
-  const unsubscribe = deps.bus.subscribe(commandId, (r) => live.emit("result", r), chain);
-  // An "error" event makes the iterator below throw it.
-  const unsubscribeInterrupt = deps.bus.onInterrupt(commandId, (error) => live.emit("error", error));
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const stop = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  // Listen before reading the store: a result published in between is seen twice, not never.
-  const incoming = on(live, "result", { signal: stop });
   const read = () => (chain ? deps.results.byWaitCommand(commandId) : deps.results.byCommand(commandId));
-  const stopPolling = pollStore(read, (result) => live.emit("result", result), options.pollMs ?? 200, stop);
+  const pollMs = options.pollMs ?? 200;
+  // The timeout counts from the first read (once the sender has its answer), as it always has.
+  live.timeout(options.timeoutMs);
+  live.poll(read, options.own ? pollMs * OWN_POLL_FACTOR : pollMs, pollMs * 8);
   try {
-    const stored = await read();
-    for (const result of stored) {
+    if (!options.own) {
+      for (const result of await read()) {
+        yield* progress.accept(result);
+        if (progress.done) return;
+      }
+    }
+    for (;;) {
+      const result = await live.next();
+      if (result === undefined) break;
       yield* progress.accept(result);
       if (progress.done) return;
     }
-    for await (const [result] of incoming) {
-      yield* progress.accept(result as CommandResult);
-      if (progress.done) return;
-    }
-  } catch (error) {
-    if (!stop.aborted) throw error;
-    if (timeout.aborted && !options.signal?.aborted) {
-      yield timeoutResult(commandId, options, progress.lastOfRoot, progress.last);
-    }
+    if (live.ended === "timeout") yield timeoutResult(commandId, options, progress.lastOfRoot, progress.last);
   } finally {
-    stopPolling();
-    unsubscribe();
-    unsubscribeInterrupt();
+    live.close();
   }
 }
 
 /**
- * The fallback path for results: the bus is fast but in-process only. Re-reads are cheap to
- * repeat (WaitProgress drops results it has seen) and rare: most waits end before the first.
+ * One wait's live results: a queue the bus pushes into (never blocking the publisher, however
+ * slowly the waiter reads), the timeout, the caller's abort and the store poll, all released by
+ * `close` (at the end of the stream, or when it is returned unread).
  */
-function pollStore(
-  read: () => Promise<CommandResult[]>,
-  emit: (result: CommandResult) => void,
-  firstMs: number,
-  stop: AbortSignal,
-): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let ended = false;
-  const schedule = (delay: number) => {
-    timer = setTimeout(async () => {
-      try {
-        for (const result of await read()) emit(result);
-      } catch {
-        // The database is away: the next read tries again; the wait's timeout still bounds it.
+class LiveResults {
+  ended: "timeout" | "aborted" | undefined;
+  private readonly queue: CommandResult[] = [];
+  private error: Error | undefined;
+  private waiter: (() => void) | undefined;
+  private readonly offs: (() => void)[] = [];
+  private pollTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(bus: ResultBus, commandId: string, options: WaitOptions) {
+    const chain = options.target.chain === true;
+    this.offs.push(bus.subscribe(commandId, (r) => this.push(r), chain));
+    this.offs.push(
+      bus.onInterrupt(commandId, (error) => {
+        this.error ??= error;
+        this.kick();
+      }),
+    );
+    const { signal } = options;
+    if (signal) {
+      const abort = () => this.end("aborted");
+      if (signal.aborted) this.end("aborted");
+      else {
+        signal.addEventListener("abort", abort, { once: true });
+        this.offs.push(() => signal.removeEventListener("abort", abort));
       }
-      if (!ended && !stop.aborted) schedule(Math.min(delay * 2, firstMs * 8));
-    }, delay);
+    }
+  }
+
+  timeout(ms: number): void {
+    if (this.closed || this.ended) return;
+    const timer = setTimeout(() => this.end("timeout"), ms);
     timer.unref();
-  };
-  schedule(firstMs);
-  return () => {
-    ended = true;
-    clearTimeout(timer);
-  };
+    this.offs.push(() => clearTimeout(timer));
+  }
+
+  push(result: CommandResult): void {
+    if (this.closed) return;
+    this.queue.push(result);
+    this.kick();
+  }
+
+  /** The next result; undefined once the wait timed out or was aborted. Throws an interruption. */
+  async next(): Promise<CommandResult | undefined> {
+    for (;;) {
+      if (this.closed) return undefined;
+      if (this.error) throw this.error;
+      const result = this.queue.shift();
+      if (result) return result;
+      if (this.ended) return undefined;
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
+    }
+  }
+
+  /**
+   * The fallback path for results: the bus is fast but in-process only. Re-reads are cheap to
+   * repeat (WaitProgress drops results it has seen) and rare: most waits end before the first.
+   */
+  poll(read: () => Promise<CommandResult[]>, firstMs: number, maxMs: number): void {
+    const schedule = (delay: number) => {
+      this.pollTimer = setTimeout(async () => {
+        try {
+          for (const result of await read()) this.push(result);
+        } catch {
+          // The database is away: the next read tries again; the wait's timeout still bounds it.
+        }
+        if (!this.closed && !this.ended) schedule(Math.min(delay * 2, maxMs));
+      }, delay);
+      this.pollTimer.unref();
+    };
+    schedule(firstMs);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.pollTimer);
+    for (const off of this.offs.splice(0)) off();
+    this.queue.length = 0;
+    this.kick();
+  }
+
+  /** Over (and let go of the bus, even if the stream is never read and so never closed). */
+  private end(reason: "timeout" | "aborted"): void {
+    this.ended ??= reason;
+    clearTimeout(this.pollTimer);
+    for (const off of this.offs.splice(0)) off();
+    this.kick();
+  }
+
+  private kick(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
 }
 
 /**

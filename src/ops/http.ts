@@ -3,18 +3,22 @@
  * GET /metrics. They answer before the GraphQL server sees the request (no Yoga, no body, no
  * tenant), so a probe stays cheap and works whatever GraphQL is doing. Attached to the node
  * HTTP server from the composition root in one call, which also counts open subscription
- * transports (WebSocket upgrades, SSE streams) for the metrics.
+ * transports (WebSocket upgrades, SSE streams) for the metrics. Every other request gets its
+ * request ID here (`x-request-id`, echoed) and runs in its log context and the caller's trace.
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
-import type { Logger } from "../logger.ts";
+import { type Logger, withLogContext } from "../logger.ts";
 import type { RunnerSet } from "../runners/runner-set.ts";
+import type { PoolUse } from "../store/database.ts";
 import { OpsQueries } from "../store/ops-queries.ts";
 import type { SqlClient } from "../store/sql.ts";
 import { type Readiness, readinessProbe } from "./health.ts";
 import { StagelineMetrics } from "./metrics.ts";
+import { withIncomingTrace } from "./tracing.ts";
 
 export interface OpsConfig {
   metricsEnabled: boolean;
@@ -32,6 +36,8 @@ export interface OpsDeps {
   runners: RunnerSet;
   bus: ResultBus;
   logger: Logger;
+  /** The database pool's use, for /metrics (PostgreSQL only). */
+  poolUse?: () => PoolUse;
 }
 
 export interface Operations {
@@ -50,6 +56,7 @@ export function attachOperations(deps: OpsDeps): Operations {
         runners: deps.runners,
         bus: deps.bus,
         logger,
+        poolUse: deps.poolUse,
         timeoutMs: config.probeTimeoutMs,
       })
     : undefined;
@@ -98,7 +105,14 @@ export function attachOperations(deps: OpsDeps): Operations {
       return;
     }
     if (metrics && req.headers.accept?.includes("text/event-stream")) res.once("close", metrics.streamOpened("sse"));
-    for (const handler of handlers) handler.call(httpServer, req, res);
+    // Every line the request's work logs names it; a client's traceparent continues into its spans.
+    const reqId = requestIdOf(req);
+    res.setHeader("x-request-id", reqId);
+    withLogContext({ reqId }, () =>
+      withIncomingTrace(req.headers, () => {
+        for (const handler of handlers) handler.call(httpServer, req, res);
+      }),
+    );
   });
   if (metrics) {
     httpServer.on("upgrade", (_req: IncomingMessage, socket: Socket) => {
@@ -107,6 +121,14 @@ export function attachOperations(deps: OpsDeps): Operations {
     httpServer.once("close", () => metrics.close());
   }
   return { metrics, ready };
+}
+
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/** The client's `x-request-id` when it is a plain token, else a new one. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -13,8 +13,10 @@ import type { Registry as ProcessorRegistry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { Logger } from "../logger.ts";
 import type { RunnerSet } from "../runners/runner-set.ts";
+import type { PoolUse } from "../store/database.ts";
 import type { OpsQueries, ProcessorLag } from "../store/ops-queries.ts";
 import { singleFlight, withTimeout } from "./bounded.ts";
+import { processCounters } from "./process-metrics.ts";
 
 export interface MetricsDeps {
   queries: OpsQueries;
@@ -22,6 +24,8 @@ export interface MetricsDeps {
   runners: RunnerSet;
   bus: ResultBus;
   logger: Logger;
+  /** The database pool's use (PostgreSQL only). */
+  poolUse?: () => PoolUse;
   /** Longest a scrape waits for the database. */
   timeoutMs: number;
 }
@@ -60,6 +64,7 @@ export class StagelineMetrics {
   private readonly commands: client.Counter<"command_type" | "outcome" | "error_code">;
   private readonly runnerEvents: client.Counter<"processor">;
   private readonly batchEvents: client.Histogram<"processor">;
+  private readonly batchSeconds: client.Histogram<"processor">;
   private readonly databaseUp: client.Gauge;
   private readonly lagEvents: client.Gauge<"processor">;
   private readonly lagSeconds: client.Gauge<"processor">;
@@ -103,6 +108,36 @@ export class StagelineMetrics {
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
       registers,
     });
+    this.batchSeconds = new client.Histogram({
+      name: "stageline_runner_batch_seconds",
+      help: "Seconds per batch a runner in this process committed, from its read to its commit (prepare, apply, checkpoint)",
+      labelNames: ["processor"],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    if (deps.poolUse) {
+      const poolUse = deps.poolUse;
+      const connections: client.Gauge<"state"> = new client.Gauge({
+        name: "stageline_db_pool_connections",
+        help: "PostgreSQL pool connections of this process: open (total), idle, and requests waiting for one",
+        labelNames: ["state"],
+        registers,
+        collect: () => {
+          const use = poolUse();
+          connections.set({ state: "total" }, use.total);
+          connections.set({ state: "idle" }, use.idle);
+          connections.set({ state: "waiting" }, use.waiting);
+        },
+      });
+      const size: client.Gauge = new client.Gauge({
+        name: "stageline_db_pool_max",
+        help: "The PostgreSQL pool's size (DATABASE_POOL_SIZE)",
+        registers,
+        collect: () => {
+          size.set(poolUse().max);
+        },
+      });
+    }
     this.databaseUp = new client.Gauge({
       name: "stageline_database_up",
       help: "1 when the database answered this scrape's reads in time, else 0 (the gauges below are then absent)",
@@ -164,6 +199,7 @@ export class StagelineMetrics {
         runner.onProgress((_checkpoint, batch) => {
           this.runnerEvents.inc({ processor: runner.step.id }, batch.events);
           this.batchEvents.observe({ processor: runner.step.id }, batch.events);
+          this.batchSeconds.observe({ processor: runner.step.id }, batch.seconds);
         }),
       );
     }
@@ -184,8 +220,12 @@ export class StagelineMetrics {
     for (const runner of this.deps.runners.runners) {
       this.runnerHalted.set({ processor: runner.step.id }, runner.state === "halted" ? 1 : 0);
     }
-    const [processMetrics, own] = await Promise.all([processRegistry().metrics(), this.registry.metrics()]);
-    return { contentType: this.registry.contentType, body: `${processMetrics}\n${own}` };
+    const [processMetrics, counters, own] = await Promise.all([
+      processRegistry().metrics(),
+      processCounters.metrics(),
+      this.registry.metrics(),
+    ]);
+    return { contentType: this.registry.contentType, body: `${processMetrics}\n${counters}\n${own}` };
   }
 
   /** A subscription transport opened; call the returned function when it closes. */

@@ -4,17 +4,22 @@
  * inside the batch's transaction, together with the checkpoint.
  */
 import { replay } from "../core/aggregate.ts";
-import type { RecordedEvent } from "../core/messages.ts";
-import type { EventHandler, Projection, Saga, SagaCommand, SentSagaCommand } from "../core/processors.ts";
+import { IdempotencyKeyReused } from "../core/errors.ts";
+import { type RecordedEvent, streamName } from "../core/messages.ts";
+import type { EventHandler, Projection, Saga, SagaCommand, SagaContext, SentSagaCommand } from "../core/processors.ts";
 import { sagaRequestId } from "../core/request-ids.ts";
 import type { CommandResult, ProcessorKind } from "../core/stages.ts";
-import { type CommandGateway, lastOf } from "../gateway/gateway.ts";
+import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
+import { type CommandGateway, lastOf, type SendRequest, type Sent } from "../gateway/gateway.ts";
 import type { RegisteredProcessor, SnapshotProcessor } from "../gateway/registry.ts";
 import { WAIT_TIMEOUT } from "../gateway/wait.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import { traceReaction } from "../ops/tracing.ts";
 import type { EventLog } from "../store/event-log.ts";
+import type { ReadOnlyPrisma } from "../store/read-only-prisma.ts";
 import type { SnapshotStore, SnapshotToSave } from "../store/snapshot-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
+import { Limiter, runInKeyOrder } from "./saga-schedule.ts";
 
 export interface BatchTransaction {
   prisma: Prisma.TransactionClient;
@@ -42,6 +47,12 @@ export interface AdapterDeps {
   events: EventLog;
   snapshots: SnapshotStore;
   gateway: CommandGateway;
+  /** A saga's aggregate lookups (the gateway's loader: latest snapshot plus later events). */
+  aggregates?: Pick<AggregateProcessor, "load">;
+  /** A saga's read-model lookups get this client. */
+  readModels?: ReadOnlyPrisma;
+  /** Reactions of one saga batch run at once (DEFAULT_SAGA_CONCURRENCY when absent). */
+  sagaConcurrency?: number;
 }
 
 export function toStep(registered: RegisteredProcessor, deps: AdapterDeps): ProcessorStep {
@@ -61,7 +72,7 @@ export function toStep(registered: RegisteredProcessor, deps: AdapterDeps): Proc
     case "EVENT_HANDLER":
       return { ...base, prepare: (events) => handleEvents(processor, events) };
     case "SAGA":
-      return { ...base, prepare: (events) => runSaga(registered, processor, events, deps.gateway) };
+      return { ...base, prepare: (events) => runSaga(registered, processor, events, deps) };
   }
 }
 
@@ -113,11 +124,13 @@ async function handleEvents(handler: EventHandler, events: readonly RecordedEven
 }
 
 /**
- * A saga's reactions, event by event. Each reaction's commands go in order, each awaited until
- * PROCESSED (accepted or refused) before the next is sent; after a refusal the rest are not
- * sent, and the refused command's `onRejected` learns what was accepted, refused and never sent
- * (its compensation is a reaction of its own, sent the same way). The batch, and so the
- * saga's checkpoint and SAGA_HANDLED, waits for all of it. A send that throws or a wait that
+ * A saga's reactions. Each reaction's commands go in order, each awaited until PROCESSED
+ * (accepted or refused) before the next is sent; after a refusal the rest are not sent, and the
+ * refused command's `onRejected` learns what was accepted, refused and never sent (its
+ * compensation is a reaction of its own, sent the same way); an accepted command's `onAccepted`
+ * follow-ups are sent next the same way. Reactions to different events run concurrently, in log
+ * order per aggregate (saga-schedule.ts), at most `sagaConcurrency` at once. The batch, and so
+ * the saga's checkpoint and SAGA_HANDLED, waits for all of it. A send that throws or a wait that
  * times out fails the batch: the runner retries it, and every request ID is derived from
  * (saga, event, key), so what was already sent is found again, never sent twice.
  */
@@ -125,70 +138,27 @@ async function runSaga(
   registered: RegisteredProcessor,
   saga: Saga,
   events: readonly RecordedEvent[],
-  gateway: CommandGateway,
+  deps: AdapterDeps,
 ): Promise<PreparedBatch> {
+  const concurrency = deps.sagaConcurrency ?? DEFAULT_SAGA_CONCURRENCY;
+  const reacting = new Limiter(concurrency);
+  const sending = new Limiter(concurrency);
+  // Every reaction is asked for at once (bounded), and scheduled in log order as it arrives.
+  const items = events.map(async (event) => {
+    const commands = await reacting.run(async () => saga.react(event, sagaContext(event.tenantId, deps)));
+    // Keyed by the aggregates its commands target. (Keying by the event's own aggregate too made
+    // a batch's reactions one long chain under random transfers: lag no lower at 256 than at 64.)
+    const keys = commands.map((c) => streamName({ ...c, tenantId: event.tenantId }));
+    // The reaction's commands are sent inside the saga's span: they join the event's trace.
+    return {
+      keys,
+      run: () => traceReaction(event, () => runReaction(registered, saga, event, commands, deps.gateway)),
+    };
+  });
+  const reports = await runInKeyOrder(items, sending);
   const outputs: CommandOutputs = new Map();
-  for (const event of events) {
-    const report: ReactionReport = { commandIds: [], refused: [], notSent: [] };
-    const sendOne = async (command: SagaCommand, key: string): Promise<CommandResult> => {
-      const { commandId, results } = await gateway.send(
-        {
-          aggregateName: command.aggregateName,
-          type: command.type,
-          input: command.data,
-          tenantId: event.tenantId,
-          aggregateId: command.aggregateId,
-          internalRequestId: sagaRequestId(registered.id, event.position, key),
-          // Processed here, not queued for a worker: the saga waits for it anyway, and a worker
-          // stops before the runners drain at shutdown. A crash leaves it to the orphan pickup.
-          async: false,
-          chain: {
-            correlationId: event.correlationId,
-            causationId: `event:${event.position}`,
-            waitCommandId: event.correlationId,
-          },
-        },
-        { stage: "PROCESSED" },
-      );
-      report.commandIds.push(commandId);
-      const outcome = await lastOf(results);
-      // A timed-out wait answers at the target stage too, but it is no refusal: compensating for
-      // a command that may still be accepted would undo what was never done. Fail the batch.
-      if (outcome.stage !== "PROCESSED" || outcome.errorCode === WAIT_TIMEOUT) {
-        throw new Error(`Saga ${saga.name}: no outcome for ${command.type} ${commandId} (${outcome.errorCode})`);
-      }
-      return outcome;
-    };
-    const react = async (commands: readonly SagaCommand[], prefix: string): Promise<void> => {
-      const keys = commands.map((command, index) => `${prefix}${command.key ?? index}`);
-      const repeated = keys.find((key, index) => keys.indexOf(key) !== index);
-      // One request ID for two commands would quietly drop the second as a duplicate.
-      if (repeated) throw new Error(`Saga ${saga.name}: two commands of one reaction have the key "${repeated}"`);
-      const accepted: SentSagaCommand[] = [];
-      for (const [index, command] of commands.entries()) {
-        const key = keys[index]!;
-        const outcome = await sendOne(command, key);
-        if (outcome.succeeded) {
-          accepted.push({ command, commandId: outcome.commandId });
-          continue;
-        }
-        const notSent = commands.slice(index + 1);
-        report.refused.push(outcome.commandId);
-        report.notSent.push(...notSent.map(describeCommand));
-        if (command.onRejected) {
-          const compensation = command.onRejected({
-            errorCode: outcome.errorCode,
-            errorMsg: outcome.errorMsg,
-            refused: { command, commandId: outcome.commandId },
-            accepted,
-            notSent,
-          });
-          await react(compensation, `${key}:compensate:`);
-        }
-        return;
-      }
-    };
-    await react(await saga.react(event), "");
+  for (const [index, event] of events.entries()) {
+    const report = reports[index]!;
     const previous = outputs.get(event.commandId) as ReactionReport | undefined;
     outputs.set(event.commandId, {
       commandIds: [...(previous?.commandIds ?? []), ...report.commandIds],
@@ -197,6 +167,119 @@ async function runSaga(
     });
   }
   return { outputs };
+}
+
+/** Reactions a saga runs at once when the configuration does not say (SAGA_CONCURRENCY). */
+export const DEFAULT_SAGA_CONCURRENCY = 64;
+
+/** One event's reaction: its commands in order, with their compensations and follow-ups. */
+async function runReaction(
+  registered: RegisteredProcessor,
+  saga: Saga,
+  event: RecordedEvent,
+  commands: readonly SagaCommand[],
+  gateway: CommandGateway,
+): Promise<ReactionReport> {
+  const report: ReactionReport = { commandIds: [], refused: [], notSent: [] };
+  const sendOne = async (command: SagaCommand, key: string): Promise<CommandResult> => {
+    const { commandId, results } = await sendOrFind(gateway, {
+      aggregateName: command.aggregateName,
+      type: command.type,
+      input: command.data,
+      tenantId: event.tenantId,
+      aggregateId: command.aggregateId,
+      internalRequestId: sagaRequestId(registered.id, event.position, key),
+      // Processed here, not queued for a worker: the saga waits for it anyway, and a worker
+      // stops before the runners drain at shutdown. A crash leaves it to the orphan pickup.
+      async: false,
+      chain: {
+        correlationId: event.correlationId,
+        causationId: `event:${event.position}`,
+        waitCommandId: event.correlationId,
+      },
+    });
+    report.commandIds.push(commandId);
+    const outcome = await lastOf(results);
+    // A timed-out wait answers at the target stage too, but it is no refusal: compensating for
+    // a command that may still be accepted would undo what was never done. Fail the batch.
+    if (outcome.stage !== "PROCESSED" || outcome.errorCode === WAIT_TIMEOUT) {
+      throw new Error(`Saga ${saga.name}: no outcome for ${command.type} ${commandId} (${outcome.errorCode})`);
+    }
+    return outcome;
+  };
+  const react = async (reaction: readonly SagaCommand[], prefix: string): Promise<void> => {
+    const keys = reaction.map((command, index) => `${prefix}${command.key ?? index}`);
+    const repeated = keys.find((key, index) => keys.indexOf(key) !== index);
+    // One request ID for two commands would quietly drop the second as a duplicate.
+    if (repeated) throw new Error(`Saga ${saga.name}: two commands of one reaction have the key "${repeated}"`);
+    const accepted: SentSagaCommand[] = [];
+    for (const [index, command] of reaction.entries()) {
+      const key = keys[index]!;
+      const outcome = await sendOne(command, key);
+      if (outcome.succeeded) {
+        const sent = { command, commandId: outcome.commandId };
+        if (command.onAccepted) {
+          const before = [...accepted];
+          const followUps = command.onAccepted({
+            accepted: { ...sent, aggregateVersion: outcome.aggregateVersion },
+            before,
+          });
+          await react(followUps, `${key}:accepted:`);
+        }
+        accepted.push(sent);
+        continue;
+      }
+      const notSent = reaction.slice(index + 1);
+      report.refused.push(outcome.commandId);
+      report.notSent.push(...notSent.map(describeCommand));
+      if (command.onRejected) {
+        const compensation = command.onRejected({
+          errorCode: outcome.errorCode,
+          errorMsg: outcome.errorMsg,
+          refused: { command, commandId: outcome.commandId },
+          accepted,
+          notSent,
+        });
+        await react(compensation, `${key}:compensate:`);
+      }
+      return;
+    }
+  };
+  await react(commands, "");
+  return report;
+}
+
+/**
+ * Sends a saga's command, or finds the one sent under its request ID before. A replayed reaction
+ * that looked things up may ask for another payload under the same key: what was sent stands,
+ * and its outcome is the one the reaction goes on with.
+ */
+async function sendOrFind(gateway: CommandGateway, request: SendRequest): Promise<Omit<Sent, "duplicate">> {
+  const wait = { stage: "PROCESSED" } as const;
+  try {
+    return await gateway.send(request, wait);
+  } catch (error) {
+    if (!(error instanceof IdempotencyKeyReused)) throw error;
+    const commandId = error.originalCommandId;
+    return { commandId, results: await gateway.results(request.tenantId, commandId, wait) };
+  }
+}
+
+/** The read-only lookups a reaction gets, in the event's tenant. */
+function sagaContext(tenantId: string, deps: AdapterDeps): SagaContext {
+  return {
+    tenantId,
+    read: (query, args) => {
+      if (!deps.readModels) throw new Error(`Read model ${query.name}: no database client given to the saga runner`);
+      return query.read(deps.readModels as never, tenantId, args);
+    },
+    aggregate: async (aggregate, aggregateId) => {
+      if (!deps.aggregates)
+        throw new Error(`Aggregate ${aggregate.name}: no aggregate loader given to the saga runner`);
+      const loaded = await deps.aggregates.load(aggregate, { tenantId, aggregateName: aggregate.name, aggregateId });
+      return { state: loaded.state as never, version: loaded.version };
+    },
+  };
 }
 
 /** What the saga's signal for a command reports: the commands it sent, those refused, and those never sent. */

@@ -1,9 +1,12 @@
 /**
  * All the runners of a process: one per processor of every context (plus one snapshotter per
- * aggregate), woken together when events are appended.
+ * aggregate). An append wakes only the runners that read one of its event types: the others
+ * pass those events at their next poll, in one batch, instead of each spending a read and a
+ * checkpoint transaction on every command.
  */
-import { isAfter, type LogCheckpoint } from "../core/messages.ts";
+import { isAfter, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
+import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
 import type { RegisteredProcessor, Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
@@ -12,6 +15,7 @@ import type { Logger } from "../logger.ts";
 import { CheckpointStore } from "../store/checkpoint-store.ts";
 import { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventLog } from "../store/event-log.ts";
+import { readOnlyPrisma } from "../store/read-only-prisma.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import type { SnapshotStore } from "../store/snapshot-store.ts";
 import type { SqlClient } from "../store/sql.ts";
@@ -29,6 +33,8 @@ export interface RunnerSetDeps {
   bus: ResultBus;
   registry: Registry;
   gateway: CommandGateway;
+  /** Sagas look aggregates up through it (the gateway's loader). */
+  aggregates?: Pick<AggregateProcessor, "load">;
   logger: Logger;
   /** Scale-out (PostgreSQL): run only the processors this process holds a lease on. */
   leases?: RunnerLeases;
@@ -42,7 +48,7 @@ export class RunnerSet {
 
   constructor(
     private readonly deps: RunnerSetDeps,
-    options: RunnerOptions,
+    options: RunnerOptions & { sagaConcurrency?: number },
   ) {
     this.checkpoints = new CheckpointStore(deps.sql);
     this.deadLetters = new DeadLetterStore(deps.sql);
@@ -50,7 +56,14 @@ export class RunnerSet {
     this.runners = deps.registry.processors.map(
       (registered) =>
         new Runner(
-          toStep(registered, { events: deps.events, snapshots: deps.snapshots, gateway: deps.gateway }),
+          toStep(registered, {
+            events: deps.events,
+            snapshots: deps.snapshots,
+            gateway: deps.gateway,
+            aggregates: deps.aggregates,
+            readModels: readOnlyPrisma(deps.prisma),
+            sagaConcurrency: options.sagaConcurrency,
+          }),
           {
             ...deps,
             checkpoints: this.checkpoints,
@@ -61,11 +74,13 @@ export class RunnerSet {
           { ...options, from: startFrom(registered.processor) },
         ),
     );
-    const wakeAll = () => {
-      for (const runner of this.runners) runner.notify();
+    const wake = (events: readonly RecordedEvent[]) => {
+      for (const runner of this.runners) {
+        if (events.some((e) => runner.step.eventTypes.has(e.type))) runner.notify(events);
+      }
     };
-    deps.events.signals.on("appended", wakeAll);
-    this.unsubscribe = () => deps.events.signals.off("appended", wakeAll);
+    deps.events.signals.on("appended", wake);
+    this.unsubscribe = () => deps.events.signals.off("appended", wake);
   }
 
   /**
@@ -122,6 +137,8 @@ export class RunnerSet {
     if (this.deps.leases || pending.some((r) => r.state !== "running")) {
       return this.pollCheckpoints(pending, passed, timeoutMs);
     }
+    // A projection that reads none of the events up to there was not woken by them: wake it.
+    for (const runner of pending) runner.notify();
     return new Promise((resolve) => {
       const left = new Set(pending);
       const offs = pending.map((runner) =>

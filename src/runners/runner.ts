@@ -8,13 +8,21 @@
  * stable code and a safe message; the detail goes to the log with the command ID.
  */
 import { upcastRecorded } from "../core/aggregate.ts";
-import { checkpointOf, LOG_START, type LogCheckpoint, type RecordedEvent, sameCheckpoint } from "../core/messages.ts";
+import {
+  checkpointOf,
+  isAfter,
+  LOG_START,
+  type LogCheckpoint,
+  type RecordedEvent,
+  sameCheckpoint,
+} from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
 import { type CommandResult, OK, STAGE_OF_KIND } from "../core/stages.ts";
 import type { Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Logger } from "../logger.ts";
+import { traceBatch } from "../ops/tracing.ts";
 import type { CheckpointStore } from "../store/checkpoint-store.ts";
 import type { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventLog } from "../store/event-log.ts";
@@ -77,6 +85,8 @@ export interface RunnerProgress {
   checkpoint: LogCheckpoint;
   /** Events read in this batch (of every type, not only the ones the processor reads). */
   events: number;
+  /** How long the batch took, from its read coming back to its commit (seconds). */
+  seconds: number;
 }
 
 /** Someone else moved the processor's checkpoint (a projection rebuild): read again from it. */
@@ -100,11 +110,18 @@ export class Runner {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private woken = false;
+  /**
+   * The latest event announced to this runner (see `notify`) that it may not have read yet: a
+   * short read that stops before it was held back by the xmin horizon, known without a query.
+   */
+  private announcedUpTo: LogCheckpoint | undefined;
   private readonly progress = new Set<(checkpoint: LogCheckpoint, batch: RunnerProgress) => void>();
   private readonly caughtUp = new Set<() => void>();
   private drainUntil = 0;
   /** Tenants whose events this processor parks instead of processing (onPoison "stop"). */
   private held = new Set<string>();
+  /** When the batch in hand started (performance.now()), for RunnerProgress.seconds. */
+  private batchStarted = 0;
 
   constructor(
     readonly step: ProcessorStep,
@@ -148,8 +165,17 @@ export class Runner {
     await this.loop;
   }
 
-  /** New events may be there: read now instead of at the next poll. */
-  notify(): void {
+  /**
+   * New events may be there (`events`: the ones just appended, when known): read soon instead of
+   * at the next poll. Cheap and idempotent: a busy runner only marks itself dirty and reads once
+   * more after its batch; an idle one wakes, yields to whatever else is ready to run (the
+   * command path that appended), then reads once for every announcement that arrived meanwhile.
+   */
+  notify(events?: readonly RecordedEvent[]): void {
+    const last = events?.at(-1);
+    if (last && (!this.announcedUpTo || isAfter(last, this.announcedUpTo))) {
+      this.announcedUpTo = { transactionId: last.transactionId, position: last.position };
+    }
     this.woken = true;
     this.wake?.();
   }
@@ -194,7 +220,11 @@ export class Runner {
         });
         read = batch.events.length;
         if (read > 0) {
-          await this.process(batch.events, this.checkpoint, batch.checkpoint, read >= limit);
+          const from = this.checkpoint;
+          this.batchStarted = performance.now();
+          await traceBatch(this.step, batch.events, () =>
+            this.process(batch.events, from, batch.checkpoint, read >= limit),
+          );
           failures = 0;
           isolate = false;
         }
@@ -212,8 +242,13 @@ export class Runner {
         // next poll. Asked only after an announcement or while already held back, so an idle
         // runner's poll costs no extra query.
         if (read < limit && !this.options.through && (announced || heldBackMs > 0)) {
-          // Only a hint: a failure here must not count against the batch (nor park an event).
-          const held = await this.deps.events.hasEventsAfter(this.checkpoint).catch(() => false);
+          // Events announced in-process tell by themselves whether the read stopped short of
+          // them; otherwise ask. Only a hint: a failure must not count against the batch.
+          const upTo = this.announcedUpTo;
+          const held = upTo
+            ? isAfter(upTo, this.checkpoint)
+            : await this.deps.events.hasEventsAfter(this.checkpoint).catch(() => false);
+          if (!held) this.announcedUpTo = undefined;
           heldBackMs = held ? Math.min(Math.max(heldBackMs * 2, QUICK_REREAD_MS), this.options.pollMs) : 0;
         } else if (read >= limit) heldBackMs = 0;
         if (outage > 0) logger.info({ processor: this.step.id, attempts: outage }, "database back; runner resumed");
@@ -253,6 +288,7 @@ export class Runner {
             this.failure = { position: event.position, error };
             break;
           }
+          this.batchStarted = performance.now();
           await this.park(event, error, failures, this.options.onPoison === "stop").catch((e: unknown) =>
             logger.error({ err: e, processor: this.step.id }, "parking a poison event failed"),
           );
@@ -420,7 +456,8 @@ export class Runner {
           .catch((err: unknown) => this.deps.logger.warn({ err, processor: this.step.id }, "stage tracking failed"));
       }
     }
-    for (const listener of this.progress) listener(next, { checkpoint: next, events });
+    const seconds = (performance.now() - this.batchStarted) / 1000;
+    for (const listener of this.progress) listener(next, { checkpoint: next, events, seconds });
   }
 
   /**
@@ -495,14 +532,16 @@ export class Runner {
   private sleep(ms: number): Promise<void> {
     if (this.woken || this.state !== "running") return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
+      const timer = setTimeout(() => {
+        this.wake = undefined;
         resolve();
-      }
+      }, ms);
+      // Woken: yield a turn of the event loop first, so the appender's own continuation (the
+      // answer to its client) runs before this read, and wake-ups arriving together make one read.
       this.wake = () => {
         this.wake = undefined;
-        done();
+        clearTimeout(timer);
+        setImmediate(resolve);
       };
     });
   }

@@ -26,7 +26,17 @@ export interface Database {
    * shadow tables through it. Disconnect it when done; the connection stays open.
    */
   prismaInSchema(schema: string): PrismaClient;
+  /** The connection pool's use now (PGlite: its worker thread's one connection). */
+  poolUse?(): PoolUse;
   close(): Promise<void>;
+}
+
+export interface PoolUse {
+  /** Connections open, idle among them, requests waiting for one, and the pool's size. */
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
 }
 
 export interface OpenDatabaseOptions {
@@ -86,7 +96,9 @@ function onPool(
   const sql = pgSqlClient(pool, engine, end);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const prismaInSchema = (schema: string) => new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
-  return { target, sql, prisma, description, prismaInSchema, close: closeBoth(prisma, sql) };
+  const max = pool.options.max ?? 10;
+  const poolUse = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max });
+  return { target, sql, prisma, description, prismaInSchema, poolUse, close: closeBoth(prisma, sql) };
 }
 
 function closeBoth(prisma: PrismaClient, sql: SqlClient): () => Promise<void> {

@@ -17,7 +17,7 @@ import {
 import { constraintOf, type SqlExecutor, sqlState, UNIQUE_VIOLATION } from "./sql.ts";
 
 const EVENT_COLUMNS = `position, transaction_id::text AS transaction_id, tenant_id, aggregate_name, aggregate_id,
-  version, type, schema_version, body, command_id, request_id, correlation_id, causation_id, created_at`;
+  version, type, schema_version, body, command_id, request_id, correlation_id, causation_id, traceparent, created_at`;
 
 /** One row of `events` as the driver returns it (selected with EVENT_COLUMNS). */
 export interface EventRow {
@@ -34,6 +34,7 @@ export interface EventRow {
   request_id: string;
   correlation_id: string;
   causation_id: string;
+  traceparent: string | null;
   created_at: Date;
 }
 
@@ -51,6 +52,7 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
   requestId: row.request_id,
   correlationId: row.correlation_id,
   causationId: row.causation_id,
+  traceparent: row.traceparent,
   createdAt: row.created_at,
 });
 
@@ -107,9 +109,9 @@ export class EventLog {
             WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3
          ), inserted AS (
            INSERT INTO events (tenant_id, aggregate_name, aggregate_id, version, type, schema_version, body,
-                               command_id, request_id, correlation_id, causation_id)
+                               command_id, request_id, correlation_id, causation_id, traceparent)
            SELECT $1, $2, $3, $4 + item.ord, item.value->>'type', (item.value->>'schemaVersion')::int,
-                  item.value->'body', $5, $6, $7, $8
+                  item.value->'body', $5, $6, $7, $8, $10
              FROM current, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS item(value, ord)
             WHERE current.version = $4
             ORDER BY item.ord
@@ -126,6 +128,7 @@ export class EventLog {
           metadata.correlationId,
           metadata.causationId,
           JSON.stringify(items),
+          metadata.traceparent ?? null,
         ],
       );
     } catch (error) {
@@ -170,6 +173,7 @@ export class EventLog {
               request_id: b.metadata.requestId,
               correlation_id: b.metadata.correlationId,
               causation_id: b.metadata.causationId,
+              traceparent: b.metadata.traceparent ?? undefined,
               events: b.events.map((e) => ({
                 type: e.type,
                 schemaVersion: e.schemaVersion ?? 1,
@@ -185,7 +189,7 @@ export class EventLog {
         `WITH input AS (
            SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(ord int, tenant_id text, aggregate_name text,
              aggregate_id text, expected int, command_id uuid, request_id text, correlation_id uuid,
-             causation_id text, events jsonb)
+             causation_id text, traceparent text, events jsonb)
          ), ready AS (
            SELECT input.* FROM input
             WHERE coalesce((SELECT max(version) FROM events e
@@ -193,10 +197,10 @@ export class EventLog {
                                AND e.aggregate_id = input.aggregate_id), 0) = input.expected
          ), inserted AS (
            INSERT INTO events (tenant_id, aggregate_name, aggregate_id, version, type, schema_version, body,
-                               command_id, request_id, correlation_id, causation_id)
+                               command_id, request_id, correlation_id, causation_id, traceparent)
            SELECT r.tenant_id, r.aggregate_name, r.aggregate_id, r.expected + item.n, item.value->>'type',
                   (item.value->>'schemaVersion')::int, item.value->'body', r.command_id, r.request_id,
-                  r.correlation_id, r.causation_id
+                  r.correlation_id, r.causation_id, r.traceparent
              FROM ready r, jsonb_array_elements(r.events) WITH ORDINALITY AS item(value, n)
             ORDER BY r.ord, item.n
            RETURNING ${EVENT_COLUMNS}

@@ -284,4 +284,4 @@ const toDeadLetter = (r: DeadLetterRow): StoredDeadLetter => ({
 });
 
 /** An event row as export reads it: the event log's row (PGlite may give the time as text). */
-type ExportRow = Omit<EventRow, "created_at"> & { created_at: Date | string };
+type ExportRow = Omit<EventRow, "created_at" | "traceparent"> & { created_at: Date | string };

@@ -17,6 +17,8 @@ import { loadConfig } from "../../src/config.ts";
 import { defineContext } from "../../src/core/context.ts";
 import { defineEventHandler } from "../../src/core/processors.ts";
 import { banking } from "../../src/domains/banking/index.ts";
+import { idempotencyHits } from "../../src/ops/process-metrics.ts";
+import { CheckpointStore } from "../../src/store/checkpoint-store.ts";
 import { type Database, openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { migrate } from "../../src/store/migrations.ts";
@@ -320,6 +322,62 @@ describe.each(engines)("the CLI on %s", (engine) => {
       await target.drop();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  // Catches: a replay moving the checkpoint without --yes, forward, or for a projection; the
+  // checkpoint not placed just before the event (each seen to fail).
+  it("replay moves a saga's checkpoint back with --yes, and refuses unknown processors, projections and moves forward", async () => {
+    const saga = "banking.TransferSaga";
+    const [prepared] = await onSource((db) =>
+      db.sql.query<{ position: string; transaction_id: string }>(
+        "SELECT position::text, transaction_id::text FROM events WHERE type = 'TransferPrepared'",
+      ),
+    );
+    const checkpoint = () => onSource((db) => new CheckpointStore(db.sql).load(saga));
+    const before = await checkpoint();
+
+    const unknown = await cli(source, "replay", "nope.Nothing", "--from", prepared!.position, "--yes");
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/^UNKNOWN_PROCESSOR: /);
+    const projection = await cli(source, "replay", "banking.AccountView", "--from", "0", "--yes");
+    expect(projection.code).toBe(1);
+    expect(projection.err).toMatch(/^REPLAY_PROJECTION: /);
+    const missing = await cli(source, "replay", saga, "--from", "999999", "--yes");
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/^POSITION_NOT_FOUND: /);
+    expect((await cli(source, "replay", saga)).code).toBe(2);
+    const unconfirmed = await cli(source, "replay", saga, "--from", prepared!.position);
+    expect(unconfirmed.code).toBe(1);
+    expect(unconfirmed.err).toMatch(/^CONFIRMATION_REQUIRED: Would move banking.TransferSaga/);
+    expect(await checkpoint()).toEqual(before);
+
+    const done = await cli(source, "replay", saga, "--from", prepared!.position, "--yes", "--json");
+    expect(done.code).toBe(0);
+    expect(JSON.parse(done.out)).toMatchObject({ processor: saga, applied: true, replayFrom: prepared!.position });
+    if (!live) {
+      // Nothing runs beside the CLI: the checkpoint stands just before the event, in reading order.
+      expect(await checkpoint()).toEqual({
+        transactionId: BigInt(prepared!.transaction_id),
+        position: BigInt(prepared!.position) - 1n,
+      });
+      const forward = await cli(source, "replay", saga, "--from", String(before.position), "--yes");
+      expect(forward.code).toBe(1);
+      expect(forward.err).toMatch(/^REPLAY_FORWARD: /);
+      return;
+    }
+    // Beside a live server: its runner reads again at its next batch; the saga's commands are
+    // found again by their request IDs, so bob is not credited twice.
+    const bob = () => live!.db.prisma.accountView.findFirst({ where: { id: "bob" } });
+    const balance = (await bob())?.balance;
+    const hits = async () => (await idempotencyHits.get()).values.reduce((n, v) => n + v.value, 0);
+    const hitsBefore = await hits();
+    await live.app.gateway.sendAndWait(accountCommand("Deposit", "alice", { amount: 1 }), { stage: "PROCESSED" });
+    await vi.waitFor(async () => {
+      expect((await checkpoint()).position).toBeGreaterThan(before.position);
+      // The saga sent its transfer's commands again: each was answered from the first.
+      expect(await hits()).toBeGreaterThanOrEqual(hitsBefore + 2);
+    }, waitLong);
+    expect((await bob())?.balance).toBe(balance);
   });
 });
 

@@ -104,6 +104,35 @@ describe.each(engines)("operations endpoints on %s", (engine) => {
       }, waitLong);
     });
 
+    // Catches: a duplicate send not counted, batch durations not observed, the pool gauges absent
+    // (each seen to fail).
+    it("counts idempotency hits, times runner batches, and shows the PostgreSQL pool's use", async () => {
+      const { gateway } = t.app;
+      const hits = (text: string) =>
+        sample(text, "stageline_idempotency_hits_total", { command_type: "Account.Deposit" }) ?? 0;
+      const before = hits(await scrape(t.url));
+      const deposit = { ...accountCommand("Deposit", "m-a", { amount: 1 }), requestId: `idem-${engine}` };
+      const first = await gateway.sendAndWait(deposit, { stage: "PROJECTED" });
+      const again = await gateway.sendAndWait(deposit, { stage: "PROJECTED" });
+      expect(again.commandId).toBe(first.commandId);
+      const text = await scrape(t.url);
+      // Counted per process (both engines' servers run in this one): moved by this one duplicate.
+      expect(hits(text)).toBe(before + 1);
+      const batches = sample(text, "stageline_runner_batch_seconds_count", { processor: "banking.AccountView" });
+      expect(batches).toBeGreaterThanOrEqual(1);
+      expect(sample(text, "stageline_runner_batch_seconds_sum", { processor: "banking.AccountView" })).toBeGreaterThan(
+        0,
+      );
+      expect(
+        sample(text, "stageline_runner_batch_seconds_bucket", { processor: "banking.AccountView", le: "+Inf" }),
+      ).toBe(batches);
+      // PostgreSQL: the tests' pool of 30; PGlite: its worker thread's one connection.
+      expect(sample(text, "stageline_db_pool_max")).toBe(engine === "postgres" ? 30 : 1);
+      expect(sample(text, "stageline_db_pool_connections", { state: "total" })).toBeGreaterThanOrEqual(1);
+      expect(sample(text, "stageline_db_pool_connections", { state: "idle" })).toBeGreaterThanOrEqual(0);
+      expect(sample(text, "stageline_db_pool_connections", { state: "waiting" })).toBeGreaterThanOrEqual(0);
+    });
+
     it("reports dead letters by processor, process metrics and open WebSocket connections", async () => {
       const [event] = (await new EventLog(t.db.sql).readAll(undefined, 1)).events;
       await new DeadLetterStore(t.db.sql).park(t.db.sql, "banking.TransferSaga", event!, "boom", 2);

@@ -4,6 +4,7 @@
  * with them is tested every time. The end-to-end semantics are in runners.test.ts.
  */
 import { describe, expect, it } from "vitest";
+import { IdempotencyKeyReused } from "../../src/core/errors.ts";
 import type { RecordedEvent } from "../../src/core/messages.ts";
 import { defineSaga } from "../../src/core/processors.ts";
 import { type CommandResult, OK } from "../../src/core/stages.ts";
@@ -93,5 +94,35 @@ describe("a saga's step", () => {
       ["internal:saga:test.Stub:42:confirm", undefined, false],
     ]);
     expect(prepared.outputs?.get("root")).toEqual({ commandIds: ["c1", "c2"], refused: [], notSent: [] });
+  });
+
+  it("a replay that asks for another payload under a key already used goes on with what was sent", async () => {
+    // A reaction that looks things up may decide differently when replayed. Catches the
+    // gateway's IDEMPOTENCY_KEY_REUSED failing the batch for good (verified: the event would
+    // be parked, the money left locked).
+    const asked: string[] = [];
+    const gateway = {
+      async send(request: SendRequest) {
+        asked.push(request.internalRequestId!);
+        throw new IdempotencyKeyReused(request.internalRequestId!, `first-${asked.length}`);
+      },
+      async results(tenantId: string, commandId: string) {
+        async function* results(): AsyncGenerator<CommandResult> {
+          yield {
+            commandId,
+            tenantId,
+            stage: "PROCESSED",
+            errorCode: OK,
+            errorMsg: "",
+            succeeded: true,
+          } as CommandResult;
+        }
+        return results();
+      },
+    } as unknown as CommandGateway;
+    const step = toStep(registered, { gateway } as unknown as Parameters<typeof toStep>[1]);
+    const prepared = await step.prepare([event]);
+    expect(asked).toEqual(["internal:saga:test.Stub:42:entry", "internal:saga:test.Stub:42:confirm"]);
+    expect(prepared.outputs?.get("root")).toEqual({ commandIds: ["first-1", "first-2"], refused: [], notSent: [] });
   });
 });

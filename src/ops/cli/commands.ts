@@ -12,6 +12,7 @@ import { StagelineError } from "../../core/errors.ts";
 import { contexts as defaultContexts } from "../../domains/index.ts";
 import { Registry } from "../../gateway/registry.ts";
 import { logger } from "../../logger.ts";
+import { CheckpointStore } from "../../store/checkpoint-store.ts";
 import { CommandStore } from "../../store/command-store.ts";
 import { type Database, openDatabase } from "../../store/database.ts";
 import { parseDatabaseUrl } from "../../store/database-url.ts";
@@ -23,6 +24,7 @@ import { parseArgs, parsePosition, UsageError } from "./args.ts";
 import { discardDeadLetter, retryDeadLetter, showDeadLetter, viewOf } from "./dead-letters.ts";
 import { exportLog, ImportInvalid, importLog } from "./log-transfer.ts";
 import { rebuildProjection } from "./rebuild.ts";
+import { replayProcessor } from "./replay.ts";
 import { securityCommands } from "./security.ts";
 import { collectStatus, formatStatus } from "./status.ts";
 
@@ -114,6 +116,37 @@ const commands: Record<string, Command> = {
         },
         { migrate: true, poolSize: 4 },
       );
+    },
+  },
+  replay: {
+    usage: "replay <processor> --from <position> [--yes] [--json]",
+    describe:
+      "move a saga's, event handler's or snapshotter's checkpoint back to read the log again from a position (0: the start); --yes to do it",
+    async run(args, io) {
+      const { positional, flags } = parseArgs(args, { valued: ["from"], boolean: ["yes", "json"] });
+      const [processor] = positional;
+      if (!processor || positional.length > 1 || !flags.has("from")) {
+        throw new UsageError(`Usage: stageline ${commands.replay!.usage}`);
+      }
+      const position = parsePosition(flags.get("from") as string, "--from");
+      await withDatabase(io, async (db) => {
+        const plan = await replayProcessor(
+          {
+            queries: new OpsQueries(db.sql),
+            checkpoints: new CheckpointStore(db.sql),
+            registry: new Registry(registryContexts(io), { snapshots: true }),
+          },
+          processor,
+          position,
+          flags.has("yes"),
+        );
+        if (flags.has("json")) printJson(io, plan);
+        else
+          print(
+            io,
+            `${plan.processor} moved back from position ${plan.from.position}: it reads the log again from position ${plan.replayFrom} (a running runner at its next batch).`,
+          );
+      });
     },
   },
   status: {

@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 import { asEvents, replay } from "../../../src/core/aggregate.ts";
 import { DomainError } from "../../../src/core/errors.ts";
 import type { RecordedEvent } from "../../../src/core/messages.ts";
-import type { SagaCommand } from "../../../src/core/processors.ts";
+import type { SagaCommand, SagaContext } from "../../../src/core/processors.ts";
 import { Account, type AccountEvent, type AccountState, MAX_BALANCE } from "../../../src/domains/banking/account.ts";
 import { TransferSaga } from "../../../src/domains/banking/transfer-saga.ts";
 
@@ -152,7 +152,12 @@ class Bank {
 
   private react(aggregateId: string, event: AccountEvent): readonly SagaCommand[] {
     if (!TransferSaga.eventTypes.includes(event.type)) return [];
-    return TransferSaga.react({ ...event, aggregateId } as unknown as RecordedEvent<AccountEvent>) as SagaCommand[];
+    // The transfer saga looks nothing up: an empty context (a lookup would throw).
+    const lookups = {} as SagaContext;
+    return TransferSaga.react(
+      { ...event, aggregateId } as unknown as RecordedEvent<AccountEvent>,
+      lookups,
+    ) as SagaCommand[];
   }
 
   private count(event: AccountEvent): void {

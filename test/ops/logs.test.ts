@@ -1,0 +1,60 @@
+/**
+ * Log context: every line a request's work writes names the request (the client's x-request-id,
+ * echoed, or a generated one), the tenant and the command, without the call site passing them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type App, createApp } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/logger.ts";
+import { openTestDatabase, type TestDatabase } from "../support/databases.ts";
+
+const CREATE = `mutation($name: String!) {
+  createAccount(input: { name: $name }, command: { waitFor: { stage: PROCESSED } }) { commandId succeeded }
+}`;
+
+describe("log lines of a request's work", () => {
+  const lines: Record<string, unknown>[] = [];
+  let app: App;
+  let db: TestDatabase;
+  let url: string;
+  beforeAll(async () => {
+    db = await openTestDatabase("pglite");
+    const logger = createLogger({
+      level: "debug",
+      destination: { write: (line: string) => lines.push(JSON.parse(line)) },
+    });
+    const config = { ...loadConfig({ NODE_ENV: "test" }), port: 0, host: "127.0.0.1" };
+    app = await createApp({ config, database: db, logger });
+    ({ url } = await app.start());
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await db?.close();
+  });
+
+  const send = async (name: string, headers: Record<string, string>) => {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify({ query: CREATE, variables: { name } }),
+    });
+    const body = (await response.json()) as { data: { createAccount: { commandId: string; succeeded: boolean } } };
+    expect(body.data.createAccount.succeeded).toBe(true);
+    return { requestId: response.headers.get("x-request-id"), commandId: body.data.createAccount.commandId };
+  };
+
+  // Catches: the mixin removed, the request ID or tenant not put in the context (each seen to fail).
+  it("carry the request ID, the tenant and the command ID", async () => {
+    const { requestId, commandId } = await send("logged", { "x-request-id": "req-logs-1", "x-tenant-id": "acme" });
+    expect(requestId).toBe("req-logs-1");
+    const sent = lines.find((l) => l.msg === "command sent" && l.commandId === commandId);
+    expect(sent).toMatchObject({ reqId: "req-logs-1", tenantId: "acme", commandId, level: 20 });
+  });
+
+  it("get a generated request ID when the client sends none (or an unusable one), echoed in the response", async () => {
+    const { requestId, commandId } = await send("generated", { "x-request-id": "bad id with spaces" });
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const sent = lines.find((l) => l.msg === "command sent" && l.commandId === commandId);
+    expect(sent).toMatchObject({ reqId: requestId, tenantId: "default" });
+  });
+});
