@@ -76,7 +76,9 @@ export class RunnerSet {
     );
     const wake = (events: readonly RecordedEvent[]) => {
       for (const runner of this.runners) {
-        if (events.some((e) => runner.step.eventTypes.has(e.type))) runner.notify(events);
+        // An empty list: another process appended (LISTEN/NOTIFY), types unknown: wake every runner.
+        if (events.length === 0) runner.notify();
+        else if (events.some((e) => runner.step.eventTypes.has(e.type))) runner.notify(events);
       }
     };
     deps.events.signals.on("appended", wake);
