@@ -18,6 +18,7 @@ import { contexts as defaultContexts } from "./domains/index.ts";
 import { AggregateHistory } from "./gateway/aggregate-history.ts";
 import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
 import { CommandWorker } from "./gateway/command-worker.ts";
+import { CrossProcessSignals } from "./gateway/cross-process-signals.ts";
 import { CommandGateway } from "./gateway/gateway.ts";
 import { Registry } from "./gateway/registry.ts";
 import { ResultBus } from "./gateway/result-bus.ts";
@@ -27,6 +28,7 @@ import { createGraphQLServer, type GraphQLServer } from "./graphql/server.ts";
 import { addLogFields, logger as defaultLogger, type Logger } from "./logger.ts";
 import { attachOperations } from "./ops/http.ts";
 import { startConfiguredTracing } from "./ops/tracing.ts";
+import { RunnerLeases } from "./runners/leases.ts";
 import { ProjectionRebuilds } from "./runners/rebuild.ts";
 import { RunnerSet } from "./runners/runner-set.ts";
 import { ApiKeyStore } from "./store/api-key-store.ts";
@@ -35,6 +37,7 @@ import { ConsoleQueries } from "./store/console-queries.ts";
 import { type Database, openDatabase } from "./store/database.ts";
 import { parseDatabaseUrl } from "./store/database-url.ts";
 import { EventLog } from "./store/event-log.ts";
+import { LeaseStore } from "./store/lease-store.ts";
 import { migrate } from "./store/migrations.ts";
 import { OpsQueries } from "./store/ops-queries.ts";
 import { ResultStore } from "./store/result-store.ts";
@@ -55,6 +58,10 @@ export interface App {
   gateway: CommandGateway;
   events: EventLog;
   runners: RunnerSet;
+  /** PostgreSQL: the runner leases this process holds (absent on PGlite: one process). */
+  leases: RunnerLeases | undefined;
+  /** PostgreSQL: stage signals and appends to and from other processes (absent on PGlite or when off). */
+  crossProcess: CrossProcessSignals | undefined;
   /** Rebuilds projections without downtime (admin API, CLI). */
   rebuilds: ProjectionRebuilds;
   /** Loads aggregates (snapshot + later events) and processes commands against them. */
@@ -110,6 +117,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs, waitPollMs: config.waitPollMs },
   );
 
+  // Scale-out: on PostgreSQL each processor runs in one process at a time, under a lease.
+  const leases =
+    db.sql.engine === "postgres"
+      ? new RunnerLeases(new LeaseStore(db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
+      : undefined;
+  // Scale-out: stage signals and appends reach the other processes by LISTEN/NOTIFY.
+  const crossProcess =
+    db.target.engine === "postgres" && config.scaleOut.signals === "notify"
+      ? new CrossProcessSignals({ url: db.target.url, sql: db.sql, bus, results, events, logger })
+      : undefined;
   const runners = new RunnerSet(
     {
       sql: db.sql,
@@ -122,6 +139,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       gateway,
       aggregates: processor,
       logger,
+      leases,
     },
     config.runner,
   );
@@ -232,11 +250,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     gateway,
     events,
     runners,
+    leases,
+    crossProcess,
     rebuilds,
     aggregates: processor,
     server,
     async start() {
       checkExposure(config.security, config.host, logger);
+      await crossProcess?.start();
       worker.start();
       await runners.start();
       const { url, port } = await server.listen(config.port, config.host);
@@ -257,6 +278,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await runners.stop(config.shutdownTimeoutMs * 0.4);
         await gateway.drain();
         await server.close();
+        await crossProcess?.stop();
         if (!options.database) await db.close();
         await tracing?.shutdown();
         logger.info("stageline stopped");

@@ -46,6 +46,9 @@ const schema = z.object({
   SAGA_CONCURRENCY: int(64, 1),
   // stop: holds only the poison event's tenant for that processor (src/runners/runner.ts).
   RUNNER_ON_POISON: z.enum(["dead-letter", "stop"]).default("dead-letter"),
+  // Scale-out (PostgreSQL): runner leases and cross-process signals; see docs/scale-out.md.
+  RUNNER_LEASE_TTL_MS: int(9_000, 300),
+  CROSS_PROCESS_SIGNALS: z.enum(["notify", "off"]).default("notify"),
   // Operations endpoints (/metrics, /ready): see the README's Operations section.
   METRICS_ENABLED: z.enum(["true", "false"]).default("true"),
   READY_MAX_LAG_EVENTS: int(10_000, 0),
@@ -85,6 +88,12 @@ export interface Config {
   maxBodyBytes: number;
   /** Size and shape limits on every GraphQL document, on every transport. */
   queryLimits: QueryLimits;
+  /**
+   * Several processes on one PostgreSQL (docs/scale-out.md): a runner lease lives `leaseTtlMs`
+   * unless renewed (a dead holder's processors move within about 4/3 of it); `signals`:
+   * LISTEN/NOTIFY carries stage signals and appends to the other processes.
+   */
+  scaleOut: { leaseTtlMs: number; signals: "notify" | "off" };
   runner: {
     batchSize: number;
     pollMs: number;
@@ -145,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       onPoison: e.RUNNER_ON_POISON,
       sagaConcurrency: e.SAGA_CONCURRENCY,
     },
+    scaleOut: { leaseTtlMs: e.RUNNER_LEASE_TTL_MS, signals: e.CROSS_PROCESS_SIGNALS },
     ops: {
       metricsEnabled: e.METRICS_ENABLED === "true",
       readyMaxLagEvents: e.READY_MAX_LAG_EVENTS,

@@ -69,3 +69,16 @@ export const LOG_START: LogCheckpoint = Object.freeze({ transactionId: 0n, posit
 
 export const isAfter = (a: LogCheckpoint, b: LogCheckpoint): boolean =>
   a.transactionId > b.transactionId || (a.transactionId === b.transactionId && a.position > b.position);
+
+/**
+ * Keep the checkpoint opaque outside the event log and the checkpoint store: compare with
+ * `isAfter` / `sameCheckpoint`, take one from an event with `checkpointOf`. Then another log
+ * position (a cell's own, a logical-replication LSN) can replace the pair (docs/scale-out.md).
+ */
+export const sameCheckpoint = (a: LogCheckpoint, b: LogCheckpoint): boolean => !isAfter(a, b) && !isAfter(b, a);
+
+/** Where a reader stands once it has read `event`. */
+export const checkpointOf = (event: Pick<RecordedEvent, "transactionId" | "position">): LogCheckpoint => ({
+  transactionId: event.transactionId,
+  position: event.position,
+});

@@ -24,6 +24,27 @@ export class ResultBus {
     }
   }
 
+  /**
+   * Results another process stored (re-read from the store on its NOTIFY): to this process's
+   * waits only, not to `onAny` listeners, which follow what this process itself produced.
+   */
+  deliver(results: readonly CommandResult[]): void {
+    for (const result of results) {
+      emit(this.byCommand.get(result.commandId), result);
+      emit(this.byChain.get(result.waitCommandId), result);
+    }
+  }
+
+  /** Whether a wait here listens to the command (or, with `chain`, to the chain it roots). */
+  watches(commandId: string, chain = false): boolean {
+    return (chain ? this.byChain : this.byCommand).has(commandId);
+  }
+
+  /** Every command and chain a wait here listens to (re-read after a lost signal connection). */
+  watched(): { commands: string[]; chains: string[] } {
+    return { commands: [...this.byCommand.keys()], chains: [...this.byChain.keys()] };
+  }
+
   /** Listens to one command's results, or (`chain`) to every result of the chain it roots. */
   subscribe(commandId: string, listener: ResultListener, chain = false): () => void {
     return add(chain ? this.byChain : this.byCommand, commandId, listener);

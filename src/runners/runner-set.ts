@@ -19,6 +19,7 @@ import { readOnlyPrisma } from "../store/read-only-prisma.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import type { SnapshotStore } from "../store/snapshot-store.ts";
 import type { SqlClient } from "../store/sql.ts";
+import type { RunnerLeases } from "./leases.ts";
 import { toStep } from "./processor-adapters.ts";
 import { Runner, type RunnerOptions } from "./runner.ts";
 import { StageTracker } from "./stage-tracker.ts";
@@ -35,6 +36,8 @@ export interface RunnerSetDeps {
   /** Sagas look aggregates up through it (the gateway's loader). */
   aggregates?: Pick<AggregateProcessor, "load">;
   logger: Logger;
+  /** Scale-out (PostgreSQL): run only the processors this process holds a lease on. */
+  leases?: RunnerLeases;
 }
 
 export class RunnerSet {
@@ -66,13 +69,16 @@ export class RunnerSet {
             checkpoints: this.checkpoints,
             deadLetters: this.deadLetters,
             signals: { results: deps.results, bus: deps.bus, tracker },
+            ...(deps.leases ? { fence: deps.leases } : {}),
           },
           { ...options, from: startFrom(registered.processor) },
         ),
     );
     const wake = (events: readonly RecordedEvent[]) => {
       for (const runner of this.runners) {
-        if (events.some((e) => runner.step.eventTypes.has(e.type))) runner.notify(events);
+        // An empty list: another process appended (LISTEN/NOTIFY), types unknown: wake every runner.
+        if (events.length === 0) runner.notify();
+        else if (events.some((e) => runner.step.eventTypes.has(e.type))) runner.notify(events);
       }
     };
     deps.events.signals.on("appended", wake);
@@ -86,13 +92,31 @@ export class RunnerSet {
    */
   async start(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.open()));
-    for (const runner of this.runners) runner.start();
+    if (this.deps.leases) await this.deps.leases.start(this);
+    else for (const runner of this.runners) runner.start();
   }
 
   /** Stops every runner; with `drainMs`, each first catches up with the log for at most that long. */
   async stop(drainMs = 0): Promise<void> {
     this.unsubscribe();
+    await this.deps.leases?.pause();
     await Promise.all(this.runners.map((r) => r.stop(drainMs)));
+    await this.deps.leases?.release();
+  }
+
+  /** Every processor's ID (the leases spread these over the processes). */
+  get processorIds(): string[] {
+    return this.runners.map((r) => r.step.id);
+  }
+
+  /** Starts one processor's runner (its lease was taken). */
+  startOne(processorId: string): void {
+    this.runner(processorId)?.start();
+  }
+
+  /** Stops one processor's runner after the batch in hand (its lease is handed over or lost). */
+  async stopOne(processorId: string): Promise<void> {
+    await this.runner(processorId)?.stop();
   }
 
   runner(processorId: string): Runner | undefined {
@@ -110,6 +134,11 @@ export class RunnerSet {
     const passed = (c: LogCheckpoint | undefined) => !!c && !isAfter(target, c);
     const pending = projections.filter((r) => !passed(r.checkpoint));
     if (pending.length === 0) return true;
+    // Scale-out: a projection running in another process moves only its stored checkpoint, and a
+    // lease may move while this waits: with leases, follow the stored checkpoints.
+    if (this.deps.leases || pending.some((r) => r.state !== "running")) {
+      return this.pollCheckpoints(pending, passed, timeoutMs);
+    }
     // A projection that reads none of the events up to there was not woken by them: wake it.
     for (const runner of pending) runner.notify();
     return new Promise((resolve) => {
@@ -127,6 +156,21 @@ export class RunnerSet {
         resolve(ok);
       }
     });
+  }
+
+  /** Waits, reading the stored checkpoints, until each runner's processor has `passed`. */
+  private async pollCheckpoints(
+    runners: readonly Runner[],
+    passed: (c: LogCheckpoint | undefined) => boolean,
+    timeoutMs: number,
+  ): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const stored = await this.checkpoints.loadAll(runners.map((r) => r.step.id));
+      if ([...stored.values()].every(passed)) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 

@@ -8,7 +8,14 @@
  * stable code and a safe message; the detail goes to the log with the command ID.
  */
 import { upcastRecorded } from "../core/aggregate.ts";
-import { isAfter, LOG_START, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
+import {
+  checkpointOf,
+  isAfter,
+  LOG_START,
+  type LogCheckpoint,
+  type RecordedEvent,
+  sameCheckpoint,
+} from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
 import { type CommandResult, OK, STAGE_OF_KIND } from "../core/stages.ts";
 import type { Registry } from "../gateway/registry.ts";
@@ -19,8 +26,10 @@ import { traceBatch } from "../ops/tracing.ts";
 import type { CheckpointStore } from "../store/checkpoint-store.ts";
 import type { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventLog } from "../store/event-log.ts";
+import { LeaseLost } from "../store/lease-store.ts";
 import { prismaSqlExecutor } from "../store/prisma-sql.ts";
 import type { NewResult, ResultStore } from "../store/result-store.ts";
+import type { SqlExecutor } from "../store/sql.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { CommandOutputs, PreparedBatch, ProcessorStep } from "./processor-adapters.ts";
 import type { StageTracker } from "./stage-tracker.ts";
@@ -58,6 +67,17 @@ export interface RunnerDeps {
   signals?: { results: ResultStore; bus: ResultBus; tracker: StageTracker };
   registry: Registry;
   logger: Logger;
+  /** Scale-out: the lease this process must hold for each batch (absent: the only process). */
+  fence?: RunnerFence;
+}
+
+/**
+ * A processor's lease (src/runners/leases.ts): `holds` is asked before a batch's side effects,
+ * `check` inside its transaction, before the checkpoint; either throws LeaseLost when lost.
+ */
+export interface RunnerFence {
+  holds(processorId: string): boolean;
+  check(executor: SqlExecutor, processorId: string): Promise<void>;
 }
 
 /** What a runner reports after each batch it committed. */
@@ -234,6 +254,14 @@ export class Runner {
         if (outage > 0) logger.info({ processor: this.step.id, attempts: outage }, "database back; runner resumed");
         outage = 0;
       } catch (error) {
+        if (error instanceof LeaseLost) {
+          logger.warn(
+            { processor: this.step.id },
+            "runner fenced: its lease is gone; batch not applied, runner stopped",
+          );
+          this.state = "stopped";
+          break;
+        }
         if (this.state === "draining") break;
         if (error instanceof CheckpointMoved) {
           logger.info({ processor: this.step.id }, "checkpoint moved (projection rebuilt); reading on from it");
@@ -310,6 +338,7 @@ export class Runner {
     next: LogCheckpoint,
     behind: boolean,
   ): Promise<void> {
+    if (this.deps.fence && !this.deps.fence.holds(this.step.id)) throw new LeaseLost(this.step.id, 0n);
     // A held tenant's events are parked, not processed (onPoison "stop"): split them off first.
     const heldEvents = this.held.size > 0 ? read.filter((e) => this.held.has(e.tenantId)) : [];
     const processed = heldEvents.length > 0 ? read.filter((e) => !this.held.has(e.tenantId)) : read;
@@ -350,7 +379,7 @@ export class Runner {
    */
   private async park(event: RecordedEvent, error: unknown, attempts: number, hold: boolean): Promise<void> {
     const detail = error instanceof Error ? error.message : String(error);
-    const next = { transactionId: event.transactionId, position: event.position };
+    const next = checkpointOf(event);
     const lifted = this.upcast(event);
     const relevant = this.step.eventTypes.has(lifted.type) ? [lifted] : [];
     const signals = this.signals([event], relevant, undefined, FAILED);
@@ -395,11 +424,12 @@ export class Runner {
         // Lock the checkpoint before any other write (see CheckpointStore.lock), and make sure
         // nobody moved it since this batch was read: else the batch would apply twice.
         const current = (await this.deps.checkpoints.lock(sql, this.step.id)) ?? LOG_START;
-        if (current.transactionId !== from.transactionId || current.position !== from.position) {
+        if (!sameCheckpoint(current, from)) {
           throw new CheckpointMoved();
         }
         await work({ prisma, sql });
         const stored = this.deps.signals ? await this.deps.signals.results.insert(signals, sql) : [];
+        await this.deps.fence?.check(sql, this.step.id);
         await this.deps.checkpoints.save(sql, this.step.id, next);
         return stored;
       },

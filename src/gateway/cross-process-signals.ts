@@ -1,0 +1,161 @@
+/**
+ * Stage signals and appends across processes on one PostgreSQL. What this process publishes
+ * (results on its ResultBus, appends on its EventLog) goes out as one small NOTIFY per tick —
+ * the IDs of the commands whose results were stored (with their chain roots), or just "appended".
+ * What other processes announce comes in on one LISTEN connection: for each announced command a
+ * local wait watches, its results are re-read from the store (the truth) and delivered to the
+ * waits (which drop what they have seen); an append wakes the local runners. After the LISTEN
+ * connection was lost, every watched command is re-read. The store re-read of the waits stays as
+ * the fallback, so a lost notification costs latency, never a result.
+ */
+import { randomUUID } from "node:crypto";
+import type { CommandResult } from "../core/stages.ts";
+import type { Logger } from "../logger.ts";
+import type { EventLog } from "../store/event-log.ts";
+import { MAX_PAYLOAD_BYTES, notify, PgListener } from "../store/pg-signals.ts";
+import type { ResultStore } from "../store/result-store.ts";
+import type { SqlExecutor } from "../store/sql.ts";
+import type { ResultBus } from "./result-bus.ts";
+
+export interface CrossProcessDeps {
+  url: string;
+  sql: SqlExecutor;
+  bus: ResultBus;
+  results: ResultStore;
+  events: EventLog;
+  logger: Logger;
+}
+
+/** A notification: the sender, and either command IDs paired with their chain roots, or an append. */
+interface Message {
+  o: string;
+  c?: [string, string][];
+  a?: 1;
+}
+
+export class CrossProcessSignals {
+  readonly origin = randomUUID().slice(0, 8);
+  private readonly listener: PgListener;
+  private pending = new Map<string, string>();
+  private appended = false;
+  private flushing: NodeJS.Immediate | undefined;
+  private readonly offs: (() => void)[] = [];
+  /** Notifications received from other processes (tests, metrics). */
+  received = 0;
+
+  constructor(private readonly deps: CrossProcessDeps) {
+    this.listener = new PgListener({
+      url: deps.url,
+      onMessage: (payload) => this.receive(payload),
+      onReconnect: () => {
+        deps.logger.info("signal connection back; re-reading watched commands");
+        void this.rereadWatched();
+        deps.events.signals.emit("appended", []);
+      },
+      onError: (err, attempt) => {
+        if (attempt === 1)
+          deps.logger.warn({ err }, "signal connection lost; reconnecting (waits fall back to re-reads)");
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.listener.start();
+    const onResult = (result: CommandResult) => {
+      this.pending.set(result.commandId, result.waitCommandId);
+      this.schedule();
+    };
+    const onAppended = (events: readonly unknown[]) => {
+      // An empty list is this module waking the runners on another process's append.
+      if (events.length === 0) return;
+      this.appended = true;
+      this.schedule();
+    };
+    this.offs.push(this.deps.bus.onAny(onResult));
+    this.deps.events.signals.on("appended", onAppended);
+    this.offs.push(() => this.deps.events.signals.off("appended", onAppended));
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.offs.splice(0)) off();
+    if (this.flushing) clearImmediate(this.flushing);
+    await this.flush();
+    await this.listener.close();
+  }
+
+  /** Drops the LISTEN connection as a network fault would (tests). */
+  dropConnection(): void {
+    this.listener.drop();
+  }
+
+  private schedule(): void {
+    this.flushing ??= setImmediate(() => {
+      this.flushing = undefined;
+      void this.flush();
+    });
+  }
+
+  /** One NOTIFY for what this tick published (more only when it does not fit one payload). */
+  private async flush(): Promise<void> {
+    const pairs = [...this.pending];
+    const appended = this.appended;
+    this.pending = new Map();
+    this.appended = false;
+    const messages: Message[] = [];
+    let current: Message = { o: this.origin, ...(appended ? { a: 1 as const } : {}) };
+    let size = 40;
+    for (const pair of pairs) {
+      if (size + 80 > MAX_PAYLOAD_BYTES) {
+        messages.push(current);
+        current = { o: this.origin };
+        size = 40;
+      }
+      current.c = [...(current.c ?? []), pair];
+      size += pair[0].length + pair[1].length + 8;
+    }
+    if (current.c || current.a) messages.push(current);
+    for (const message of messages) {
+      await notify(this.deps.sql, JSON.stringify(message)).catch((err: unknown) =>
+        this.deps.logger.debug({ err }, "NOTIFY failed; other processes fall back to re-reads"),
+      );
+    }
+  }
+
+  private receive(payload: string): void {
+    let message: Message;
+    try {
+      message = JSON.parse(payload) as Message;
+    } catch {
+      return;
+    }
+    if (message.o === this.origin) return;
+    this.received++;
+    if (message.a) this.deps.events.signals.emit("appended", []);
+    const watched = (message.c ?? []).filter(
+      ([commandId, root]) => this.deps.bus.watches(commandId) || this.deps.bus.watches(root, true),
+    );
+    if (watched.length > 0) void this.reread(watched.map(([commandId]) => commandId));
+  }
+
+  private async reread(commandIds: readonly string[]): Promise<void> {
+    try {
+      const results = await Promise.all([...new Set(commandIds)].map((id) => this.deps.results.byCommand(id)));
+      this.deps.bus.deliver(results.flat());
+    } catch (err) {
+      this.deps.logger.debug({ err }, "re-reading signalled results failed; waits fall back to re-reads");
+    }
+  }
+
+  private async rereadWatched(): Promise<void> {
+    const { commands, chains } = this.deps.bus.watched();
+    try {
+      const results = await Promise.all([
+        ...commands.map((id) => this.deps.results.byCommand(id)),
+        ...chains.map((id) => this.deps.results.byWaitCommand(id)),
+      ]);
+      this.deps.bus.deliver(results.flat());
+    } catch (err) {
+      this.deps.logger.debug({ err }, "re-reading watched results failed; waits fall back to re-reads");
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Which processors this process runs, when several processes share one PostgreSQL: each
+ * processor under a lease (src/store/lease-store.ts), renewed at a third of its time to live,
+ * spread over the live processes so that none holds more than its share (ceil(processors /
+ * live processes)); a dead holder's leases are taken over once they expire. A lease this
+ * process lost (renewal refused, or not renewed in time by its own clock) stops its runner at
+ * once; the fence in each batch's transaction catches what this loop cannot see in time (a
+ * process stalled past its time to live). On PGlite there is no lease: one process by nature.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { Logger } from "../logger.ts";
+import { type HeldLease, LeaseLost, type LeaseStore } from "../store/lease-store.ts";
+import type { SqlExecutor } from "../store/sql.ts";
+import type { RunnerFence } from "./runner.ts";
+
+export interface LeaseOptions {
+  /** How long a lease lives unless renewed; renewals go at a third of it. */
+  ttlMs: number;
+  /** This process's name in the lease rows (default: host, pid and a random tag). */
+  owner?: string;
+}
+
+/** The runners the leases start and stop (a RunnerSet). */
+export interface LeasedRunners {
+  readonly processorIds: readonly string[];
+  startOne(processorId: string): void;
+  stopOne(processorId: string): Promise<void>;
+}
+
+interface Holding {
+  epoch: bigint;
+  /** performance.now() past which this process no longer counts on the lease (its own clock, conservative). */
+  validUntil: number;
+}
+
+export class RunnerLeases implements RunnerFence {
+  readonly owner: string;
+  private readonly held = new Map<string, Holding>();
+  private runners: LeasedRunners | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> = Promise.resolve();
+  private paused = false;
+  private failing = false;
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly options: LeaseOptions,
+    private readonly logger: Logger,
+  ) {
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  }
+
+  /** Takes this process's share of the leases now (starting their runners), then keeps them renewed. */
+  async start(runners: LeasedRunners): Promise<void> {
+    this.runners = runners;
+    this.paused = false;
+    await this.tickOnce();
+    this.timer = setInterval(() => void this.tickOnce(), Math.max(1, Math.floor(this.options.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  /** Stops renewing and taking leases (the runners go on until stopped; see `release`). */
+  async pause(): Promise<void> {
+    this.paused = true;
+    clearInterval(this.timer);
+    await this.ticking;
+  }
+
+  /** After the runners stopped: gives every lease up and leaves, so others take over at once. */
+  async release(): Promise<void> {
+    await this.pause();
+    for (const [processorId, holding] of this.held) {
+      await this.store
+        .release(this.owner, { processorId, epoch: holding.epoch })
+        .catch((err: unknown) => this.logger.warn({ err, processor: processorId }, "releasing a lease failed"));
+    }
+    this.held.clear();
+    await this.store.leave(this.owner).catch(() => undefined);
+  }
+
+  /** The processors this process holds now. */
+  holding(): string[] {
+    return [...this.held.keys()];
+  }
+
+  holds(processorId: string): boolean {
+    const holding = this.held.get(processorId);
+    return !!holding && holding.validUntil > performance.now();
+  }
+
+  async check(executor: SqlExecutor, processorId: string): Promise<void> {
+    const holding = this.held.get(processorId);
+    if (!holding) throw new LeaseLost(processorId, 0n);
+    await this.store.fence(executor, this.owner, { processorId, epoch: holding.epoch });
+  }
+
+  private tickOnce(): Promise<void> {
+    this.ticking = this.ticking
+      .then(() => (this.paused ? undefined : this.tick()))
+      .catch((err: unknown) => {
+        if (!this.failing) this.logger.warn({ err, owner: this.owner }, "runner leases: renewal failed; retrying");
+        this.failing = true;
+      });
+    return this.ticking;
+  }
+
+  private async tick(): Promise<void> {
+    const runners = this.runners;
+    if (!runners) return;
+    const { ttlMs } = this.options;
+    const asked = performance.now();
+    const live = await this.store.heartbeat(this.owner, ttlMs);
+
+    // Leases this process's own clock already gave up (it stalled): never renew those.
+    for (const [processorId, holding] of this.held) {
+      if (holding.validUntil <= asked) await this.lose(processorId, "not renewed in time");
+    }
+    const leases: HeldLease[] = [...this.held].map(([processorId, h]) => ({ processorId, epoch: h.epoch }));
+    const kept = new Set((await this.store.renew(this.owner, leases, ttlMs)).map((l) => l.processorId));
+    for (const lease of leases) {
+      if (kept.has(lease.processorId)) this.held.get(lease.processorId)!.validUntil = asked + ttlMs;
+      else await this.lose(lease.processorId, "taken over or expired");
+    }
+    if (this.failing) this.logger.info({ owner: this.owner }, "runner leases: renewing again");
+    this.failing = false;
+
+    const share = Math.ceil(runners.processorIds.length / Math.max(1, live));
+    // Over the share (another process joined): hand the surplus over, runner first.
+    for (const processorId of [...this.held.keys()].slice(share)) {
+      const holding = this.held.get(processorId)!;
+      await runners.stopOne(processorId);
+      this.held.delete(processorId);
+      await this.store.release(this.owner, { processorId, epoch: holding.epoch });
+      this.logger.info({ processor: processorId, owner: this.owner, live }, "runner lease handed over");
+    }
+    // Under the share: take free or expired leases, in a random order so that processes
+    // starting together do not all queue on the same rows.
+    for (const processorId of shuffle(runners.processorIds.filter((id) => !this.held.has(id)))) {
+      if (this.held.size >= share) break;
+      const lease = await this.store.acquire(this.owner, processorId, ttlMs);
+      if (!lease) continue;
+      this.held.set(processorId, { epoch: lease.epoch, validUntil: asked + ttlMs });
+      runners.startOne(processorId);
+      this.logger.info({ processor: processorId, owner: this.owner, epoch: String(lease.epoch) }, "runner lease taken");
+    }
+  }
+
+  private async lose(processorId: string, why: string): Promise<void> {
+    this.held.delete(processorId);
+    await this.runners?.stopOne(processorId);
+    this.logger.warn({ processor: processorId, owner: this.owner }, `runner lease lost (${why}); runner stopped`);
+  }
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}

@@ -1,0 +1,129 @@
+/**
+ * Stage signals across processes: a stage reached in instance A reaches a wait in B through
+ * LISTEN/NOTIFY, with B's store re-read pushed out of reach (10 minutes), so only the
+ * notification can deliver it in time; and after B's LISTEN connection is dropped, stages still
+ * arrive (B reconnects and re-reads what it watches).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type App, createApp } from "../../src/app.ts";
+import { type Config, loadConfig } from "../../src/config.ts";
+import { defineContext } from "../../src/core/context.ts";
+import { defineEventHandler } from "../../src/core/processors.ts";
+import type { CommandResult } from "../../src/core/stages.ts";
+import { banking } from "../../src/domains/banking/index.ts";
+import { CrossProcessSignals } from "../../src/gateway/cross-process-signals.ts";
+import { ResultBus } from "../../src/gateway/result-bus.ts";
+import { waitForResults } from "../../src/gateway/wait.ts";
+import { logger } from "../../src/logger.ts";
+import { type Database, openDatabase } from "../../src/store/database.ts";
+import { parseDatabaseUrl } from "../../src/store/database-url.ts";
+import { EventLog } from "../../src/store/event-log.ts";
+import { ResultStore } from "../../src/store/result-store.ts";
+import { accountCommand } from "../support/app.ts";
+import { openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { waitUntil } from "../support/eventually.ts";
+
+const config: Config = {
+  ...loadConfig({ NODE_ENV: "test" }),
+  port: 0,
+  runner: { batchSize: 100, pollMs: 50, maxAttempts: 3, onPoison: "dead-letter" },
+  scaleOut: { leaseTtlMs: 3_000, signals: "notify" },
+};
+
+/** Holds A's event handler until the test lets it go, so B's wait starts before the stage. */
+let gate: Promise<void> = Promise.resolve();
+let open: () => void = () => undefined;
+const hold = () => {
+  gate = new Promise((resolve) => {
+    open = resolve;
+  });
+};
+const gated = defineContext({
+  name: "gated",
+  aggregates: [],
+  processors: [
+    defineEventHandler({
+      name: "Handler",
+      eventTypes: ["MoneyDeposited"],
+      handle: async () => {
+        await gate;
+      },
+    }),
+  ],
+});
+
+describe("stage signals across instances on one PostgreSQL", () => {
+  let db: TestDatabase;
+  let a: App;
+  let other: Database;
+  let b: { bus: ResultBus; results: ResultStore; signals: CrossProcessSignals };
+
+  beforeAll(async () => {
+    db = await openTestDatabase("postgres");
+    a = await createApp({ config, database: db, contexts: [banking, gated] });
+    await a.start();
+    // B: a second process's bus and signal connection, on its own pool.
+    other = await openDatabase(parseDatabaseUrl(db.url!, ""), { poolSize: 4 });
+    const bus = new ResultBus();
+    const results = new ResultStore(other.sql, config.retentionMs);
+    const signals = new CrossProcessSignals({
+      url: db.url!,
+      sql: other.sql,
+      bus,
+      results,
+      events: new EventLog(other.sql),
+      logger,
+    });
+    await signals.start();
+    b = { bus, results, signals };
+    await a.gateway.sendAndWait(accountCommand("CreateAccount", "x", { name: "x", initialBalance: 0 }));
+  });
+  afterAll(async () => {
+    open();
+    await b?.signals.stop();
+    await other?.close();
+    await a?.stop();
+    await db?.close();
+  });
+
+  /** B waits for the command's EVENT_HANDLED; its store re-read is 10 minutes away. */
+  async function waitOnB(commandId: string): Promise<CommandResult[]> {
+    const seen: CommandResult[] = [];
+    for await (const result of waitForResults(b, commandId, {
+      target: { stage: "EVENT_HANDLED" },
+      timeoutMs: 60_000,
+      pollMs: 600_000,
+    })) {
+      seen.push(result);
+    }
+    return seen;
+  }
+
+  async function depositOnA(): Promise<string> {
+    const result = await a.gateway.sendAndWait(accountCommand("Deposit", "x", { amount: 1 }));
+    expect(result.errorCode).toBe("Ok");
+    return result.commandId;
+  }
+
+  it("a stage reached on A reaches a wait on B by NOTIFY", async () => {
+    hold();
+    const commandId = await depositOnA();
+    const waiting = waitOnB(commandId);
+    await waitUntil("B watches the command", () => b.bus.watches(commandId), { timeoutMs: 30_000 });
+    open();
+    const seen = await waiting;
+    expect(seen.at(-1)).toMatchObject({ stage: "EVENT_HANDLED", scope: "STAGE", succeeded: true });
+    expect(b.signals.received).toBeGreaterThan(0);
+  });
+
+  it("after B's LISTEN connection is dropped, stages still arrive", async () => {
+    hold();
+    const commandId = await depositOnA();
+    const waiting = waitOnB(commandId);
+    await waitUntil("B watches the command", () => b.bus.watches(commandId), { timeoutMs: 30_000 });
+    b.signals.dropConnection();
+    open();
+    const seen = await waiting;
+    expect(seen.at(-1)).toMatchObject({ stage: "EVENT_HANDLED", scope: "STAGE", succeeded: true });
+  });
+});

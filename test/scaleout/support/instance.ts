@@ -1,0 +1,31 @@
+/**
+ * One Stageline instance as its own process, for the tests that SIGKILL it: banking plus an
+ * event handler that records each event it handles (position, pid) in `handler_effects`, so a
+ * test can count side effects across processes. Tells its parent the URL it serves.
+ */
+import pg from "pg";
+import { createApp } from "../../../src/app.ts";
+import { loadConfig } from "../../../src/config.ts";
+import { defineContext } from "../../../src/core/context.ts";
+import { defineEventHandler } from "../../../src/core/processors.ts";
+import { banking } from "../../../src/domains/banking/index.ts";
+
+const effects = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 2 });
+const recorder = defineEventHandler({
+  name: "Recorder",
+  eventTypes: ["MoneyDeposited"],
+  from: "beginning",
+  async handle(event) {
+    await effects.query("INSERT INTO handler_effects (position, pid) VALUES ($1, $2)", [
+      event.position.toString(),
+      process.pid,
+    ]);
+  },
+});
+const config = { ...loadConfig(process.env), port: 0, host: "127.0.0.1" };
+const app = await createApp({
+  config,
+  contexts: [banking, defineContext({ name: "probe", aggregates: [], processors: [recorder] })],
+});
+const { url } = await app.start();
+process.send?.({ url });
