@@ -134,13 +134,14 @@ export class RunnerSet {
     const passed = (c: LogCheckpoint | undefined) => !!c && !isAfter(target, c);
     const pending = projections.filter((r) => !passed(r.checkpoint));
     if (pending.length === 0) return true;
+    // A projection that reads none of the events up to there was not woken by them: wake it
+    // (here; one in another process is woken by that process's share of the append's NOTIFY).
+    for (const runner of pending) runner.notify();
     // Scale-out: a projection running in another process moves only its stored checkpoint, and a
     // lease may move while this waits: with leases, follow the stored checkpoints.
     if (this.deps.leases || pending.some((r) => r.state !== "running")) {
       return this.pollCheckpoints(pending, passed, timeoutMs);
     }
-    // A projection that reads none of the events up to there was not woken by them: wake it.
-    for (const runner of pending) runner.notify();
     return new Promise((resolve) => {
       const left = new Set(pending);
       const offs = pending.map((runner) =>
