@@ -27,6 +27,10 @@ serve({
   run: async (args: { events: number; accounts: number; timeoutMs: number }): Promise<CatchUpResult> => {
     const app = await createApp({ config: { ...loadConfig(), port: 0 } });
     try {
+      // The runners take their leases (on PostgreSQL a runner applies nothing without its lease),
+      // then stop: only AccountView runs, and only once the log is written.
+      await app.runners.start();
+      for (const id of app.runners.processorIds) await app.runners.stopOne(id);
       const perAccount = Math.ceil(args.events / args.accounts);
       const rows: unknown[][] = [];
       for (let a = 0; a < args.accounts && rows.length < args.events; a++) {
@@ -62,7 +66,7 @@ serve({
       if (!runner) throw new Error(`no runner ${PROJECTION}`);
       await app.runners.checkpoints.reset(PROJECTION);
       const started = performance.now();
-      runner.start();
+      app.runners.startOne(PROJECTION);
       let timedOut = false;
       while (!runner.checkpoint || runner.checkpoint.position < head) {
         if (performance.now() - started > args.timeoutMs) {
