@@ -10,6 +10,7 @@
 import { type CommandResult, OK, type STAGE_OF_KIND } from "../core/stages.ts";
 import type { Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
+import { processorSignalsOf } from "../store/processor-signals.ts";
 import type { NewResult, ResultStore } from "../store/result-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 
@@ -39,26 +40,17 @@ export class StageTracker {
       else needLookup.push({ signal, interested });
     }
     if (needLookup.length > 0) {
-      const rows = await this.deps.sql.query<{
-        command_id: string;
-        stage: string;
-        function_context: string;
-        processor_name: string;
-        succeeded: boolean;
-        error_code: string;
-        error_msg: string | null;
-      }>(
-        `SELECT command_id, stage, function_context, processor_name, succeeded, error_code, error_msg FROM command_results
-          WHERE command_id = ANY($1::uuid[]) AND scope = 'PROCESSOR'`,
-        [[...new Set(needLookup.map((n) => n.signal.commandId))]],
+      const rows = await processorSignalsOf(
+        this.deps.sql,
+        needLookup.map((n) => n.signal.commandId),
       );
       for (const { signal, interested } of needLookup) {
-        const mine = rows.filter((r) => r.command_id === signal.commandId && r.stage === signal.stage);
-        const done = new Set(mine.map((r) => `${r.function_context}.${r.processor_name}`));
+        const mine = rows.filter((r) => r.commandId === signal.commandId && r.stage === signal.stage);
+        const done = new Set(mine.map((r) => r.processorId));
         if (interested.every((id) => done.has(id))) {
           const failures = mine
             .filter((r) => !r.succeeded)
-            .map((r) => ({ ...signal, succeeded: false, errorCode: r.error_code, errorMsg: r.error_msg ?? "" }));
+            .map((r) => ({ ...signal, succeeded: false, errorCode: r.errorCode, errorMsg: r.errorMsg ?? "" }));
           complete.push(stageResult(signal, failures.length > 0 ? failures : [signal]));
         }
       }

@@ -12,8 +12,8 @@ import type { OrderSummary as OrderSummaryRow, ProductView as ProductRow } from 
 import type { StagelineBuilder } from "../../graphql/builder.ts";
 import { withErrorCodes } from "../../graphql/errors.ts";
 import { keysetConnection } from "../../graphql/keyset-connection.ts";
+import { searchOrderKeys } from "../../store/read-models/ordering.ts";
 import { ORDER_STATUSES } from "./order-status.ts";
-import { searchOrderKeys } from "./sql.ts";
 
 // Cursors are bound to their connection and tenant (src/core/cursor.ts).
 const ordersByCustomerCursor = positionCursor("ordersByCustomer");
