@@ -20,8 +20,8 @@ import {
   DEPOSIT,
   eventsOf,
   type ResultView,
-  startTestApp,
   type TestApp,
+  useTestApp,
   WITHDRAW,
 } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
@@ -179,13 +179,7 @@ const clients = {
 const stagesOf = (results: ResultView[]) => results.map((r) => r.stage);
 
 describe.each(engines)("real GraphQL clients on %s", (engine) => {
-  let testApp: TestApp;
-  beforeAll(async () => {
-    testApp = await startTestApp(engine);
-  });
-  afterAll(async () => {
-    await testApp?.stop();
-  });
+  const testApp = useTestApp(engine);
 
   describe.each(Object.keys(clients) as (keyof typeof clients)[])("%s", (clientName) => {
     let driver: Driver;

@@ -6,21 +6,15 @@
  */
 import { createClient as createSseClient } from "graphql-sse";
 import { createClient as createWsClient } from "graphql-ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { startTestApp, storedCounts, type TestApp } from "../support/app.ts";
+import { storedCounts, useTestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
 const CREATE = 'mutation { createAccount(input: { name: "t" }, command: { aggregateId: "tenant-probe" }) { id } }';
 
 describe.each(engines)("bad tenants on graphql-ws and SSE, on %s", (engine) => {
-  let testApp: TestApp;
-  beforeAll(async () => {
-    testApp = await startTestApp(engine);
-  });
-  afterAll(async () => {
-    await testApp?.stop();
-  });
+  const testApp = useTestApp(engine);
 
   /** Connects with these connectionParams and sends a mutation; what happened to the socket. */
   async function connectWith(connectionParams: Record<string, unknown>) {

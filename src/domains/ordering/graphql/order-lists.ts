@@ -6,11 +6,10 @@
 import { positionCursor } from "../../../core/cursor.ts";
 import type { OrderSummary as OrderSummaryRow } from "../../../generated/prisma/client.ts";
 import type { StagelineBuilder } from "../../../graphql/builder.ts";
-import { keysetConnection } from "../../../graphql/keyset-connection.ts";
 import { searchOrderKeys } from "../../../store/read-models/ordering.ts";
 import type { OrderSummaryRef } from "./order.ts";
 import type { OrderStatusRef } from "./order-status.ts";
-import { coded, PAGE, readAfter, readAfterArgs } from "./shared.ts";
+import { readAfterArgs, readModelConnection } from "./shared.ts";
 
 // Cursors are bound to their connection and tenant (src/core/cursor.ts).
 const ordersByCustomerCursor = positionCursor("ordersByCustomer");
@@ -29,30 +28,24 @@ export function orderListQueries(
       description: "A customer's orders, newest first, optionally of one status.",
       args: { customerId: t.arg.id({ required: true }), status: t.arg({ type: OrderStatusEnum }), ...readAfterArgs(t) },
       resolve: (_root, args, ctx) =>
-        coded(async () => {
-          await readAfter(ctx, args.afterCommand);
-          return keysetConnection({
-            args,
-            tenantId: ctx.tenantId,
-            codec: ordersByCustomerCursor,
-            valueOf: (order: OrderSummaryRow) => order.createdPosition,
-            ...PAGE,
-            // Newest first: `after` is older (a lower position), `before` newer.
-            page: ({ after, before, limit, inverted }) =>
-              ctx.prisma.orderSummary.findMany({
-                where: {
-                  tenantId: ctx.tenantId,
-                  customerId: String(args.customerId),
-                  ...(args.status ? { status: args.status } : {}),
-                  createdPosition: {
-                    ...(after !== undefined ? { lt: after } : {}),
-                    ...(before !== undefined ? { gt: before } : {}),
-                  },
+        readModelConnection(ctx, args, {
+          codec: ordersByCustomerCursor,
+          valueOf: (order: OrderSummaryRow) => order.createdPosition,
+          // Newest first: `after` is older (a lower position), `before` newer.
+          page: ({ after, before, limit, inverted }) =>
+            ctx.prisma.orderSummary.findMany({
+              where: {
+                tenantId: ctx.tenantId,
+                customerId: String(args.customerId),
+                ...(args.status ? { status: args.status } : {}),
+                createdPosition: {
+                  ...(after !== undefined ? { lt: after } : {}),
+                  ...(before !== undefined ? { gt: before } : {}),
                 },
-                orderBy: { createdPosition: inverted ? "asc" : "desc" },
-                take: limit,
-              }),
-          });
+              },
+              orderBy: { createdPosition: inverted ? "asc" : "desc" },
+              take: limit,
+            }),
         }),
     }),
   );
@@ -71,31 +64,25 @@ export function orderListQueries(
         ...readAfterArgs(t),
       },
       resolve: (_root, args, ctx) =>
-        coded(async () => {
-          await readAfter(ctx, args.afterCommand);
-          return keysetConnection({
-            args,
-            tenantId: ctx.tenantId,
-            codec: searchOrdersCursor,
-            valueOf: (order: OrderSummaryRow) => order.createdPosition,
-            ...PAGE,
-            page: async ({ after, before, limit, inverted }) => {
-              const keys = await searchOrderKeys(ctx.prisma, {
-                tenantId: ctx.tenantId,
-                text: args.text.slice(0, SEARCH_TEXT_MAX),
-                from: args.from ?? null,
-                to: args.to ?? null,
-                status: args.status ?? null,
-                beyond: (inverted ? before : after) ?? null,
-                inverted,
-                limit,
-              });
-              if (keys.length === 0) return [];
-              const rows = await ctx.prisma.orderSummary.findMany({ where: { key: { in: keys } } });
-              const byKey = new Map(rows.map((row) => [row.key, row]));
-              return keys.flatMap((key) => byKey.get(key) ?? []);
-            },
-          });
+        readModelConnection(ctx, args, {
+          codec: searchOrdersCursor,
+          valueOf: (order: OrderSummaryRow) => order.createdPosition,
+          page: async ({ after, before, limit, inverted }) => {
+            const keys = await searchOrderKeys(ctx.prisma, {
+              tenantId: ctx.tenantId,
+              text: args.text.slice(0, SEARCH_TEXT_MAX),
+              from: args.from ?? null,
+              to: args.to ?? null,
+              status: args.status ?? null,
+              beyond: (inverted ? before : after) ?? null,
+              inverted,
+              limit,
+            });
+            if (keys.length === 0) return [];
+            const rows = await ctx.prisma.orderSummary.findMany({ where: { key: { in: keys } } });
+            const byKey = new Map(rows.map((row) => [row.key, row]));
+            return keys.flatMap((key) => byKey.get(key) ?? []);
+          },
         }),
     }),
   );

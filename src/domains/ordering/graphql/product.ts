@@ -3,8 +3,7 @@ import { idCursor } from "../../../core/cursor.ts";
 import { rowKey } from "../../../core/row-key.ts";
 import type { ProductView as ProductRow } from "../../../generated/prisma/client.ts";
 import type { StagelineBuilder } from "../../../graphql/builder.ts";
-import { keysetConnection } from "../../../graphql/keyset-connection.ts";
-import { coded, findByKey, PAGE, readAfter, readAfterArgs } from "./shared.ts";
+import { findByKey, readAfterArgs, readModelConnection } from "./shared.ts";
 
 // Cursors are bound to their connection and tenant (src/core/cursor.ts).
 const productsCursor = idCursor("products");
@@ -39,31 +38,26 @@ export function productType(builder: StagelineBuilder) {
       type: Product,
       description: "The catalogue, by ID.",
       args: { ...readAfterArgs(t) },
-      resolve: (_root, args, ctx) =>
-        coded(async () => {
-          await readAfter(ctx, args.afterCommand);
-          // Keyset on the row key (indexed): the cursor holds the ID, turned back into its key here.
-          const keyOf = (id: string) => rowKey(ctx.tenantId, id);
-          return keysetConnection({
-            args,
-            tenantId: ctx.tenantId,
-            codec: productsCursor,
-            valueOf: (product: ProductRow) => product.id,
-            ...PAGE,
-            page: ({ after, before, limit, inverted }) =>
-              ctx.prisma.productView.findMany({
-                where: {
-                  tenantId: ctx.tenantId,
-                  key: {
-                    ...(after !== undefined ? { gt: keyOf(after) } : {}),
-                    ...(before !== undefined ? { lt: keyOf(before) } : {}),
-                  },
+      resolve: (_root, args, ctx) => {
+        // Keyset on the row key (indexed): the cursor holds the ID, turned back into its key here.
+        const keyOf = (id: string) => rowKey(ctx.tenantId, id);
+        return readModelConnection(ctx, args, {
+          codec: productsCursor,
+          valueOf: (product: ProductRow) => product.id,
+          page: ({ after, before, limit, inverted }) =>
+            ctx.prisma.productView.findMany({
+              where: {
+                tenantId: ctx.tenantId,
+                key: {
+                  ...(after !== undefined ? { gt: keyOf(after) } : {}),
+                  ...(before !== undefined ? { lt: keyOf(before) } : {}),
                 },
-                orderBy: { key: inverted ? "desc" : "asc" },
-                take: limit,
-              }),
-          });
-        }),
+              },
+              orderBy: { key: inverted ? "desc" : "asc" },
+              take: limit,
+            }),
+        });
+      },
     }),
   );
   return Product;

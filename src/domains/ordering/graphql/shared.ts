@@ -1,10 +1,14 @@
 /**
  * What the ordering context's GraphQL files share: the page sizes, the read-your-writes argument
- * and wait, and the lookup of one read-model row by its key in the caller's tenant.
+ * and wait, the lookup of one read-model row by its key in the caller's tenant, and a page of
+ * read-model rows behind keyset cursors.
  */
+
+import type { CursorCodec } from "../../../core/cursor.ts";
 import { rowKey } from "../../../core/row-key.ts";
 import type { GraphQLContext, StagelineBuilder } from "../../../graphql/builder.ts";
 import { withErrorCodes } from "../../../graphql/errors.ts";
+import { type ConnectionArgs, type KeysetPage, keysetConnection } from "../../../graphql/keyset-connection.ts";
 
 export const PAGE = { defaultSize: 20, maxSize: 100 } as const;
 
@@ -34,4 +38,15 @@ export const findByKey = <T>(
   coded(async () => {
     await readAfter(ctx, args.afterCommand);
     return find(rowKey(ctx.tenantId, String(id)));
+  });
+
+/** Waits for `afterCommand` if given, then reads one page of a keyset connection (PAGE sizes). */
+export const readModelConnection = <Row, V>(
+  ctx: Pick<GraphQLContext, "readAfter" | "tenantId">,
+  args: ConnectionArgs & { afterCommand?: string | number | null },
+  options: { codec: CursorCodec<V>; valueOf(row: Row): V; page(page: KeysetPage<V>): Promise<Row[]> },
+) =>
+  coded(async () => {
+    await readAfter(ctx, args.afterCommand);
+    return keysetConnection({ args, tenantId: ctx.tenantId, ...PAGE, ...options });
   });
