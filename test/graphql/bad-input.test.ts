@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createClient as createSseClient } from "graphql-sse";
-import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import type { Client as WsClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import type { ResultBus } from "../../src/gateway/result-bus.ts";
@@ -21,6 +21,7 @@ import {
   storedCounts,
   type TestApp,
   useTestApp,
+  wsClientOf,
 } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
@@ -529,11 +530,8 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
     let opened = 0;
     let closed = 0;
     beforeAll(() => {
-      client = createWsClient({
-        url: testApp.wsUrl,
-        webSocketImpl: WebSocket,
+      client = wsClientOf(testApp, {
         lazy: false,
-        retryAttempts: 0,
         on: { connected: () => opened++, closed: () => closed++ },
       });
     });
@@ -573,10 +571,7 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
     });
     it("a malformed tenant in connectionParams: closed 4403 at connection_init; other sockets unaffected", async () => {
       let badClosed: { code: number; reason: string } | undefined;
-      const bad = createWsClient({
-        url: testApp.wsUrl,
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
+      const bad = wsClientOf(testApp, {
         connectionParams: { tenantId: "no spaces allowed" },
         on: { closed: (event) => (badClosed = event as { code: number; reason: string }) },
       });
@@ -681,10 +676,7 @@ describe.each(engines)("a wait that times out, on %s", (engine) => {
     const listenersBefore = bus.listenerCount;
 
     let closedCode: number | undefined;
-    const client = createWsClient({
-      url: testApp.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
+    const client = wsClientOf(testApp, {
       on: { closed: (event) => (closedCode = (event as { code: number }).code) },
     });
     const ended = new Promise<unknown>((resolve) => {

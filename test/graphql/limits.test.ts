@@ -5,11 +5,17 @@
  * The limits are the configuration's defaults (GRAPHQL_MAX_*, MAX_BODY_BYTES).
  */
 import { request as httpRequest } from "node:http";
-import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import type { Client as WsClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { loadConfig } from "../../src/config.ts";
-import { expectNothingStoredByEachTest, type GraphQLResponse, storedCounts, useTestApp } from "../support/app.ts";
+import {
+  expectNothingStoredByEachTest,
+  type GraphQLResponse,
+  storedCounts,
+  useTestApp,
+  wsClientOf,
+} from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
 const { queryLimits: limits, maxBodyBytes } = loadConfig({ NODE_ENV: "test" });
@@ -164,11 +170,8 @@ describe.each(engines)("size and shape limits on %s", (engine) => {
     let client: WsClient;
     let closed = 0;
     beforeAll(() => {
-      client = createWsClient({
-        url: testApp.wsUrl,
-        webSocketImpl: WebSocket,
+      client = wsClientOf(testApp, {
         lazy: false,
-        retryAttempts: 0,
         on: { closed: () => closed++ },
       });
     });

@@ -5,10 +5,8 @@
  * error. Nothing is stored either way.
  */
 import { createClient as createSseClient } from "graphql-sse";
-import { createClient as createWsClient } from "graphql-ws";
 import { describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { storedCounts, useTestApp } from "../support/app.ts";
+import { storedCounts, useTestApp, wsClientOf } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
 const CREATE = 'mutation { createAccount(input: { name: "t" }, command: { aggregateId: "tenant-probe" }) { id } }';
@@ -20,10 +18,7 @@ describe.each(engines)("bad tenants on graphql-ws and SSE, on %s", (engine) => {
   async function connectWith(connectionParams: Record<string, unknown>) {
     let acknowledged = false;
     let closed: { code: number; reason: string } | undefined;
-    const client = createWsClient({
-      url: testApp.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
+    const client = wsClientOf(testApp, {
       connectionParams,
       on: {
         connected: () => {
@@ -57,10 +52,7 @@ describe.each(engines)("bad tenants on graphql-ws and SSE, on %s", (engine) => {
 
   it("graphql-ws: a valid tenantId, or none, is acknowledged", async () => {
     for (const connectionParams of [{ tenantId: "acme" }, {}]) {
-      const client = createWsClient({
-        url: testApp.wsUrl,
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
+      const client = wsClientOf(testApp, {
         connectionParams,
       });
       const result = await new Promise<unknown>((resolve, reject) => {

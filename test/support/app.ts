@@ -4,7 +4,9 @@
  * the shape of a command result as selected, and row counts to prove that nothing was stored.
  */
 
+import { type ClientOptions, createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 import { afterEach, beforeEach, expect, vi } from "vitest";
+import WebSocket from "ws";
 import { type App, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import type { BoundedContext } from "../../src/core/context.ts";
@@ -74,6 +76,10 @@ export const useTestApp = (...args: Parameters<typeof startTestApp>): TestApp =>
     () => startTestApp(...args),
     (testApp) => testApp.stop(),
   );
+
+/** A graphql-ws client of the test app that never retries (a test sees each close); `options` add to that. */
+export const wsClientOf = (testApp: TestApp, options: Partial<ClientOptions> = {}): WsClient =>
+  createWsClient({ url: testApp.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, ...options });
 
 /** The runner settings of the runner tests: small polls, a few attempts, poison to the dead letters. */
 export const TEST_RUNNER = { batchSize: 100, pollMs: 20, maxAttempts: 3, onPoison: "dead-letter" } as const;
