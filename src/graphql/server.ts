@@ -18,6 +18,7 @@ import { httpCaller, useCredentialExpiry } from "./plugins/auth-context.ts";
 import { admitBody, reply } from "./plugins/body-limit.ts";
 import { corsFromAllowList } from "./plugins/cors.ts";
 import { useJsonOnlyPosts } from "./plugins/csrf.ts";
+import { InFlightRequests } from "./plugins/in-flight.ts";
 import { useIntrospectionSwitch } from "./plugins/introspection.ts";
 import { yogaLogging } from "./plugins/logging.ts";
 import { keepTypedErrors, useStableErrorCodes } from "./plugins/stable-errors.ts";
@@ -101,9 +102,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     },
   });
 
-  // Requests being answered, for a graceful stop. SSE streams are left out: they end only when
-  // closed, which close() does.
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new InFlightRequests();
   let accepting = true;
   const httpServer = createServer((req, res) => {
     if (!accepting) {
@@ -112,11 +111,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       req.resume();
       return;
     }
-    if (!req.headers.accept?.includes("text/event-stream")) {
-      const done = new Promise<void>((resolve) => res.once("close", resolve));
-      inFlight.add(done);
-      void done.then(() => inFlight.delete(done));
-    }
+    inFlight.track(req, res);
     admitBody(req, res, options.maxBodyBytes).then(
       (admitted) => {
         if (admitted) void yoga(req, res);
@@ -152,15 +147,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       closed ??= new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
     },
-    async settle(timeoutMs) {
-      const deadline = AbortSignal.timeout(timeoutMs);
-      while (inFlight.size > 0 && !deadline.aborted) {
-        await Promise.race([
-          Promise.allSettled([...inFlight]),
-          new Promise((resolve) => deadline.addEventListener("abort", resolve, { once: true })),
-        ]);
-      }
-    },
+    settle: (timeoutMs) => inFlight.settle(timeoutMs),
     async close() {
       this.stopAccepting();
       for (const client of wss.clients) client.close(1001, "Server shutting down");
