@@ -13,11 +13,21 @@ export function perSuite<T extends object>(open: () => Promise<T>, close: (resou
   afterAll(async () => {
     if (resource) await close(resource);
   });
+  const current = (property: PropertyKey): T => {
+    if (!resource) throw new Error(`Used before the suite's beforeAll opened it (reading ${String(property)})`);
+    return resource;
+  };
+  // Every way of reading an object forwards, spreading (`{ ...db }`) included.
   return new Proxy({} as T, {
     get(_target, property) {
-      if (!resource) throw new Error(`Used before the suite's beforeAll opened it (reading ${String(property)})`);
-      const value = Reflect.get(resource, property, resource);
+      const value = Reflect.get(current(property), property, resource);
       return typeof value === "function" ? value.bind(resource) : value;
+    },
+    has: (_target, property) => property in current(property),
+    ownKeys: () => Reflect.ownKeys(current("ownKeys")),
+    getOwnPropertyDescriptor(_target, property) {
+      const descriptor = Reflect.getOwnPropertyDescriptor(current(property), property);
+      return descriptor && { ...descriptor, configurable: true };
     },
   });
 }
