@@ -2,6 +2,8 @@
  * The composition root: opens the database, applies migrations, wires the gateway, the
  * workers and the GraphQL server. Everything a process runs is started and stopped here.
  */
+
+import { AggregateHistory } from "./aggregates/history.ts";
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { checkExposure } from "./auth/exposure.ts";
 import { limitWaits } from "./auth/limited-gateway.ts";
@@ -14,13 +16,12 @@ import { ConsoleService } from "./console/console-service.ts";
 import { serveConsole } from "./console/static.ts";
 import type { BoundedContext } from "./core/context.ts";
 import { StagelineError } from "./core/errors.ts";
+import { Registry } from "./core/registry.ts";
 import { contexts as defaultContexts } from "./domains/index.ts";
-import { AggregateHistory } from "./gateway/aggregate-history.ts";
 import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
 import { CommandWorker } from "./gateway/command-worker.ts";
 import { CrossProcessSignals } from "./gateway/cross-process-signals.ts";
 import { CommandGateway } from "./gateway/gateway.ts";
-import { Registry } from "./gateway/registry.ts";
 import { ResultBus } from "./gateway/result-bus.ts";
 import type { GraphQLContext } from "./graphql/builder.ts";
 import { buildSchema } from "./graphql/schema.ts";

@@ -6,10 +6,10 @@
 import { replay } from "../core/aggregate.ts";
 import { StagelineError } from "../core/errors.ts";
 import type { RecordedEvent, StreamKey } from "../core/messages.ts";
+import type { Registry } from "../core/registry.ts";
 import { MAX_INT4 } from "../core/text.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { EventLog } from "../store/event-log.ts";
-import type { Registry } from "./registry.ts";
 
 export class UnknownAggregate extends StagelineError {
   readonly code = "UNKNOWN_AGGREGATE";

@@ -9,6 +9,7 @@
 import { type AnyAggregate, asEvents, replay } from "../core/aggregate.ts";
 import { DomainError, StagelineError, VersionConflict } from "../core/errors.ts";
 import type { StreamKey } from "../core/messages.ts";
+import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
@@ -25,7 +26,6 @@ import {
   type GroupOutcome,
 } from "./group-commit.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
-import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
 
 export interface AggregateProcessorDeps {

@@ -3,9 +3,10 @@
  * metadata, a cursor connection) and `aggregateState` (its state at a version or a moment).
  * Both read the caller's tenant only, and need the auditor role (AUDIT_READERS) or admin.
  */
+
+import { type HistoryEntry, versionCursor } from "../aggregates/history.ts";
 import { subjectOf } from "../auth/scopes.ts";
 import { streamVersionCursor } from "../core/cursor.ts";
-import { type HistoryEntry, versionCursor } from "../gateway/aggregate-history.ts";
 import type { StagelineBuilder } from "./builder.ts";
 import { withErrorCodes } from "./errors.ts";
 

@@ -6,9 +6,9 @@
  */
 import { isAfter, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
+import type { RegisteredProcessor, Registry } from "../core/registry.ts";
 import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
-import type { RegisteredProcessor, Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Logger } from "../logger.ts";
