@@ -1,20 +1,21 @@
 /**
  * Processes stored commands against their aggregates: decide on the aggregate's state (from a
- * bounded cache, or loaded: latest snapshot + later events), then commit through the group
- * committer, where the events, the command's DONE mark and its PROCESSED result commit in one
- * transaction with other commands' — so a command is applied at most once even when two
- * workers race for it, and its outcome is never lost. Commands on one aggregate run one at a
+ * bounded cache, or loaded by the one aggregate loader: latest snapshot + later events), then
+ * commit through the group committer, where the events, the command's DONE mark and its
+ * PROCESSED result commit in one transaction with other commands' — so a command is applied at
+ * most once even when two workers race for it, and its outcome is never lost. Commands on one aggregate run one at a
  * time, in arrival order; a stale state (a conflict) is evicted, loaded and decided again.
  */
+import type { AggregateLoader } from "../aggregates/loader.ts";
 import { type AnyAggregate, asEvents, replay } from "../core/aggregate.ts";
 import { DomainError, StagelineError, VersionConflict } from "../core/errors.ts";
 import type { StreamKey } from "../core/messages.ts";
+import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { ResultStore } from "../store/result-store.ts";
-import type { SnapshotStore } from "../store/snapshot-store.ts";
 import type { SqlClient } from "../store/sql.ts";
 import { AggregateCache } from "./aggregate-cache.ts";
 import {
@@ -25,13 +26,13 @@ import {
   type GroupOutcome,
 } from "./group-commit.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
-import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
 
 export interface AggregateProcessorDeps {
   sql: SqlClient;
   events: EventLog;
-  snapshots: SnapshotStore;
+  /** Loads an aggregate the cache does not hold (the app's one loader). */
+  loader: AggregateLoader;
   commands: CommandStore;
   results: ResultStore;
   registry: Registry;
@@ -45,11 +46,6 @@ export interface AggregateProcessorDeps {
   /** Aggregates whose state and version are kept in memory (0: none, always load). */
   cacheSize?: number;
   groupCommit?: Partial<GroupCommitOptions>;
-}
-
-export interface LoadedAggregate<State = unknown> {
-  state: State;
-  version: number;
 }
 
 export class AggregateProcessor {
@@ -87,18 +83,6 @@ export class AggregateProcessor {
   /** Decided commands waiting to join the next group commit (for metrics and tests). */
   get commitsWaiting(): number {
     return this.committer.waitingCount;
-  }
-
-  /** The aggregate's current state from the store: latest usable snapshot plus the events after it. */
-  async load<State = unknown>(
-    aggregate: AnyAggregate & { initialState(): State },
-    stream: StreamKey,
-  ): Promise<LoadedAggregate<State>> {
-    const snapshot = await this.deps.snapshots.load(stream);
-    const usable = snapshot && snapshot.stateVersion === (aggregate.snapshotVersion ?? 1) ? snapshot : undefined;
-    const events = await this.deps.events.readStream(stream, usable?.version ?? 0);
-    const state = replay(aggregate, events, usable ? usable.state : aggregate.initialState());
-    return { state, version: events.at(-1)?.version ?? usable?.version ?? 0 };
   }
 
   private async processNow(
@@ -207,7 +191,7 @@ export class AggregateProcessor {
     stream: StreamKey,
     key: string,
   ): Promise<{ decision: Decision; state: unknown }> {
-    const { state, version } = this.cache.get(key) ?? (await this.load(aggregate, stream));
+    const { state, version } = this.cache.get(key) ?? (await this.deps.loader.load(aggregate, stream));
     return { decision: this.decideOn(aggregate, command, state, version), state };
   }
 

@@ -11,6 +11,7 @@ import {
   ValidationFailed,
 } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import type { Registry } from "../core/registry.ts";
 import { INTERNAL_REQUEST_PREFIX, isInternalRequestId } from "../core/request-ids.ts";
 import type { CommandResult, Stage, WaitTarget } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
@@ -22,7 +23,6 @@ import type { AggregateProcessor } from "./aggregate-processor.ts";
 import { sentResult } from "./group-commit.ts";
 import { payloadHash } from "./payload-hash.ts";
 import { RecentCommands } from "./recent-commands.ts";
-import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
 import { bindingErrors } from "./validation.ts";
 import { waitForResults } from "./wait.ts";

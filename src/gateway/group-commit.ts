@@ -14,13 +14,13 @@
  * one bad command cannot fail the others twice.
  */
 import type { DomainEvent, RecordedEvent, StreamKey } from "../core/messages.ts";
+import type { Registry } from "../core/registry.ts";
 import { type CommandResult, OK } from "../core/stages.ts";
 import { traceparentOf } from "../ops/tracing.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { NewResult, ResultStore } from "../store/result-store.ts";
 import type { SqlClient } from "../store/sql.ts";
-import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
 import { stagesReachedAtOnce } from "./stage-rules.ts";
 

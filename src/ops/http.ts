@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { Registry } from "../gateway/registry.ts";
+import type { Registry } from "../core/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import { type Logger, withLogContext } from "../logger.ts";
 import type { RunnerSet } from "../runners/runner-set.ts";

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { StagelineError } from "../core/errors.ts";
 import { LOG_START } from "../core/messages.ts";
 import type { Projection } from "../core/processors.ts";
-import type { RegisteredProcessor, Registry } from "../gateway/registry.ts";
+import type { RegisteredProcessor, Registry } from "../core/registry.ts";
 import type { Logger } from "../logger.ts";
 import type { CheckpointStore } from "../store/checkpoint-store.ts";
 import type { Database } from "../store/database.ts";

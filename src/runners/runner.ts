@@ -17,8 +17,8 @@ import {
   sameCheckpoint,
 } from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
+import type { Registry } from "../core/registry.ts";
 import { type CommandResult, OK, STAGE_OF_KIND } from "../core/stages.ts";
-import type { Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Logger } from "../logger.ts";

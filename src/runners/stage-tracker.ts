@@ -7,8 +7,9 @@
  * asks `stageAlone` and stores the stage in the batch's own statement (with the signals and the
  * checkpoint, so a crash after the commit cannot lose it), and passes only the rest here.
  */
+
+import type { Registry } from "../core/registry.ts";
 import { type CommandResult, OK, type STAGE_OF_KIND } from "../core/stages.ts";
-import type { Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { NewResult, ResultStore } from "../store/result-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";

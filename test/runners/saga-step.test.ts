@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import { IdempotencyKeyReused } from "../../src/core/errors.ts";
 import type { RecordedEvent } from "../../src/core/messages.ts";
 import { defineSaga } from "../../src/core/processors.ts";
+import type { RegisteredProcessor } from "../../src/core/registry.ts";
 import { type CommandResult, OK } from "../../src/core/stages.ts";
 import type { CommandGateway, SendRequest } from "../../src/gateway/gateway.ts";
-import type { RegisteredProcessor } from "../../src/gateway/registry.ts";
 import { WAIT_TIMEOUT } from "../../src/gateway/wait.ts";
 import { toStep } from "../../src/runners/processor-adapters.ts";
 

@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 import { z } from "zod";
 import { StagelineError } from "../../core/errors.ts";
 import { LOG_START, type LogCheckpoint } from "../../core/messages.ts";
-import type { Registry } from "../../gateway/registry.ts";
+import type { Registry } from "../../core/registry.ts";
 import type { ExportedEvent, OpsQueries } from "../../store/ops-queries.ts";
 import type { SqlClient } from "../../store/sql.ts";
 

@@ -5,8 +5,8 @@
 import cliProgress from "cli-progress";
 import { loadConfig } from "../../config.ts";
 import type { BoundedContext } from "../../core/context.ts";
+import { Registry } from "../../core/registry.ts";
 import { contexts as defaultContexts } from "../../domains/index.ts";
-import { Registry } from "../../gateway/registry.ts";
 import { logger } from "../../logger.ts";
 import { ProjectionRebuilds, RebuildFailed, type RebuildProgress } from "../../runners/rebuild.ts";
 import { CheckpointStore } from "../../store/checkpoint-store.ts";

@@ -9,7 +9,7 @@
  */
 import { StagelineError } from "../../core/errors.ts";
 import { isAfter, LOG_START, type LogCheckpoint } from "../../core/messages.ts";
-import type { Registry } from "../../gateway/registry.ts";
+import type { Registry } from "../../core/registry.ts";
 import type { CheckpointStore } from "../../store/checkpoint-store.ts";
 import type { OpsQueries } from "../../store/ops-queries.ts";
 import { UnknownProcessor } from "./dead-letters.ts";
