@@ -4,36 +4,18 @@
  * replayed from its first event with the aggregate's upcasters (no snapshot, no read model).
  */
 import { replay } from "../core/aggregate.ts";
-import { StagelineError } from "../core/errors.ts";
+import {
+  AmbiguousPointInTime,
+  InvalidCursor,
+  InvalidPage,
+  UnknownAggregate,
+  VersionOutOfRange,
+} from "../core/errors.ts";
 import type { RecordedEvent, StreamKey } from "../core/messages.ts";
 import { MAX_INT4 } from "../core/text.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { Registry } from "./registry.ts";
-
-export class UnknownAggregate extends StagelineError {
-  readonly code = "UNKNOWN_AGGREGATE";
-}
-
-/** A cursor this API did not hand out (or from another version of it). */
-export class InvalidCursor extends StagelineError {
-  readonly code = "INVALID_CURSOR";
-}
-
-/** Paging arguments out of range, or both directions at once. */
-export class InvalidPage extends StagelineError {
-  readonly code = "INVALID_PAGE";
-}
-
-/** Time travel takes a version or a time, not both. */
-export class AmbiguousPointInTime extends StagelineError {
-  readonly code = "AMBIGUOUS_POINT_IN_TIME";
-}
-
-/** The version asked for is below 1 or above the aggregate's current version. */
-export class VersionOutOfRange extends StagelineError {
-  readonly code = "VERSION_OUT_OF_RANGE";
-}
 
 export interface HistoryEntry {
   event: RecordedEvent;

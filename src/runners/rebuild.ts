@@ -9,7 +9,13 @@
  * nothing is lost or applied twice. Readers see the old tables until the commit.
  */
 import { randomUUID } from "node:crypto";
-import { StagelineError } from "../core/errors.ts";
+import {
+  ProjectionNotRebuildable,
+  RebuildFailed,
+  RebuildInProgress,
+  StagelineError,
+  UnknownProjection,
+} from "../core/errors.ts";
 import { LOG_START } from "../core/messages.ts";
 import type { Projection } from "../core/processors.ts";
 import type { RegisteredProcessor, Registry } from "../gateway/registry.ts";
@@ -22,22 +28,6 @@ import { prismaSqlExecutor } from "../store/prisma-sql.ts";
 import { createShadowTables, dropShadowTables, SHADOW_SCHEMA, swapInShadowTables } from "../store/shadow-tables.ts";
 import { projectionStep } from "./processor-adapters.ts";
 import { prepareBatch, Runner, type RunnerOptions } from "./runner.ts";
-
-export class UnknownProjection extends StagelineError {
-  readonly code = "UNKNOWN_PROJECTION";
-}
-
-export class ProjectionNotRebuildable extends StagelineError {
-  readonly code = "PROJECTION_NOT_REBUILDABLE";
-}
-
-export class RebuildInProgress extends StagelineError {
-  readonly code = "REBUILD_IN_PROGRESS";
-}
-
-export class RebuildFailed extends StagelineError {
-  readonly code = "REBUILD_FAILED";
-}
 
 /** REPLAYING: filling the shadow tables. SWAPPING: in the swap transaction. */
 export type RebuildState = "REPLAYING" | "SWAPPING" | "DONE" | "FAILED";

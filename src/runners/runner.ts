@@ -8,6 +8,7 @@
  * stable code and a safe message; the detail goes to the log with the command ID.
  */
 import { upcastRecorded } from "../core/aggregate.ts";
+import { LeaseLost } from "../core/errors.ts";
 import {
   checkpointOf,
   isAfter,
@@ -26,7 +27,6 @@ import { traceBatch } from "../ops/tracing.ts";
 import type { CheckpointStore } from "../store/checkpoint-store.ts";
 import type { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventLog } from "../store/event-log.ts";
-import { LeaseLost } from "../store/lease-store.ts";
 import { prismaSqlExecutor } from "../store/prisma-sql.ts";
 import type { NewResult, ResultStore } from "../store/result-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";

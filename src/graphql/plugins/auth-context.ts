@@ -13,15 +13,9 @@ import { GraphQLError } from "graphql";
 import type { Context as WsContext } from "graphql-ws";
 import type { Plugin } from "graphql-yoga";
 import type { Authenticator } from "../../auth/authenticator.ts";
-import { RateLimited, type RequestRate } from "../../auth/limits.ts";
-import {
-  chooseTenant,
-  credentialKey,
-  Forbidden,
-  isExpired,
-  type Principal,
-  Unauthenticated,
-} from "../../auth/principal.ts";
+import { Forbidden, RateLimited, Unauthenticated } from "../../auth/errors.ts";
+import type { RequestRate } from "../../auth/limits.ts";
+import { chooseTenant, credentialKey, isExpired, type Principal } from "../../auth/principal.ts";
 
 export interface Caller {
   /** The tenant asked for (checked against the credential's grants), or undefined: the default. */

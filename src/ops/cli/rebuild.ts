@@ -5,10 +5,11 @@
 import cliProgress from "cli-progress";
 import { loadConfig } from "../../config.ts";
 import type { BoundedContext } from "../../core/context.ts";
+import { RebuildFailed } from "../../core/errors.ts";
 import { contexts as defaultContexts } from "../../domains/index.ts";
 import { Registry } from "../../gateway/registry.ts";
 import { logger } from "../../logger.ts";
-import { ProjectionRebuilds, RebuildFailed, type RebuildProgress } from "../../runners/rebuild.ts";
+import { ProjectionRebuilds, type RebuildProgress } from "../../runners/rebuild.ts";
 import { CheckpointStore } from "../../store/checkpoint-store.ts";
 import type { Database } from "../../store/database.ts";
 import { DeadLetterStore } from "../../store/dead-letter-store.ts";

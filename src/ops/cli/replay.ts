@@ -1,27 +1,8 @@
-/**
- * `stageline replay <processor> --from <position> --yes`: moves a processor's checkpoint back so
- * that it reads the log again from that event on (after fixing a handler, or to resend what a
- * downstream system lost). Refused, with a stable code, for an unknown processor, a position not
- * in the log, a move forward (that would skip events), and projections — re-applying events a
- * projection already applied would count them twice; `stageline rebuild` refills it instead.
- * Without --yes it only says what it would do. A runner running beside it (PostgreSQL) notices
- * the move at its next batch (its commit finds the checkpoint moved and reads again from it).
- */
-import { StagelineError } from "../../core/errors.ts";
 import { isAfter, LOG_START, type LogCheckpoint } from "../../core/messages.ts";
 import type { Registry } from "../../gateway/registry.ts";
 import type { CheckpointStore } from "../../store/checkpoint-store.ts";
 import type { OpsQueries } from "../../store/ops-queries.ts";
-import { UnknownProcessor } from "./dead-letters.ts";
-
-export class ReplayRefused extends StagelineError {
-  constructor(
-    readonly code: "POSITION_NOT_FOUND" | "REPLAY_FORWARD" | "REPLAY_PROJECTION" | "CONFIRMATION_REQUIRED",
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { ReplayRefused, UnknownProcessor } from "../errors.ts";
 
 export interface ReplayPlan {
   processor: string;
