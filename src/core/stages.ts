@@ -83,8 +83,6 @@ export interface CommandResult {
   chainFailures?: CommandResult[];
 }
 
-/** The answer's code when the command sent succeeded and another command of its chain failed. */
-export const CHAIN_FAILED = "CHAIN_FAILED";
 
 /** What a waiter waits for: a stage, optionally of one processor; for a chain, the tail. */
 export interface WaitTarget {

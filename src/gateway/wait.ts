@@ -10,6 +10,8 @@
  * by another process, reads the store first (after listening, so a result published in between
  * is seen twice, not never).
  */
+
+import { CoreCode } from "../core/errors.ts";
 import type { CommandResult, WaitTarget } from "../core/stages.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import type { ResultBus } from "./result-bus.ts";
@@ -32,8 +34,6 @@ export interface WaitOptions {
    */
   own?: boolean;
 }
-
-export const WAIT_TIMEOUT = "WAIT_TIMEOUT";
 
 /** How much later than `pollMs` an own wait first polls (its results normally come on the bus). */
 const OWN_POLL_FACTOR = 5;
@@ -217,7 +217,7 @@ function timeoutResult(
     aggregateVersion: own?.aggregateVersion ?? null,
     requestId: own?.requestId ?? "",
     function: { functionKind: "GATEWAY", contextName: "", processorName: "CommandGateway", name: "wait" },
-    errorCode: WAIT_TIMEOUT,
+    errorCode: CoreCode.WAIT_TIMEOUT,
     errorMsg: `Waited ${options.timeoutMs} ms for ${target}; the last stage reached was ${own?.stage ?? "none"}${
       last && last !== own ? ` (the chain's latest: ${last.stage} of command ${last.commandId})` : ""
     }. The command may still complete.`,

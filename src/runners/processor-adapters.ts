@@ -4,7 +4,7 @@
  * inside the batch's transaction, together with the checkpoint.
  */
 import { replay } from "../core/aggregate.ts";
-import { IdempotencyKeyReused } from "../core/errors.ts";
+import { CoreCode, IdempotencyKeyReused } from "../core/errors.ts";
 import { type RecordedEvent, streamName } from "../core/messages.ts";
 import type { EventHandler, Projection, Saga, SagaCommand, SagaContext, SentSagaCommand } from "../core/processors.ts";
 import { sagaRequestId } from "../core/request-ids.ts";
@@ -12,7 +12,6 @@ import type { CommandResult, ProcessorKind } from "../core/stages.ts";
 import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import { type CommandGateway, lastOf, type SendRequest, type Sent } from "../gateway/gateway.ts";
 import type { RegisteredProcessor, SnapshotProcessor } from "../gateway/registry.ts";
-import { WAIT_TIMEOUT } from "../gateway/wait.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { traceReaction } from "../ops/tracing.ts";
 import type { EventLog } from "../store/event-log.ts";
@@ -202,7 +201,7 @@ async function runReaction(
     const outcome = await lastOf(results);
     // A timed-out wait answers at the target stage too, but it is no refusal: compensating for
     // a command that may still be accepted would undo what was never done. Fail the batch.
-    if (outcome.stage !== "PROCESSED" || outcome.errorCode === WAIT_TIMEOUT) {
+    if (outcome.stage !== "PROCESSED" || outcome.errorCode === CoreCode.WAIT_TIMEOUT) {
       throw new Error(`Saga ${saga.name}: no outcome for ${command.type} ${commandId} (${outcome.errorCode})`);
     }
     return outcome;

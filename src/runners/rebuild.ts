@@ -10,6 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import {
+  CoreCode,
   ProjectionNotRebuildable,
   RebuildFailed,
   RebuildInProgress,
@@ -250,7 +251,7 @@ export class ProjectionRebuilds {
         "projection rebuilt and swapped in",
       );
     } catch (error) {
-      const code = error instanceof StagelineError ? error.code : "REBUILD_FAILED";
+      const code = error instanceof StagelineError ? error.code : CoreCode.REBUILD_FAILED;
       const message = error instanceof Error ? error.message : String(error);
       logger.error({ err: error, projection: liveId, rebuildId: job.progress.rebuildId }, "projection rebuild failed");
       await dropShadowTables(db.sql, tables).catch(() => {});

@@ -8,7 +8,7 @@
  * stable code and a safe message; the detail goes to the log with the command ID.
  */
 import { upcastRecorded } from "../core/aggregate.ts";
-import { LeaseLost } from "../core/errors.ts";
+import { CoreCode, codes, LeaseLost } from "../core/errors.ts";
 import {
   checkpointOf,
   isAfter,
@@ -554,8 +554,8 @@ export const MAX_BATCH_GROWTH = 10;
 const QUICK_REREAD_MS = 5;
 
 /** The codes a failed processor signal carries: stable, for clients to branch on. */
-const FAILED = "PROCESSOR_FAILED";
-const HELD = "PROCESSOR_HELD";
+const FAILED = CoreCode.PROCESSOR_FAILED;
+const HELD = CoreCode.PROCESSOR_HELD;
 
 /**
  * What a client reads about a processor's failure. Never the error itself: in development it

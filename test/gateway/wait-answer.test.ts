@@ -5,9 +5,10 @@
  * out here, so it is tested every time.
  */
 import { describe, expect, it } from "vitest";
-import { CHAIN_FAILED, type CommandResult, OK, type Stage } from "../../src/core/stages.ts";
+import { CoreCode } from "../../src/core/errors.ts";
+import { type CommandResult, OK, type Stage } from "../../src/core/stages.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
-import { WAIT_TIMEOUT, waitForResults } from "../../src/gateway/wait.ts";
+import { waitForResults } from "../../src/gateway/wait.ts";
 import { answerOf, waitAnswer } from "../../src/gateway/wait-answer.ts";
 import type { ResultStore } from "../../src/store/result-store.ts";
 
@@ -72,7 +73,7 @@ describe("the answer to a wait", () => {
       aggregateVersion: 2,
       stage: "SAGA_HANDLED",
       succeeded: false,
-      errorCode: CHAIN_FAILED,
+      errorCode: CoreCode.CHAIN_FAILED,
       result: { commandIds: [CHILD, UNLOCK] },
     });
     expect(answer.id).not.toBe(rootSagaHandled.id);
@@ -99,9 +100,9 @@ describe("the answer to a wait", () => {
 
   it("a chain timeout stays a timeout about the root, with the failures seen so far", () => {
     const childRefusal = result(CHILD, "PROCESSED", refused("ACCOUNT_FROZEN"));
-    const timeout = result(ROOT, "SAGA_HANDLED", { errorCode: WAIT_TIMEOUT, succeeded: false });
+    const timeout = result(ROOT, "SAGA_HANDLED", { errorCode: CoreCode.WAIT_TIMEOUT, succeeded: false });
     const answer = waitAnswer(ROOT, chainTarget, [result(ROOT, "PROCESSED"), childRefusal, timeout]);
-    expect(answer).toMatchObject({ commandId: ROOT, errorCode: WAIT_TIMEOUT, succeeded: false });
+    expect(answer).toMatchObject({ commandId: ROOT, errorCode: CoreCode.WAIT_TIMEOUT, succeeded: false });
     expect(answer.chainFailures).toEqual([childRefusal]);
   });
 
@@ -120,7 +121,7 @@ describe("the answer to a wait", () => {
       commandId: ROOT,
       aggregateId: "ada",
       requestId: ROOT,
-      errorCode: WAIT_TIMEOUT,
+      errorCode: CoreCode.WAIT_TIMEOUT,
       succeeded: false,
       chainFailures: [stored[2]],
     });

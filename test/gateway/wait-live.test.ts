@@ -4,9 +4,10 @@
  * read holds up no other waiter, and a wait nobody reads lets go of the bus.
  */
 import { describe, expect, it } from "vitest";
+import { CoreCode } from "../../src/core/errors.ts";
 import { type CommandResult, OK, type Stage } from "../../src/core/stages.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
-import { WAIT_TIMEOUT, waitForResults } from "../../src/gateway/wait.ts";
+import { waitForResults } from "../../src/gateway/wait.ts";
 import type { ResultStore } from "../../src/store/result-store.ts";
 
 const COMMAND = "00000000-0000-7000-8000-00000000000a";
@@ -121,7 +122,7 @@ describe("a wait's live results", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const seen = await collect(stream);
     expect(seen[0]).toEqual(sent);
-    expect(seen.at(-1)).toMatchObject({ errorCode: WAIT_TIMEOUT, stage: "PROCESSED" });
+    expect(seen.at(-1)).toMatchObject({ errorCode: CoreCode.WAIT_TIMEOUT, stage: "PROCESSED" });
     expect(seen.at(-1)!.errorMsg).toMatch(/SENT/);
     expect(bus.listenerCount).toBe(0);
   });
@@ -138,7 +139,7 @@ describe("a wait's live results", () => {
     expect(bus.listenerCount).toBe(0);
   });
 
-  it("a timed-out wait ends with a WAIT_TIMEOUT result after what it saw", async () => {
+  it("a timed-out wait ends with a CoreCode.WAIT_TIMEOUT result after what it saw", async () => {
     const bus = new ResultBus();
     const { results } = countingStore();
     const stream = waitForResults({ bus, results }, COMMAND, {
@@ -150,7 +151,7 @@ describe("a wait's live results", () => {
     bus.publish([sent]);
     const seen = await collect(stream);
     expect(seen[0]).toEqual(sent);
-    expect(seen.at(-1)).toMatchObject({ errorCode: WAIT_TIMEOUT, succeeded: false, stage: "PROCESSED" });
+    expect(seen.at(-1)).toMatchObject({ errorCode: CoreCode.WAIT_TIMEOUT, succeeded: false, stage: "PROCESSED" });
     expect(bus.listenerCount).toBe(0);
   });
 
