@@ -83,7 +83,6 @@ export interface CommandResult {
   chainFailures?: CommandResult[];
 }
 
-
 /** What a waiter waits for: a stage, optionally of one processor; for a chain, the tail. */
 export interface WaitTarget {
   /** ALL: every stage (each runner stage reached, or a failure). */

@@ -14,7 +14,6 @@ import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import type { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { codes } from "../core/errors.ts";
 import { GraphQLCode } from "./errors.ts";
 
 export interface QueryLimits {

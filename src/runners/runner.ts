@@ -8,7 +8,7 @@
  * stable code and a safe message; the detail goes to the log with the command ID.
  */
 import { upcastRecorded } from "../core/aggregate.ts";
-import { CoreCode, codes, LeaseLost } from "../core/errors.ts";
+import { CoreCode, LeaseLost } from "../core/errors.ts";
 import {
   checkpointOf,
   isAfter,

@@ -7,7 +7,7 @@
 import { mkdirSync } from "node:fs";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { CoreCode, codes, StartupError } from "../core/errors.ts";
+import { CoreCode, StartupError } from "../core/errors.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { type DatabaseTarget, describeTarget } from "./database-url.ts";
 import { quietLostConnections } from "./pg-pool.ts";

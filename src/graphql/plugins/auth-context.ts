@@ -16,7 +16,6 @@ import type { Authenticator } from "../../auth/authenticator.ts";
 import { AuthCode, Forbidden, RateLimited, Unauthenticated } from "../../auth/errors.ts";
 import type { RequestRate } from "../../auth/limits.ts";
 import { chooseTenant, credentialKey, isExpired, type Principal } from "../../auth/principal.ts";
-import { codes } from "../../core/errors.ts";
 
 export interface Caller {
   /** The tenant asked for (checked against the credential's grants), or undefined: the default. */
