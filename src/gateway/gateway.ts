@@ -12,6 +12,7 @@ import {
 } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { INTERNAL_REQUEST_PREFIX, isInternalRequestId } from "../core/request-ids.ts";
+import { sentResult } from "../core/results.ts";
 import type { CommandResult, Stage, WaitTarget } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
 import { inSendScope } from "../ops/command-scope.ts";
@@ -19,7 +20,6 @@ import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
-import { sentResult } from "./group-commit.ts";
 import { payloadHash } from "./payload-hash.ts";
 import { RecentCommands } from "./recent-commands.ts";
 import type { Registry } from "./registry.ts";

@@ -8,6 +8,7 @@
  */
 
 import { CoreCode } from "../core/errors.ts";
+import { failed } from "../core/results.ts";
 import type { CommandResult, WaitTarget } from "../core/stages.ts";
 
 /** Reads the wait's stream to its end and answers about `commandId` (see `waitAnswer`). */
@@ -43,13 +44,14 @@ export function waitAnswer(commandId: string, target: WaitTarget, results: reado
     // Not the stored result of that ID any more: its outcome is the chain's.
     id: `chain:${answer.id}`,
     aggregateVersion: version,
-    succeeded: false,
-    errorCode: ownFailure ? ownFailure.errorCode : CoreCode.CHAIN_FAILED,
-    errorMsg: ownFailure
-      ? ownFailure.errorMsg
-      : `${others.length} command${others.length === 1 ? "" : "s"} of the chain failed: ${others
-          .map((f) => `${f.aggregateName} ${f.aggregateId} at ${f.stage} (${f.errorCode})`)
-          .join(", ")}`,
+    ...(ownFailure
+      ? failed(ownFailure.errorCode, ownFailure.errorMsg)
+      : failed(
+          CoreCode.CHAIN_FAILED,
+          `${others.length} command${others.length === 1 ? "" : "s"} of the chain failed: ${others
+            .map((f) => `${f.aggregateName} ${f.aggregateId} at ${f.stage} (${f.errorCode})`)
+            .join(", ")}`,
+        )),
     signalTime: last.signalTime,
     chainFailures: failures,
   };

@@ -18,7 +18,8 @@ import {
   sameCheckpoint,
 } from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
-import { type CommandResult, OK, STAGE_OF_KIND } from "../core/stages.ts";
+import { failed, type NewResult, newResult, succeeded } from "../core/results.ts";
+import { type CommandResult, STAGE_OF_KIND } from "../core/stages.ts";
 import type { Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
@@ -28,7 +29,7 @@ import type { CheckpointStore } from "../store/checkpoint-store.ts";
 import type { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventLog } from "../store/event-log.ts";
 import { prismaSqlExecutor } from "../store/prisma-sql.ts";
-import type { NewResult, ResultStore } from "../store/result-store.ts";
+import type { ResultStore } from "../store/result-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { CommandOutputs, PreparedBatch, ProcessorStep } from "./processor-adapters.ts";
@@ -501,30 +502,31 @@ export class Runner {
       const registered = this.deps.registry.aggregate(last.aggregateName);
       return {
         eventTypes: events.map((e) => e.type),
-        result: {
-          commandId,
-          waitCommandId: last.correlationId,
-          stage: STAGE_OF_KIND[this.step.kind],
-          scope: "PROCESSOR",
-          tenantId: last.tenantId,
-          contextName: registered?.contextName ?? "",
-          aggregateName: last.aggregateName,
-          aggregateId: last.aggregateId,
-          aggregateVersion: last.version,
-          requestId: last.requestId,
-          function: {
-            functionKind: this.step.kind,
-            contextName: this.step.contextName,
-            processorName: this.step.name,
-            name: this.step.kind.toLowerCase(),
+        result: newResult(
+          {
+            commandId,
+            waitCommandId: last.correlationId,
+            tenantId: last.tenantId,
+            contextName: registered?.contextName ?? "",
+            aggregateName: last.aggregateName,
+            aggregateId: last.aggregateId,
+            requestId: last.requestId,
           },
-          errorCode: failure ?? OK,
-          errorMsg: failure ? safeMessage(failure, this.step.id, commandId) : "",
-          bindingErrors: [],
-          result: outputs?.get(commandId) ?? {},
-          succeeded: !failure,
-          positions: events.map((e) => e.position),
-        },
+          {
+            stage: STAGE_OF_KIND[this.step.kind],
+            scope: "PROCESSOR",
+            function: {
+              functionKind: this.step.kind,
+              contextName: this.step.contextName,
+              processorName: this.step.name,
+              name: this.step.kind.toLowerCase(),
+            },
+            outcome: failure ? failed(failure, safeMessage(failure, this.step.id, commandId)) : succeeded,
+            aggregateVersion: last.version,
+            positions: events.map((e) => e.position),
+            result: outputs?.get(commandId) ?? {},
+          },
+        ),
       };
     });
   }

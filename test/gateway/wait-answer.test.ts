@@ -4,9 +4,11 @@
  * that made a real chain wait answer with a child's refusal (1 in 4 on PostgreSQL) is written
  * out here, so it is tested every time.
  */
+
 import { describe, expect, it } from "vitest";
 import { CoreCode } from "../../src/core/errors.ts";
-import { type CommandResult, OK, type Stage } from "../../src/core/stages.ts";
+import { failed, newResult } from "../../src/core/results.ts";
+import type { CommandResult, Stage } from "../../src/core/stages.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
 import { waitForResults } from "../../src/gateway/wait.ts";
 import { answerOf, waitAnswer } from "../../src/gateway/wait-answer.ts";
@@ -17,6 +19,8 @@ const CHILD = "00000000-0000-7000-8000-000000000002";
 const UNLOCK = "00000000-0000-7000-8000-000000000003";
 let ids = 0;
 
+const ACCOUNT = { contextName: "banking", aggregateName: "Account" };
+
 function result(
   commandId: string,
   stage: Stage,
@@ -25,29 +29,21 @@ function result(
 ): CommandResult {
   return {
     id: String(++ids),
-    commandId,
-    waitCommandId: ROOT,
-    stage,
-    scope: "STAGE",
-    tenantId: "default",
-    contextName: "banking",
-    aggregateName: "Account",
-    aggregateId,
-    aggregateVersion: stage === "SENT" ? null : 2,
-    requestId: commandId,
-    function: { functionKind: "AGGREGATE", contextName: "", processorName: "", name: "" },
-    errorCode: OK,
-    errorMsg: "",
-    bindingErrors: [],
-    result: {},
     signalTime: new Date(ids),
-    succeeded: true,
-    positions: [],
+    ...newResult(
+      { commandId, waitCommandId: ROOT, tenantId: "default", requestId: commandId, aggregateId, ...ACCOUNT },
+      {
+        stage,
+        scope: "STAGE",
+        function: { functionKind: "AGGREGATE", contextName: "", processorName: "", name: "" },
+        aggregateVersion: stage === "SENT" ? null : 2,
+      },
+    ),
     ...extra,
   };
 }
 
-const refused = (code: string) => ({ succeeded: false, errorCode: code, errorMsg: `refused: ${code}` });
+const refused = (code: string) => failed(code, `refused: ${code}`);
 const chainTarget = { stage: "SAGA_HANDLED" as const, chain: true };
 
 describe("the answer to a wait", () => {

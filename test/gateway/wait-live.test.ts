@@ -3,9 +3,11 @@
  * made before its command is stored misses nothing and reads nothing), a waiter that does not
  * read holds up no other waiter, and a wait nobody reads lets go of the bus.
  */
+
 import { describe, expect, it } from "vitest";
 import { CoreCode } from "../../src/core/errors.ts";
-import { type CommandResult, OK, type Stage } from "../../src/core/stages.ts";
+import { gatewayFunction, newResult } from "../../src/core/results.ts";
+import type { CommandResult, Stage } from "../../src/core/stages.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
 import { waitForResults } from "../../src/gateway/wait.ts";
 import type { ResultStore } from "../../src/store/result-store.ts";
@@ -13,27 +15,16 @@ import type { ResultStore } from "../../src/store/result-store.ts";
 const COMMAND = "00000000-0000-7000-8000-00000000000a";
 let ids = 0;
 
+const ADA = { contextName: "banking", aggregateName: "Account", aggregateId: "ada" };
+
 function result(stage: Stage, commandId = COMMAND): CommandResult {
   return {
     id: `r${++ids}`,
-    commandId,
-    waitCommandId: commandId,
-    stage,
-    scope: "STAGE",
-    contextName: "banking",
-    aggregateName: "Account",
-    tenantId: "default",
-    aggregateId: "ada",
-    aggregateVersion: stage === "SENT" ? null : 1,
-    requestId: commandId,
-    function: { functionKind: "GATEWAY", contextName: "", processorName: "", name: "" },
-    errorCode: OK,
-    errorMsg: "",
-    bindingErrors: [],
-    result: {},
     signalTime: new Date(),
-    succeeded: true,
-    positions: [],
+    ...newResult(
+      { commandId, waitCommandId: commandId, tenantId: "default", requestId: commandId, ...ADA },
+      { stage, scope: "STAGE", function: gatewayFunction("", ""), aggregateVersion: stage === "SENT" ? null : 1 },
+    ),
   };
 }
 
