@@ -13,7 +13,7 @@ import {
 import { newId } from "../core/ids.ts";
 import { INTERNAL_REQUEST_PREFIX, isInternalRequestId } from "../core/request-ids.ts";
 import { sentResult } from "../core/results.ts";
-import type { CommandResult, Stage, WaitTarget } from "../core/stages.ts";
+import type { CommandResult, WaitTarget } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
 import { inSendScope } from "../ops/command-scope.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
@@ -148,11 +148,6 @@ export class CommandGateway {
     const { commandId, results } = await this.send(request, wait);
     return answerOf(commandId, wait, results);
   }
-
-  sendAndWaitForSent = (request: SendRequest) => this.sendAndWait(request, { stage: "SENT" });
-  sendAndWaitForProcessed = (request: SendRequest) => this.sendAndWait(request, { stage: "PROCESSED" });
-  sendAndWaitForStage = (request: SendRequest, stage: Stage | "ALL") => this.sendAndWait(request, { stage });
-  sendAndWaitForChain = (request: SendRequest, tail: Stage) => this.sendAndWait(request, { stage: tail, chain: true });
 
   /** The results of a command already sent: stored ones first, then live, up to the target. */
   async results(tenantId: string, commandId: string, wait: Wait): Promise<AsyncGenerator<CommandResult>> {
