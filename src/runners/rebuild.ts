@@ -48,7 +48,7 @@ export interface RebuildProgress {
   startedAt: Date;
   finishedAt: Date | null;
   errorCode: string | null;
-  errorMessage: string | null;
+  errorMsg: string | null;
 }
 
 export interface RebuildOptions {
@@ -89,7 +89,7 @@ export class RebuildJob {
       startedAt: new Date(),
       finishedAt: null,
       errorCode: null,
-      errorMessage: null,
+      errorMsg: null,
     };
     this.done = new Promise((resolve) => {
       this.finish = resolve;
@@ -256,7 +256,7 @@ export class ProjectionRebuilds {
       logger.error({ err: error, projection: liveId, rebuildId: job.progress.rebuildId }, "projection rebuild failed");
       await dropShadowTables(db.sql, tables).catch(() => {});
       await checkpoints.reset(shadowId).catch(() => {});
-      job.update({ state: "FAILED", errorCode: code, errorMessage: message, finishedAt: new Date() });
+      job.update({ state: "FAILED", errorCode: code, errorMsg: message, finishedAt: new Date() });
     } finally {
       await shadowPrisma.$disconnect().catch(() => {});
     }

@@ -68,6 +68,6 @@ export async function rebuildProjection(
     );
   }
   bar.stop();
-  if (last.state === "FAILED") throw new RebuildFailed(`${last.errorCode}: ${last.errorMessage}`);
+  if (last.state === "FAILED") throw new RebuildFailed(`${last.errorCode}: ${last.errorMsg}`);
   return last;
 }
