@@ -46,8 +46,11 @@ export interface SendRequest {
   header?: Record<string, unknown>;
   /** Store now, process in a worker. Defaults to the gateway's configuration. */
   async?: boolean | null;
-  /** Set by sagas: the chain this command belongs to. */
-  chain?: { correlationId: string; causationId: string; waitCommandId: string };
+  /**
+   * Set by sagas: the chain this command belongs to. The correlation ID is the chain's root
+   * command, which is also what a client waits on (the results' `waitCommandId`).
+   */
+  chain?: { correlationId: string; causationId: string };
 }
 
 export interface Wait extends WaitTarget {
@@ -268,7 +271,7 @@ export class CommandGateway {
       expectedVersion,
       correlationId: request.chain?.correlationId ?? commandId,
       causationId: request.chain?.causationId ?? commandId,
-      waitCommandId: request.chain?.waitCommandId ?? commandId,
+      waitCommandId: request.chain?.correlationId ?? commandId,
       isAsync: request.async ?? this.options.processing === "async",
     };
   }

@@ -194,7 +194,6 @@ async function runReaction(
       chain: {
         correlationId: event.correlationId,
         causationId: `event:${event.position}`,
-        waitCommandId: event.correlationId,
       },
     });
     report.commandIds.push(commandId);
