@@ -53,7 +53,7 @@ export const OK = "Ok";
 export interface CommandResult {
   /** Unique per result. */
   id: string;
-  /** The command a client waits on: the root of a chain for saga-issued commands. */
+  /** The command a client waits on: the root of a chain (its correlation ID) for saga-issued commands. */
   waitCommandId: string;
   stage: Stage;
   scope: ResultScope;

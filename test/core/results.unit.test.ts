@@ -20,19 +20,15 @@ const command = {
   type: "Deposit",
 };
 
+const { type: _, ...subject } = command;
+
 describe("result factories", () => {
   it("sentResult: the command's subject at SENT, from the gateway, succeeded, nothing decided", () => {
     const at = new Date(5);
     expect(sentResult(command, "42", at)).toEqual({
       id: "42",
       signalTime: at,
-      commandId: "c1",
-      waitCommandId: "root",
-      tenantId: "t1",
-      contextName: "banking",
-      aggregateName: "Account",
-      aggregateId: "ada",
-      requestId: "r1",
+      ...subject,
       stage: "SENT",
       scope: "STAGE",
       function: { functionKind: "GATEWAY", contextName: "", processorName: "CommandGateway", name: "send" },
