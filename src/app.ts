@@ -16,7 +16,7 @@ import type { Config } from "./config.ts";
 import { ConsoleService } from "./console/console-service.ts";
 import { serveConsole } from "./console/static.ts";
 import type { BoundedContext } from "./core/context.ts";
-import { StagelineError } from "./core/errors.ts";
+import { InvalidTenant, ReadNotReady } from "./core/errors.ts";
 import { Registry } from "./core/registry.ts";
 import { contexts as defaultContexts } from "./domains/index.ts";
 import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
@@ -78,10 +78,6 @@ export interface App {
 }
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
-
-export class InvalidTenant extends StagelineError {
-  readonly code = "INVALID_TENANT";
-}
 
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
@@ -292,17 +288,4 @@ export async function createApp(options: AppOptions): Promise<App> {
       return stopping;
     },
   };
-}
-
-/** The read model did not catch up with the command in time (or the command failed). */
-export class ReadNotReady extends StagelineError {
-  readonly code: string;
-  constructor(commandId: string, reason: string) {
-    super(
-      reason === "WAIT_TIMEOUT"
-        ? `The read models have not caught up with command ${commandId} yet; retry shortly`
-        : `Command ${commandId} did not reach PROJECTED (${reason})`,
-    );
-    this.code = reason === "WAIT_TIMEOUT" ? "READ_TIMEOUT" : "READ_AFTER_FAILED_COMMAND";
-  }
 }
