@@ -14,6 +14,7 @@ import type { Principal } from "../auth/principal.ts";
 import { GRAPHIQL_EXAMPLES } from "../console/graphiql-examples.ts";
 import type { Logger } from "../logger.ts";
 import type { GraphQLContext } from "./builder.ts";
+import { GraphQLCode } from "./errors.ts";
 import { httpCaller, useCredentialExpiry } from "./plugins/auth-context.ts";
 import { admitBody, reply } from "./plugins/body-limit.ts";
 import { corsFromAllowList } from "./plugins/cors.ts";
@@ -107,7 +108,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
   const httpServer = createServer((req, res) => {
     if (!accepting) {
       // A request on a kept-alive connection after shutdown began: refused, never half-served.
-      reply(res, 503, "SHUTTING_DOWN", "The server is shutting down; retry shortly", { "retry-after": "1" });
+      reply(res, 503, GraphQLCode.SHUTTING_DOWN, "The server is shutting down; retry shortly", { "retry-after": "1" });
       req.resume();
       return;
     }

@@ -7,11 +7,12 @@
  * asks `stageAlone` and stores the stage in the batch's own statement (with the signals and the
  * checkpoint, so a crash after the commit cannot lose it), and passes only the rest here.
  */
-import { type CommandResult, OK, type STAGE_OF_KIND } from "../core/stages.ts";
-import type { Registry } from "../gateway/registry.ts";
+import type { Registry } from "../core/registry.ts";
+import { failed, type NewResult, stageResult } from "../core/results.ts";
+import type { CommandResult, STAGE_OF_KIND } from "../core/stages.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import { processorSignalsOf } from "../store/processor-signals.ts";
-import type { NewResult, ResultStore } from "../store/result-store.ts";
+import type { ResultStore } from "../store/result-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 
 export class StageTracker {
@@ -48,9 +49,7 @@ export class StageTracker {
         const mine = rows.filter((r) => r.commandId === signal.commandId && r.stage === signal.stage);
         const done = new Set(mine.map((r) => r.processorId));
         if (interested.every((id) => done.has(id))) {
-          const failures = mine
-            .filter((r) => !r.succeeded)
-            .map((r) => ({ ...signal, succeeded: false, errorCode: r.errorCode, errorMsg: r.errorMsg ?? "" }));
+          const failures = mine.filter((r) => !r.succeeded).map((r) => failed(r.errorCode, r.errorMsg ?? ""));
           complete.push(stageResult(signal, failures.length > 0 ? failures : [signal]));
         }
       }
@@ -59,19 +58,4 @@ export class StageTracker {
     const stored = await this.deps.results.insert(complete);
     this.deps.bus.publish(stored);
   }
-}
-
-/** The stage-level result: failed if any processor failed (with the first failure's error). */
-function stageResult(signal: NewResult | CommandResult, outcomes: readonly NewResult[]): NewResult {
-  const failure = outcomes.find((o) => !o.succeeded);
-  const { id: _id, signalTime: _t, ...rest } = signal as CommandResult;
-  return {
-    ...rest,
-    scope: "STAGE",
-    function: { functionKind: signal.function.functionKind, contextName: "", processorName: "", name: "" },
-    succeeded: !failure,
-    errorCode: failure ? failure.errorCode : OK,
-    errorMsg: failure ? failure.errorMsg : "",
-    result: signal.function.functionKind === "SAGA" ? signal.result : {},
-  };
 }

@@ -7,19 +7,13 @@
  * statements (src/store/read-models/ordering.ts) reach the twins too: every transaction of the
  * shadow client puts the shadow schema first on its search path.
  */
-
-import { StagelineError } from "../core/errors.ts";
+import { UnknownTable } from "../core/errors.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Database } from "./database.ts";
 import type { SqlClient, SqlExecutor } from "./sql.ts";
 
 /** Where shadow tables live while they are being filled. */
 export const SHADOW_SCHEMA = "stageline_rebuild";
-
-/** A table a projection declares does not exist. */
-export class UnknownTable extends StagelineError {
-  readonly code = "PROJECTION_TABLE_MISSING";
-}
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 

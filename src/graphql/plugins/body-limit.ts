@@ -3,6 +3,7 @@
  * plugin would see the body only once it was read), and the one-error answers given at that level.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { GraphQLCode } from "../errors.ts";
 
 /**
  * Enforces the body size limit before Yoga reads anything. A declared Content-Length over the
@@ -35,7 +36,7 @@ export async function admitBody(req: IncomingMessage, res: ServerResponse, maxBy
 }
 
 function refuseTooLarge(req: IncomingMessage, res: ServerResponse, message: string): void {
-  reply(res, 413, "PAYLOAD_TOO_LARGE", message);
+  reply(res, 413, GraphQLCode.PAYLOAD_TOO_LARGE, message);
   // Drain (and drop) what the client is still sending, so that it gets to read the answer.
   req.resume();
 }

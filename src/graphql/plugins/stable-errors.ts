@@ -6,7 +6,7 @@
 import { PothosValidationError } from "@pothos/core";
 import { GraphQLError } from "graphql";
 import { type MaskError, maskError, type Plugin } from "graphql-yoga";
-import { toGraphQLError } from "../errors.ts";
+import { GraphQLCode, toGraphQLError } from "../errors.ts";
 
 /**
  * Every error leaves with a code: those graphql-js raises without one are bad input (e.g. a
@@ -43,7 +43,9 @@ export const keepTypedErrors: MaskError = (error, message, isDev) => {
 
 /** Pothos refuses bad connection arguments (a cursor it cannot decode, a negative `first`) inside the resolver. */
 const codeOf = (error: GraphQLError) =>
-  !error.path || error.originalError instanceof PothosValidationError ? "BAD_USER_INPUT" : "INTERNAL_SERVER_ERROR";
+  !error.path || error.originalError instanceof PothosValidationError
+    ? GraphQLCode.BAD_USER_INPUT
+    : GraphQLCode.INTERNAL_SERVER_ERROR;
 
 export function asGraphQLError(error: unknown, code: string): GraphQLError {
   const e = error instanceof GraphQLError ? error : new GraphQLError(String(error));

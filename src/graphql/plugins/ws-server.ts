@@ -12,6 +12,7 @@ import { WebSocketServer } from "ws";
 import type { RequestRate } from "../../auth/limits.ts";
 import { credentialKey, type Principal } from "../../auth/principal.ts";
 import type { GraphQLContext } from "../builder.ts";
+import { GraphQLCode } from "../errors.ts";
 import { GRAPHQL_PATH, type GraphQLServerOptions } from "../server.ts";
 import { admitWebSocket, webSocketCaller } from "./auth-context.ts";
 import { asGraphQLError } from "./stable-errors.ts";
@@ -104,7 +105,7 @@ export function serveWebSockets({ httpServer, yoga, options, rate }: WebSocketsD
         try {
           contextValue = contextOrBadRequest(() => options.context({ ...caller, transport: "ws" }));
         } catch (error) {
-          return [asGraphQLError(error, "BAD_REQUEST")];
+          return [asGraphQLError(error, GraphQLCode.BAD_REQUEST)];
         }
         return {
           schema,

@@ -6,7 +6,7 @@ import type { AccountView as AccountViewRow } from "../../../generated/prisma/cl
 import type { StagelineBuilder } from "../../../graphql/builder.ts";
 import { withErrorCodes } from "../../../graphql/errors.ts";
 import { keysetConnection } from "../../../graphql/keyset-connection.ts";
-import { readAfter, readAfterArgs } from "./read-after.ts";
+import { readAfter, readAfterArgs } from "../../../graphql/read-after.ts";
 
 const accountCursor = idCursor("accounts");
 const ACCOUNT_STATUSES = ["ACTIVE", "FROZEN"] as const;

@@ -1,7 +1,7 @@
 /** TransferView: a transfer as its read model keeps it, and the `transfer` query. */
 import { oneOf } from "../../../core/enums.ts";
 import type { StagelineBuilder } from "../../../graphql/builder.ts";
-import { readAfter, readAfterArgs } from "./read-after.ts";
+import { readAfter, readAfterArgs } from "../../../graphql/read-after.ts";
 
 const TRANSFER_STATUSES = ["PREPARED", "COMPLETED", "FAILED"] as const;
 
