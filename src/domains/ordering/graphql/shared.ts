@@ -1,12 +1,12 @@
 /**
  * What the ordering context's GraphQL files share: the page sizes, the read-your-writes
- * arguments (src/graphql/read-after.ts), the lookup of one read-model row by its key in the caller's tenant, and a page of
- * read-model rows behind keyset cursors.
+ * arguments (src/graphql/read-after.ts), the lookup of one read-model row by its key in the
+ * caller's tenant, and a page of read-model rows behind keyset cursors.
  */
 
 import type { CursorCodec } from "../../../core/cursor.ts";
 import { rowKey } from "../../../core/row-key.ts";
-import type { GraphQLContext, } from "../../../graphql/builder.ts";
+import type { GraphQLContext } from "../../../graphql/builder.ts";
 import { withErrorCodes } from "../../../graphql/errors.ts";
 import { type ConnectionArgs, type KeysetPage, keysetConnection } from "../../../graphql/keyset-connection.ts";
 import { type ReadAfterArgs, readAfter } from "../../../graphql/read-after.ts";
