@@ -37,6 +37,8 @@ export class CommandWorker {
   readonly owner: string;
   private running = false;
   private wake: (() => void) | undefined;
+  /** Told of a command while not asleep (claiming, processing): look again before sleeping. */
+  private told = false;
   private loop: Promise<void> | undefined;
   /** Commands stored before this are a recovery's (see reportRecovered). */
   private startedAt = new Date();
@@ -57,6 +59,7 @@ export class CommandWorker {
 
   /** A command was queued: look now rather than at the next poll. */
   notify(): void {
+    this.told = true;
     this.wake?.();
   }
 
@@ -102,6 +105,7 @@ export class CommandWorker {
     let outage = false;
     while (this.running) {
       let claimed = 0;
+      this.told = false;
       try {
         const batch = await this.deps.queue.claim({
           owner: this.owner,
@@ -121,7 +125,7 @@ export class CommandWorker {
         }
       }
       // Anything claimed may have freed the next command of its aggregate: look again at once.
-      if (claimed === 0 || failures > 0) {
+      if ((claimed === 0 && !this.told) || failures > 0) {
         // A database outage is waited out at a short, fixed pace so work resumes soon after it.
         const ceiling = outage ? 2_000 : 30_000;
         const delay = failures > 0 ? Math.min(this.options.pollMs * 2 ** failures, ceiling) : this.options.pollMs;
