@@ -26,7 +26,7 @@ import type { Database } from "../store/database.ts";
 import type { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventLog } from "../store/event-log.ts";
 import { prismaSqlExecutor } from "../store/prisma-sql.ts";
-import { createShadowTables, dropShadowTables, SHADOW_SCHEMA, swapInShadowTables } from "../store/shadow-tables.ts";
+import { createShadowTables, dropShadowTables, shadowPrisma, swapInShadowTables } from "../store/shadow-tables.ts";
 import { projectionStep } from "./processor-adapters.ts";
 import { prepareBatch, Runner, type RunnerOptions } from "./runner.ts";
 
@@ -192,7 +192,7 @@ export class ProjectionRebuilds {
     const liveId = registered.id;
     const shadowId = `${liveId}@rebuild`;
     const step = { ...projectionStep(registered), id: shadowId };
-    const shadowPrisma = db.prismaInSchema(SHADOW_SCHEMA);
+    const shadow = shadowPrisma(db);
     logger.info({ projection: liveId, rebuildId: job.progress.rebuildId, tables }, "projection rebuild started");
     try {
       const total = await events.count();
@@ -204,7 +204,7 @@ export class ProjectionRebuilds {
 
       const runner = new Runner(
         step,
-        { ...this.deps, prisma: shadowPrisma },
+        { ...this.deps, prisma: shadow },
         {
           ...this.options,
           onPoison: "halt",
@@ -225,7 +225,7 @@ export class ProjectionRebuilds {
 
       job.update({ state: "SWAPPING" });
       let from = runner.checkpoint ?? LOG_START;
-      await shadowPrisma.$transaction(
+      await shadow.$transaction(
         async (tx) => {
           const sql = prismaSqlExecutor(tx);
           // The live runner takes this lock first in every batch: from here to the commit it waits.
@@ -258,7 +258,7 @@ export class ProjectionRebuilds {
       await checkpoints.reset(shadowId).catch(() => {});
       job.update({ state: "FAILED", errorCode: code, errorMsg: message, finishedAt: new Date() });
     } finally {
-      await shadowPrisma.$disconnect().catch(() => {});
+      await shadow.$disconnect().catch(() => {});
     }
   }
 }

@@ -11,6 +11,7 @@ import type { Registry } from "../core/registry.ts";
 import { failed, type NewResult, stageResult } from "../core/results.ts";
 import type { CommandResult, STAGE_OF_KIND } from "../core/stages.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
+import { processorSignalsOf } from "../store/processor-signals.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 
@@ -40,24 +41,15 @@ export class StageTracker {
       else needLookup.push({ signal, interested });
     }
     if (needLookup.length > 0) {
-      const rows = await this.deps.sql.query<{
-        command_id: string;
-        stage: string;
-        function_context: string;
-        processor_name: string;
-        succeeded: boolean;
-        error_code: string;
-        error_msg: string | null;
-      }>(
-        `SELECT command_id, stage, function_context, processor_name, succeeded, error_code, error_msg FROM command_results
-          WHERE command_id = ANY($1::uuid[]) AND scope = 'PROCESSOR'`,
-        [[...new Set(needLookup.map((n) => n.signal.commandId))]],
+      const rows = await processorSignalsOf(
+        this.deps.sql,
+        needLookup.map((n) => n.signal.commandId),
       );
       for (const { signal, interested } of needLookup) {
-        const mine = rows.filter((r) => r.command_id === signal.commandId && r.stage === signal.stage);
-        const done = new Set(mine.map((r) => `${r.function_context}.${r.processor_name}`));
+        const mine = rows.filter((r) => r.commandId === signal.commandId && r.stage === signal.stage);
+        const done = new Set(mine.map((r) => r.processorId));
         if (interested.every((id) => done.has(id))) {
-          const failures = mine.filter((r) => !r.succeeded).map((r) => failed(r.error_code, r.error_msg ?? ""));
+          const failures = mine.filter((r) => !r.succeeded).map((r) => failed(r.errorCode, r.errorMsg ?? ""));
           complete.push(stageResult(signal, failures.length > 0 ? failures : [signal]));
         }
       }

@@ -10,7 +10,7 @@
  * command IDs as the mark statement receives them.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { replay } from "../../src/core/aggregate.ts";
@@ -20,7 +20,7 @@ import { lastOf, type Sent } from "../../src/gateway/gateway.ts";
 import { type Database, openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import type { SqlClient, SqlExecutor } from "../../src/store/sql.ts";
-import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { engines, useTestDatabase } from "../support/databases.ts";
 
 const tenantId = "groups";
 const config = { ...loadConfig({ NODE_ENV: "test" }), port: 0, waitTimeoutMs: 15_000 };
@@ -120,13 +120,7 @@ async function processedResults(app: App, commandId: string) {
 const sameMembers = (a: readonly string[], b: readonly string[]) => [...a].sort().join() === [...b].sort().join();
 
 describe.each(engines)("group commit on %s", (engine) => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await openTestDatabase(engine);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = useTestDatabase(engine);
 
   it.each(paths)(
     "a refusal and a conflict in one group fail only their own command; the conflict is decided again alone (%s)",

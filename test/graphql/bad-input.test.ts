@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { createClient as createSseClient } from "graphql-sse";
-import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Client as WsClient } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import type { ResultBus } from "../../src/gateway/result-bus.ts";
 import {
@@ -14,11 +14,14 @@ import {
   CREATE_ACCOUNT,
   DEPOSIT,
   eventsOf,
+  expectNothingStoredByEachTest,
   type GraphQLResponse,
   type ResultView,
   startTestApp,
   storedCounts,
   type TestApp,
+  useTestApp,
+  wsClientOf,
 } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
@@ -55,15 +58,13 @@ function runOnWs(client: WsClient, query: string, variables: Record<string, unkn
 }
 
 describe.each(engines)("bad input over GraphQL on %s", (engine) => {
-  let testApp: TestApp;
-  let before: { events: number; commands: number };
+  const testApp = useTestApp(engine);
   let accountId: string;
 
   const send = (query: string, variables: Record<string, unknown> = {}) => testApp.post({ query, variables });
   const resultOf = (json: GraphQLResponse, field: string) => json.data?.[field] as ResultView;
 
   beforeAll(async () => {
-    testApp = await startTestApp(engine);
     const { json } = await send(CREATE_ACCOUNT, {
       name: "Ada",
       initialBalance: 1_000,
@@ -72,17 +73,9 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
     accountId = resultOf(json, "createAccount").aggregateId;
     expect(resultOf(json, "createAccount")).toMatchObject({ stage: "PROCESSED", succeeded: true });
   });
-  afterAll(async () => {
-    await testApp?.stop();
-  });
 
   describe("refused before anything is stored", () => {
-    beforeEach(async () => {
-      before = await storedCounts(testApp);
-    });
-    afterEach(async () => {
-      expect(await storedCounts(testApp)).toEqual(before);
-    });
+    const nothingStored = expectNothingStoredByEachTest(testApp);
 
     it("malformed JSON body: 400 BAD_REQUEST", async () => {
       const { status, json } = await testApp.post(
@@ -388,7 +381,7 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
       expect(resultOf(first.json, "deposit")).toMatchObject({ stage: "SENT", succeeded: true, requestId });
       const firstId = resultOf(first.json, "deposit").commandId;
       await waitProcessed(firstId);
-      before = await storedCounts(testApp); // the refused second send must add nothing to this
+      await nothingStored.rebase(); // the refused second send must add nothing to this
 
       const second = await send(DEPOSIT, { amount: 11, command: { aggregateId: accountId, requestId } });
       expect(second.json.data ?? null).toBeNull();
@@ -537,11 +530,8 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
     let opened = 0;
     let closed = 0;
     beforeAll(() => {
-      client = createWsClient({
-        url: testApp.wsUrl,
-        webSocketImpl: WebSocket,
+      client = wsClientOf(testApp, {
         lazy: false,
-        retryAttempts: 0,
         on: { connected: () => opened++, closed: () => closed++ },
       });
     });
@@ -581,10 +571,7 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
     });
     it("a malformed tenant in connectionParams: closed 4403 at connection_init; other sockets unaffected", async () => {
       let badClosed: { code: number; reason: string } | undefined;
-      const bad = createWsClient({
-        url: testApp.wsUrl,
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
+      const bad = wsClientOf(testApp, {
         connectionParams: { tenantId: "no spaces allowed" },
         on: { closed: (event) => (badClosed = event as { code: number; reason: string }) },
       });
@@ -689,10 +676,7 @@ describe.each(engines)("a wait that times out, on %s", (engine) => {
     const listenersBefore = bus.listenerCount;
 
     let closedCode: number | undefined;
-    const client = createWsClient({
-      url: testApp.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
+    const client = wsClientOf(testApp, {
       on: { closed: (event) => (closedCode = (event as { code: number }).code) },
     });
     const ended = new Promise<unknown>((resolve) => {

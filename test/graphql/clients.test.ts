@@ -8,10 +8,8 @@ import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition } from "@apollo/client/utilities";
 import { fetchExchange, subscriptionExchange, Client as UrqlClient } from "@urql/core";
 import { createClient as createSseClient } from "graphql-sse";
-import { createClient as createWsClient } from "graphql-ws";
 import { firstValueFrom, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import {
   ACCOUNT_STATE,
   type AccountView,
@@ -20,9 +18,10 @@ import {
   DEPOSIT,
   eventsOf,
   type ResultView,
-  startTestApp,
   type TestApp,
+  useTestApp,
   WITHDRAW,
+  wsClientOf,
 } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
@@ -72,7 +71,7 @@ function streamingDriver(
 }
 
 function graphqlWsDriver(testApp: TestApp): Driver {
-  const client = createWsClient({ url: testApp.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+  const client = wsClientOf(testApp);
   return streamingDriver(
     (request) => client.iterate(request),
     () => client.dispose() as Promise<void>,
@@ -88,7 +87,7 @@ function sseDriver(testApp: TestApp): Driver {
 }
 
 function apolloDriver(testApp: TestApp): Driver {
-  const wsClient = createWsClient({ url: testApp.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+  const wsClient = wsClientOf(testApp);
   const link = split(
     ({ query }) => {
       const definition = getMainDefinition(query);
@@ -123,7 +122,7 @@ function apolloDriver(testApp: TestApp): Driver {
 }
 
 function urqlDriver(testApp: TestApp): Driver {
-  const wsClient = createWsClient({ url: testApp.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+  const wsClient = wsClientOf(testApp);
   const client = new UrqlClient({
     url: testApp.url,
     exchanges: [
@@ -179,13 +178,7 @@ const clients = {
 const stagesOf = (results: ResultView[]) => results.map((r) => r.stage);
 
 describe.each(engines)("real GraphQL clients on %s", (engine) => {
-  let testApp: TestApp;
-  beforeAll(async () => {
-    testApp = await startTestApp(engine);
-  });
-  afterAll(async () => {
-    await testApp?.stop();
-  });
+  const testApp = useTestApp(engine);
 
   describe.each(Object.keys(clients) as (keyof typeof clients)[])("%s", (clientName) => {
     let driver: Driver;

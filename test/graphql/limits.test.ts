@@ -5,11 +5,17 @@
  * The limits are the configuration's defaults (GRAPHQL_MAX_*, MAX_BODY_BYTES).
  */
 import { request as httpRequest } from "node:http";
-import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Client as WsClient } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { loadConfig } from "../../src/config.ts";
-import { type GraphQLResponse, startTestApp, storedCounts, type TestApp } from "../support/app.ts";
+import {
+  expectNothingStoredByEachTest,
+  type GraphQLResponse,
+  storedCounts,
+  useTestApp,
+  wsClientOf,
+} from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
 const { queryLimits: limits, maxBodyBytes } = loadConfig({ NODE_ENV: "test" });
@@ -66,24 +72,11 @@ function postChunked(url: string, body: string): Promise<{ status: number; json:
 }
 
 describe.each(engines)("size and shape limits on %s", (engine) => {
-  let testApp: TestApp;
-  let before: { events: number; commands: number };
+  const testApp = useTestApp(engine);
   const send = (query: string, variables: Record<string, unknown> = {}) => testApp.post({ query, variables });
 
-  beforeAll(async () => {
-    testApp = await startTestApp(engine);
-  });
-  afterAll(async () => {
-    await testApp?.stop();
-  });
-
   describe("over HTTP, refused before anything is stored", () => {
-    beforeEach(async () => {
-      before = await storedCounts(testApp);
-    });
-    afterEach(async () => {
-      expect(await storedCounts(testApp)).toEqual(before);
-    });
+    expectNothingStoredByEachTest(testApp);
 
     it("a chunked body over MAX_BODY_BYTES: 413 PAYLOAD_TOO_LARGE, counted as it streams", async () => {
       const name = "x".repeat(maxBodyBytes);
@@ -177,11 +170,8 @@ describe.each(engines)("size and shape limits on %s", (engine) => {
     let client: WsClient;
     let closed = 0;
     beforeAll(() => {
-      client = createWsClient({
-        url: testApp.wsUrl,
-        webSocketImpl: WebSocket,
+      client = wsClientOf(testApp, {
         lazy: false,
-        retryAttempts: 0,
         on: { closed: () => closed++ },
       });
     });

@@ -5,31 +5,20 @@
  * error. Nothing is stored either way.
  */
 import { createClient as createSseClient } from "graphql-sse";
-import { createClient as createWsClient } from "graphql-ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { startTestApp, storedCounts, type TestApp } from "../support/app.ts";
+import { describe, expect, it } from "vitest";
+import { storedCounts, useTestApp, wsClientOf } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
 const CREATE = 'mutation { createAccount(input: { name: "t" }, command: { aggregateId: "tenant-probe" }) { id } }';
 
 describe.each(engines)("bad tenants on graphql-ws and SSE, on %s", (engine) => {
-  let testApp: TestApp;
-  beforeAll(async () => {
-    testApp = await startTestApp(engine);
-  });
-  afterAll(async () => {
-    await testApp?.stop();
-  });
+  const testApp = useTestApp(engine);
 
   /** Connects with these connectionParams and sends a mutation; what happened to the socket. */
   async function connectWith(connectionParams: Record<string, unknown>) {
     let acknowledged = false;
     let closed: { code: number; reason: string } | undefined;
-    const client = createWsClient({
-      url: testApp.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
+    const client = wsClientOf(testApp, {
       connectionParams,
       on: {
         connected: () => {
@@ -63,10 +52,7 @@ describe.each(engines)("bad tenants on graphql-ws and SSE, on %s", (engine) => {
 
   it("graphql-ws: a valid tenantId, or none, is acknowledged", async () => {
     for (const connectionParams of [{ tenantId: "acme" }, {}]) {
-      const client = createWsClient({
-        url: testApp.wsUrl,
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
+      const client = wsClientOf(testApp, {
         connectionParams,
       });
       const result = await new Promise<unknown>((resolve, reject) => {

@@ -9,13 +9,12 @@
  * instead of inside it (the writes commit, the save fails, the retry applies them again).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, createApp } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
+import type { App } from "../../src/app.ts";
 import { defineContext } from "../../src/core/context.ts";
 import { defineProjection } from "../../src/core/processors.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import type { Prisma } from "../../src/generated/prisma/client.ts";
-import { accountCommand } from "../support/app.ts";
+import { accountCommand, createRunnerApp } from "../support/app.ts";
 import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
 
 const Counter = defineProjection<Prisma.TransactionClient>({
@@ -50,15 +49,10 @@ describe.each(engines)("atomic checkpoints on %s", (engine) => {
       CREATE TRIGGER atomic_fail_once BEFORE INSERT OR UPDATE ON processor_checkpoints
         FOR EACH ROW EXECUTE FUNCTION atomic_fail_once();
     `);
-    app = await createApp({
-      config: {
-        ...loadConfig({ NODE_ENV: "test" }),
-        port: 0,
-        runner: { batchSize: 100, pollMs: 20, maxAttempts: 3, onPoison: "dead-letter" },
-      },
-      database: db,
-      contexts: [banking, defineContext({ name: "atomic", aggregates: [], processors: [Counter] })],
-    });
+    app = await createRunnerApp(db, [
+      banking,
+      defineContext({ name: "atomic", aggregates: [], processors: [Counter] }),
+    ]);
     await app.start();
   });
   afterAll(async () => {

@@ -20,7 +20,7 @@ import { loadConfig } from "../../src/config.ts";
 import { rowKey } from "../../src/core/row-key.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import { MAX_BATCH_GROWTH } from "../../src/runners/runner.ts";
-import { accountCommand } from "../support/app.ts";
+import { accountCommand, createRunnerApp } from "../support/app.ts";
 import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
 
 const ACCOUNT_VIEW = "banking.AccountView";
@@ -92,15 +92,7 @@ describe.each(engines)("runner catch-up on %s", (engine) => {
 
   beforeAll(async () => {
     db = await openTestDatabase(engine);
-    app = await createApp({
-      config: {
-        ...loadConfig({ NODE_ENV: "test" }),
-        port: 0,
-        runner: { batchSize: BATCH, pollMs: 20, maxAttempts: 3, onPoison: "dead-letter" },
-      },
-      database: db,
-      contexts: [banking],
-    });
+    app = await createRunnerApp(db, [banking], { runner: { batchSize: BATCH } });
     // The log is written before any runner starts, one event a transaction (a batch ends only at
     // a transaction's end), accounts interleaved so that most accounts span several batches.
     for (let round = 0; round < ROUNDS; round++) {

@@ -9,13 +9,12 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, createApp } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
+import type { App } from "../../src/app.ts";
 import { defineContext } from "../../src/core/context.ts";
 import { defineProjection } from "../../src/core/processors.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import type { Prisma } from "../../src/generated/prisma/client.ts";
-import { DEPOSIT, RESULT_FIELDS } from "../support/app.ts";
+import { createRunnerApp, DEPOSIT, RESULT_FIELDS } from "../support/app.ts";
 import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
 
 /** Writes a row that is already there: Prisma throws P2002, naming the model, the field and this file. */
@@ -45,16 +44,15 @@ describe.each(engines)("a failed processor's result on %s", (engine) => {
         done();
       },
     });
-    app = await createApp({
-      config: {
-        ...loadConfig({ NODE_ENV: "development" }),
-        port: 0,
-        runner: { batchSize: 100, pollMs: 20, maxAttempts: 2, onPoison: "dead-letter" },
+    app = await createRunnerApp(
+      db,
+      [banking, defineContext({ name: "clumsy", aggregates: [], processors: [Clumsy] })],
+      {
+        env: "development",
+        runner: { maxAttempts: 2 },
+        logger: pino({ level: "info" }, sink),
       },
-      database: db,
-      contexts: [banking, defineContext({ name: "clumsy", aggregates: [], processors: [Clumsy] })],
-      logger: pino({ level: "info" }, sink),
-    });
+    );
     ({ url } = await app.start());
   });
   afterAll(async () => {

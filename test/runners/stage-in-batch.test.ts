@@ -10,11 +10,10 @@
  * signals): the deposit then never reaches PROJECTED and the wait times out.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type App, createApp } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
+import type { App } from "../../src/app.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import { StageTracker } from "../../src/runners/stage-tracker.ts";
-import { accountCommand } from "../support/app.ts";
+import { accountCommand, createRunnerApp } from "../support/app.ts";
 import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
 
 describe.each(engines)("stages stored with the batch on %s", (engine) => {
@@ -23,15 +22,7 @@ describe.each(engines)("stages stored with the batch on %s", (engine) => {
 
   beforeAll(async () => {
     db = await openTestDatabase(engine);
-    app = await createApp({
-      config: {
-        ...loadConfig({ NODE_ENV: "test" }),
-        port: 0,
-        runner: { batchSize: 100, pollMs: 20, maxAttempts: 3, onPoison: "dead-letter" },
-      },
-      database: db,
-      contexts: [banking],
-    });
+    app = await createRunnerApp(db, [banking]);
     await app.start();
   });
   afterAll(async () => {

@@ -9,10 +9,10 @@
  * to hold a `Record<Prisma.ModelName, …>` of hand-written rows, which stopped compiling the
  * moment a model was added.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { getDatamodel } from "../../src/generated/pothos-prisma-types.ts";
 import { Prisma, type PrismaClient } from "../../src/generated/prisma/client.ts";
-import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { engines, useTestDatabase } from "../support/databases.ts";
 import { type Datamodel, generateSamples, idFields, sampleOrder } from "../support/model-samples.ts";
 
 type Delegate = {
@@ -87,13 +87,7 @@ describe("generated sample rows", () => {
 });
 
 describe.each(engines)("schema.prisma agrees with the migrations on %s", (engine) => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await openTestDatabase(engine);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = useTestDatabase(engine);
 
   // In sampleOrder: a row's referenced rows exist before it is created.
   it.each(sampleOrder(datamodel))("%s round-trips every column", async (model) => {

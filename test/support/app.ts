@@ -4,12 +4,16 @@
  * the shape of a command result as selected, and row counts to prove that nothing was stored.
  */
 
-import { expect, vi } from "vitest";
+import { type ClientOptions, createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import { afterEach, beforeEach, expect, vi } from "vitest";
+import WebSocket from "ws";
 import { type App, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import type { BoundedContext } from "../../src/core/context.ts";
 import type { SendRequest } from "../../src/gateway/gateway.ts";
+import type { Logger } from "../../src/logger.ts";
 import { openTestDatabase, type TestDatabase, type TestEngine } from "./databases.ts";
+import { perSuite } from "./per-suite.ts";
 
 export interface TestApp {
   app: App;
@@ -64,6 +68,38 @@ export async function startTestApp(
       await db.close();
     },
   };
+}
+
+/** A started test app for the whole suite (`describe`), stopped after it (see per-suite.ts). */
+export const useTestApp = (...args: Parameters<typeof startTestApp>): TestApp =>
+  perSuite(
+    () => startTestApp(...args),
+    (testApp) => testApp.stop(),
+  );
+
+/** A graphql-ws client of the test app that never retries (a test sees each close); `options` add to that. */
+export const wsClientOf = (testApp: TestApp, options: Partial<ClientOptions> = {}): WsClient =>
+  createWsClient({ url: testApp.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, ...options });
+
+/** The runner settings of the runner tests: small polls, a few attempts, poison to the dead letters. */
+export const TEST_RUNNER = { batchSize: 100, pollMs: 20, maxAttempts: 3, onPoison: "dead-letter" } as const;
+
+/** An app (not started) over `db` with these contexts and runner settings, as the runner tests build it. */
+export function createRunnerApp(
+  db: TestDatabase,
+  contexts: readonly BoundedContext[],
+  options: { runner?: Partial<Config["runner"]>; env?: string; logger?: Logger } = {},
+): Promise<App> {
+  return createApp({
+    config: {
+      ...loadConfig({ NODE_ENV: options.env ?? "test" }),
+      port: 0,
+      runner: { ...TEST_RUNNER, ...options.runner },
+    },
+    database: db,
+    contexts,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
 }
 
 export const RESULT_FIELDS = `
@@ -138,6 +174,23 @@ export async function storedCounts(testApp: TestApp): Promise<{ events: number; 
     { timeout: 10_000, interval: 20 },
   );
   return { events: await countRows(testApp, "events"), commands: await countRows(testApp, "commands") };
+}
+
+/**
+ * Every test of the enclosing `describe` must leave the stored events and commands as they were
+ * (bad input is refused before anything is stored). `rebase()` takes a new baseline mid-test,
+ * for a test that stores something on purpose before the refusal it checks.
+ */
+export function expectNothingStoredByEachTest(testApp: TestApp): { rebase(): Promise<void> } {
+  let before: { events: number; commands: number } | undefined;
+  const rebase = async () => {
+    before = await storedCounts(testApp);
+  };
+  beforeEach(rebase);
+  afterEach(async () => {
+    expect(await storedCounts(testApp)).toEqual(before);
+  });
+  return { rebase };
 }
 
 export async function eventsOf(testApp: TestApp, aggregateId: string): Promise<{ type: string; version: number }[]> {

@@ -8,6 +8,7 @@ import { inject } from "vitest";
 import { type Database, openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { migrate } from "../../src/store/migrations.ts";
+import { perSuite } from "./per-suite.ts";
 
 export const engines = ["pglite", "postgres"] as const;
 export type TestEngine = (typeof engines)[number];
@@ -59,3 +60,13 @@ export async function openTestDatabase(
     },
   };
 }
+
+/** A fresh database for the whole suite (`describe`), closed after it (see per-suite.ts). */
+export const useTestDatabase = (
+  engine: TestEngine,
+  options: Parameters<typeof openTestDatabase>[1] = {},
+): TestDatabase =>
+  perSuite(
+    () => openTestDatabase(engine, options),
+    (db) => db.close(),
+  );

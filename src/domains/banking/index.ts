@@ -4,7 +4,7 @@
 import { defineContext } from "../../core/context.ts";
 import type { SchemaExtension } from "../../graphql/schema.ts";
 import { Account } from "./account.ts";
-import { bankingSchema } from "./graphql.ts";
+import { bankingSchema } from "./graphql/index.ts";
 import { AccountViewProjection, TransferViewProjection } from "./projections.ts";
 import { TransferSaga } from "./transfer-saga.ts";
 

@@ -6,9 +6,9 @@
 import { rowKey } from "../../core/row-key.ts";
 import type { RecordedEventOfAggregate } from "../../core/subscriptions.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
+import { refreshOrderProductNames } from "../../store/read-models/ordering.ts";
 import type { Customer } from "./customer.ts";
 import type { Product } from "./product.ts";
-import { refreshProductNamesOfProduct } from "./sql.ts";
 
 type Tx = Prisma.TransactionClient;
 type CustomerRecord = RecordedEventOfAggregate<typeof Customer>;
@@ -90,5 +90,5 @@ async function copyProductName(tx: Tx, event: ProductRecord, name: string): Prom
     where: { tenantId: event.tenantId, productId: event.aggregateId },
     data: { productName: name },
   });
-  if (lines.count > 0) await refreshProductNamesOfProduct(tx, event.tenantId, event.aggregateId);
+  if (lines.count > 0) await refreshOrderProductNames(tx, event.tenantId, event.aggregateId);
 }

@@ -5,7 +5,7 @@
 import { defineContext } from "../../core/context.ts";
 import type { SchemaExtension } from "../../graphql/schema.ts";
 import { Customer } from "./customer.ts";
-import { orderingSchema } from "./graphql.ts";
+import { orderingSchema } from "./graphql/index.ts";
 import { Order } from "./order.ts";
 import { Product } from "./product.ts";
 import { OrderingViews } from "./projection.ts";

@@ -3,6 +3,7 @@
  * order's views copy names from the customer and product views, so they must be written in log
  * order with them — a separate catalogue projection could lag behind and leave a name out.
  * Everything runs in the runner's transaction, with the checkpoint: each event counts once.
+ * It declares its tables, so it can be rebuilt without downtime (src/runners/rebuild.ts).
  */
 import { defineProjection } from "../../core/processors.ts";
 import { type HandledBy, on } from "../../core/subscriptions.ts";
@@ -21,6 +22,7 @@ const handles = [on(Customer), on(Product), on(Order)] as const;
 export const OrderingViews = defineProjection({
   name: "OrderingViews",
   handles,
+  tables: ["ordering_customers", "ordering_products", "order_summaries", "order_lines", "customer_order_stats"],
   async apply(events, tx: Tx) {
     for (const event of events) await applyEvent(event, tx);
   },

@@ -3,11 +3,11 @@
  * runs), and returns the right page. Rows are filled with one INSERT … SELECT generate_series.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { searchOrderKeys, searchOrdersSql } from "../../../src/domains/ordering/sql.ts";
 import { Prisma } from "../../../src/generated/prisma/client.ts";
 import { type Database, openDatabase } from "../../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../../src/store/database-url.ts";
 import { migrate } from "../../../src/store/migrations.ts";
+import { searchOrderKeys, searchOrdersSql } from "../../../src/store/read-models/ordering.ts";
 import { engines, openTestDatabase } from "../../support/databases.ts";
 import { type RunningPostgres, startEmbeddedPostgres } from "../../support/embedded-postgres.ts";
 

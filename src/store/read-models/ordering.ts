@@ -1,15 +1,17 @@
 /**
- * The ordering context's two raw statements, for what the Prisma ORM cannot say: a correlated
- * update (refresh the product names of every order holding a product) and a full-text match on
- * the generated tsvector column. Both are tagged templates: every value is a bound parameter.
+ * The ordering read models' two raw statements, for what the Prisma ORM cannot say: a
+ * set-based correlated update (refresh the product names of every order holding a product) and
+ * a full-text match on the generated tsvector column. Here because `src/store` is the only place
+ * with SQL; the domain calls them with its transaction or read client. Both are tagged templates:
+ * every value is a bound parameter. Table names are unqualified on purpose: they resolve through
+ * the search path, which a projection rebuild points at its shadow tables (src/store/shadow-tables.ts).
  */
 import { Prisma } from "../../generated/prisma/client.ts";
-import type { OrderStatus } from "./order-status.ts";
 
 type Tx = Prisma.TransactionClient;
 
 /** After a product's name changed in order_lines: rebuild product_names of each order that holds it. */
-export function refreshProductNamesOfProduct(tx: Tx, tenantId: string, productId: string): Promise<number> {
+export function refreshOrderProductNames(tx: Tx, tenantId: string, productId: string): Promise<number> {
   return tx.$executeRaw`
     UPDATE order_summaries s
        SET product_names = coalesce(
@@ -25,7 +27,8 @@ export interface OrderSearch {
   from?: Date | null;
   /** created_at < to */
   to?: Date | null;
-  status?: OrderStatus | null;
+  /** One of the ordering context's order statuses. */
+  status?: string | null;
   /** Keyset: only orders created before (after, when `inverted`) this log position. */
   beyond?: bigint | null;
   /** false: newest first; true: oldest first (for `last`/`before`). */
