@@ -15,12 +15,14 @@ import { credentialKey, type Principal } from "../auth/principal.ts";
 import { GRAPHIQL_EXAMPLES } from "../console/graphiql-examples.ts";
 import { StagelineError } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
+import { liveSubscriptionsOf } from "../ops/live-subscriptions.ts";
 import type { GraphQLContext } from "./builder.ts";
 import { toGraphQLError } from "./errors.ts";
 import { admitWebSocket, httpCaller, useCredentialExpiry, webSocketCaller } from "./plugins/auth-context.ts";
 import { corsFromAllowList } from "./plugins/cors.ts";
 import { useJsonOnlyPosts } from "./plugins/csrf.ts";
 import { useIntrospectionSwitch } from "./plugins/introspection.ts";
+import { useLiveSubscriptions } from "./plugins/live-subscriptions.ts";
 import { tooManyOperations } from "./plugins/ws-limits.ts";
 import { webSocketOriginCheck } from "./plugins/ws-origin.ts";
 import {
@@ -98,6 +100,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       useJsonOnlyPosts(),
       useIntrospectionSwitch(options.security.introspection),
       useCredentialExpiry(),
+      // Looked up when a subscription starts: the HTTP server is made below.
+      useLiveSubscriptions(() => liveSubscriptionsOf(httpServer)),
       useStableErrorCodes(),
       ...queryLimitPlugins(options.queryLimits),
     ],

@@ -7,9 +7,9 @@ import WebSocket from "ws";
 import { type App, createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/logger.ts";
+import { runOnSocket } from "../security/support.ts";
 import { openTestDatabase, type TestDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
-import { runOnSocket } from "../security/support.ts";
 
 const CREATE = `mutation($name: String!) {
   createAccount(input: { name: $name }, command: { waitFor: { stage: PROCESSED } }) { commandId succeeded }
@@ -71,7 +71,9 @@ describe("log lines of a request's work", () => {
       socket.once("upgrade", (res) => resolve(res.headers["x-request-id"] as string | undefined)),
     );
     await new Promise<void>((resolve, reject) => {
-      socket.once("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: { tenantId: "acme" } })));
+      socket.once("open", () =>
+        socket.send(JSON.stringify({ type: "connection_init", payload: { tenantId: "acme" } })),
+      );
       socket.on("message", (raw) => {
         if (JSON.parse(String(raw)).type === "connection_ack") resolve();
       });

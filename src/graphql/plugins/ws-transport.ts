@@ -104,7 +104,10 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined>(
     let watchdog: NodeJS.Timeout | undefined;
     const closeSlow = () => {
       if (socket.readyState !== socket.OPEN) return;
-      logger.info({ reqId, address: addressOf(request), buffered: socket.bufferedAmount }, "slow websocket reader closed");
+      logger.info(
+        { reqId, address: addressOf(request), buffered: socket.bufferedAmount },
+        "slow websocket reader closed",
+      );
       socket.close(WS_SLOW_READER, "SLOW_READER: the client did not read what was sent");
       // Its close frame waits behind the buffer: cut it off if it still does not read.
       setTimeout(() => socket.terminate(), Math.max(limits.slowReaderMs, 5_000)).unref();
