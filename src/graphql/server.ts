@@ -18,7 +18,13 @@ import type { Logger } from "../logger.ts";
 import { liveSubscriptionsOf } from "../ops/live-subscriptions.ts";
 import type { GraphQLContext } from "./builder.ts";
 import { toGraphQLError } from "./errors.ts";
-import { admitWebSocket, httpCaller, useCredentialExpiry, webSocketCaller } from "./plugins/auth-context.ts";
+import {
+  admitWebSocket,
+  httpCaller,
+  useCredentialExpiry,
+  useRefusedSubscriptionsAsStreams,
+  webSocketCaller,
+} from "./plugins/auth-context.ts";
 import { corsFromAllowList } from "./plugins/cors.ts";
 import { useJsonOnlyPosts } from "./plugins/csrf.ts";
 import { useIntrospectionSwitch } from "./plugins/introspection.ts";
@@ -100,6 +106,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       useJsonOnlyPosts(),
       useIntrospectionSwitch(options.security.introspection),
       useCredentialExpiry(),
+      useRefusedSubscriptionsAsStreams(),
       // Looked up when a subscription starts: the HTTP server is made below.
       useLiveSubscriptions(() => liveSubscriptionsOf(httpServer)),
       useStableErrorCodes(),
