@@ -13,14 +13,16 @@ import { RequestRate } from "../auth/limits.ts";
 import type { Principal } from "../auth/principal.ts";
 import { GRAPHIQL_EXAMPLES } from "../console/graphiql-examples.ts";
 import type { Logger } from "../logger.ts";
+import { liveSubscriptionsOf } from "../ops/live-subscriptions.ts";
 import type { GraphQLContext } from "./builder.ts";
 import { GraphQLCode } from "./errors.ts";
-import { httpCaller, useCredentialExpiry } from "./plugins/auth-context.ts";
+import { httpCaller, useCredentialExpiry, useRefusedSubscriptionsAsStreams } from "./plugins/auth-context.ts";
 import { admitBody, reply } from "./plugins/body-limit.ts";
 import { corsFromAllowList } from "./plugins/cors.ts";
 import { useJsonOnlyPosts } from "./plugins/csrf.ts";
 import { InFlightRequests } from "./plugins/in-flight.ts";
 import { useIntrospectionSwitch } from "./plugins/introspection.ts";
+import { useLiveSubscriptions } from "./plugins/live-subscriptions.ts";
 import { yogaLogging } from "./plugins/logging.ts";
 import { keepTypedErrors, useStableErrorCodes } from "./plugins/stable-errors.ts";
 import { contextOrBadRequest } from "./plugins/tenant-context.ts";
@@ -89,6 +91,9 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       useJsonOnlyPosts(),
       useIntrospectionSwitch(options.security.introspection),
       useCredentialExpiry(),
+      useRefusedSubscriptionsAsStreams(),
+      // Looked up when a subscription starts: the HTTP server is made below.
+      useLiveSubscriptions(() => liveSubscriptionsOf(httpServer)),
       useStableErrorCodes(),
       ...queryLimitPlugins(options.queryLimits),
     ],

@@ -19,6 +19,7 @@ import type { PoolUse } from "../store/database.ts";
 import { OpsQueries } from "../store/ops-queries.ts";
 import type { SqlClient } from "../store/sql.ts";
 import { type Readiness, readinessProbe } from "./health.ts";
+import { liveSubscriptionsOf } from "./live-subscriptions.ts";
 import { StagelineMetrics } from "./metrics.ts";
 import { withIncomingTrace } from "./tracing.ts";
 
@@ -62,6 +63,7 @@ export function attachOperations(deps: OpsDeps): Operations {
         logger,
         poolUse: deps.poolUse,
         timeoutMs: config.probeTimeoutMs,
+        subscriptions: liveSubscriptionsOf(httpServer),
       })
     : undefined;
   const ready = readinessProbe({

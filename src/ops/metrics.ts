@@ -7,6 +7,7 @@
  * Each App gets its own registry (tests run several apps in one process). A scrape never hangs
  * on a lost database: its reads are bounded by a timeout, and `stageline_database_up` says 0.
  */
+
 import client from "prom-client";
 import type { Registry as ProcessorRegistry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
@@ -16,6 +17,7 @@ import type { RunnerSet } from "../runners/runner-set.ts";
 import type { PoolUse } from "../store/database.ts";
 import type { OpsQueries, ProcessorLag } from "../store/ops-queries.ts";
 import { singleFlight, withTimeout } from "./bounded.ts";
+import type { LiveSubscriptions } from "./live-subscriptions.ts";
 import { processCounters } from "./process-metrics.ts";
 
 export interface MetricsDeps {
@@ -28,6 +30,8 @@ export interface MetricsDeps {
   poolUse?: () => PoolUse;
   /** Longest a scrape waits for the database. */
   timeoutMs: number;
+  /** The subscriptions the GraphQL server runs now. */
+  subscriptions?: LiveSubscriptions;
 }
 
 interface DatabaseFacts {
@@ -74,6 +78,7 @@ export class StagelineMetrics {
   private readonly queueOldest: client.Gauge;
   private readonly logHead: client.Gauge;
   private readonly openStreams: client.Gauge<"transport">;
+  private readonly liveSubscriptions: client.Gauge<"operation" | "transport">;
   /** commandId → when it was SENT (ms) and, once PROCESSED, its type. */
   private readonly sent = new Map<string, { at: number; type?: string }>();
   private readonly streams = { ws: 0, sse: 0 };
@@ -190,6 +195,18 @@ export class StagelineMetrics {
       collect: () => {
         this.openStreams.set({ transport: "ws" }, this.streams.ws);
         this.openStreams.set({ transport: "sse" }, this.streams.sse);
+      },
+    });
+
+    this.liveSubscriptions = new client.Gauge({
+      name: "stageline_live_subscriptions",
+      help: "Subscriptions running now, by operation (the subscription's root field) and transport (ws|sse)",
+      labelNames: ["operation", "transport"],
+      registers,
+      collect: () => {
+        for (const { operation, transport, count } of deps.subscriptions?.snapshot() ?? []) {
+          this.liveSubscriptions.set({ operation, transport }, count);
+        }
       },
     });
 

@@ -269,12 +269,13 @@ describe.each(engines)("the CLI on %s", (engine) => {
     const file = join(dir, "log.ndjson");
     const target = await newTarget(engine);
     try {
-      const exported = await cli(source, "export", "--out", file);
+      const exported = await cli(source, "export", "--out", file, "--json");
       expect(exported.err).not.toContain(":");
       expect(exported.code).toBe(0);
       const lines = (await readFile(file, "utf8")).trim().split("\n");
       const sourceEvents = await onSource(async (db) => (await new OpsQueries(db.sql).head()).events);
       expect(lines).toHaveLength(1 + sourceEvents);
+      expect(JSON.parse(exported.out)).toEqual({ events: sourceEvents, file });
 
       // A damaged file is refused whole: nothing is stored.
       const broken = join(dir, "broken.ndjson");
@@ -285,10 +286,10 @@ describe.each(engines)("the CLI on %s", (engine) => {
       expect(refused.err).toContain("Line 5");
 
       expect((await cli(target, "import", join(dir, "missing.ndjson"))).err).toContain("IMPORT_INVALID: Cannot read");
-      const imported = await cli(target, "import", file);
+      const imported = await cli(target, "import", file, "--json");
       expect(imported.err).toContain(`${sourceEvents}/${sourceEvents} events`); // the progress bar, finished
       expect(imported.code).toBe(0);
-      expect(imported.out).toContain(`Imported ${sourceEvents} events`);
+      expect(JSON.parse(imported.out)).toMatchObject({ events: sourceEvents, skippedProcessors: expect.any(Array) });
       const twice = await cli(target, "import", file);
       expect(twice.code).toBe(1);
       expect(twice.err).toContain("IMPORT_TARGET_NOT_EMPTY");

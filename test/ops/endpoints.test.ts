@@ -217,6 +217,48 @@ describe.each(engines)("operations endpoints on %s", (engine) => {
         expect(sample(await scrape(t.url), "stageline_open_streams", { transport: "sse" })).toBe(0);
       }, waitLong);
     });
+
+    // Catches: the useLiveSubscriptions plugin left out of src/graphql/server.ts (no samples), a
+    // release missed on unsubscribe or on a closed socket (the gauge never comes down).
+    it("counts live subscriptions by operation and transport, up as they start and down as they end", async () => {
+      const { commandId } = await t.app.gateway.send({
+        ...accountCommand("CreateAccount", "live-a", { name: "live" }),
+        async: true,
+      });
+      const live = async (operation: string, transport: string) =>
+        sample(await scrape(t.url), "stageline_live_subscriptions", { operation, transport }) ?? 0;
+      const WATCH = `subscription($id: ID!) { commandResults(commandId: $id, until: { stage: PROCESSED }) { stage } }`;
+
+      const client = createClient({ url: t.wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
+      const ignore = { next: () => {}, error: () => {}, complete: () => {} };
+      const first = client.subscribe({ query: WATCH, variables: { id: commandId } }, ignore);
+      client.subscribe({ query: WATCH, variables: { id: commandId } }, ignore);
+      client.subscribe({ query: "subscription { commandsSent { commandId } }" }, ignore);
+      const abort = new AbortController();
+      const sse = await fetch(t.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ query: WATCH, variables: { id: commandId } }),
+        signal: abort.signal,
+      });
+      expect(sse.status).toBe(200);
+      await vi.waitFor(async () => {
+        expect(await live("commandResults", "ws")).toBe(2);
+        expect(await live("commandsSent", "ws")).toBe(1);
+        expect(await live("commandResults", "sse")).toBe(1);
+      }, waitLong);
+
+      first(); // the client completes one operation; the socket stays
+      await vi.waitFor(async () => expect(await live("commandResults", "ws")).toBe(1), waitLong);
+      abort.abort();
+      await sse.body?.cancel().catch(() => {});
+      await client.dispose(); // the socket closes with its operations still running
+      await vi.waitFor(async () => {
+        expect(await live("commandResults", "ws")).toBe(0);
+        expect(await live("commandsSent", "ws")).toBe(0);
+        expect(await live("commandResults", "sse")).toBe(0);
+      }, waitLong);
+    });
   });
 });
 

@@ -3,10 +3,13 @@
  * echoed, or a generated one), the tenant and the command, without the call site passing them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { type App, createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/logger.ts";
+import { runOnSocket } from "../security/support.ts";
 import { openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { waitUntil } from "../support/eventually.ts";
 
 const CREATE = `mutation($name: String!) {
   createAccount(input: { name: $name }, command: { waitFor: { stage: PROCESSED } }) { commandId succeeded }
@@ -56,5 +59,43 @@ describe("log lines of a request's work", () => {
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
     const sent = lines.find((l) => l.msg === "command sent" && l.commandId === commandId);
     expect(sent).toMatchObject({ reqId: requestId, tenantId: "default" });
+  });
+
+  // Catches: the log context around graphql-ws messages in src/graphql/plugins/ws-transport.ts
+  // removed (the lines then carry no reqId), or one ID for every operation of a socket.
+  it("on graphql-ws, name the socket (x-request-id of the upgrade, echoed) and each operation", async () => {
+    const socket = new WebSocket(url.replace(/^http/, "ws"), "graphql-transport-ws", {
+      headers: { "x-request-id": "req-ws-1" },
+    });
+    const echoed = new Promise<string | undefined>((resolve) =>
+      socket.once("upgrade", (res) => resolve(res.headers["x-request-id"] as string | undefined)),
+    );
+    await new Promise<void>((resolve, reject) => {
+      socket.once("open", () =>
+        socket.send(JSON.stringify({ type: "connection_init", payload: { tenantId: "acme" } })),
+      );
+      socket.on("message", (raw) => {
+        if (JSON.parse(String(raw)).type === "connection_ack") resolve();
+      });
+      socket.once("error", reject);
+    });
+    try {
+      expect(await echoed).toBe("req-ws-1");
+      const ids: string[] = [];
+      for (const name of ["ws-one", "ws-two"]) {
+        const outcome = await runOnSocket(socket, CREATE, { name });
+        const data = outcome.data[0] as { createAccount: { commandId: string } };
+        ids.push(data.createAccount.commandId);
+      }
+      const sentOf = (id: string) => lines.find((l) => l.msg === "command sent" && l.commandId === id);
+      await waitUntil("both commands logged", () => ids.every((id) => sentOf(id)), { timeoutMs: 10_000 });
+      const sentLines = ids.map((id) => sentOf(id)!);
+      for (const line of sentLines) {
+        expect(line).toMatchObject({ tenantId: "acme", reqId: expect.stringMatching(/^req-ws-1\/.+/) });
+      }
+      expect(sentLines[0]!.reqId).not.toBe(sentLines[1]!.reqId);
+    } finally {
+      socket.close();
+    }
   });
 });

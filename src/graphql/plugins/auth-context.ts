@@ -129,6 +129,28 @@ export function useCredentialExpiry(): Plugin<{ principal?: Principal }> {
 }
 
 /**
+ * A subscription refused before its stream starts (FORBIDDEN from its declared scopes, or any
+ * typed error of its subscribe) answers as a stream of that one result, then ends. Over SSE
+ * Yoga answered such a result with a bare HTTP 500 and no body (graphql-sse's client then sees
+ * a network error, not the code); graphql-ws sends a stream's result the same way it sent the
+ * plain one, so nothing changes there.
+ */
+export function useRefusedSubscriptionsAsStreams(): Plugin {
+  return {
+    onSubscribe: () => ({
+      onSubscribeResult({ result, setResult }) {
+        if (Symbol.asyncIterator in (result as object)) return;
+        setResult(oneResult(result) as never);
+      },
+    }),
+  };
+}
+
+async function* oneResult<T>(result: T): AsyncGenerator<T> {
+  yield result;
+}
+
+/**
  * The source's results until the credential expires, then one UNAUTHENTICATED error. A plain
  * iterator, not an async generator: a generator waiting for its next result would queue a
  * `return()` (the client completed or left) behind that wait, holding the source, its wait

@@ -9,11 +9,15 @@
  * - sockets per address (refused at the upgrade, HTTP 429) and per credential (closed at
  *   connection_init with 4029 TOO_MANY_SOCKETS), counted here from open to close.
  * The protocol itself stays graphql-ws's (`makeServer`); keep-alive pings as in `useServer`.
+ * Every line a socket's work logs names it (issue 16): the socket gets a request ID at the
+ * upgrade (the client's `x-request-id` or a new one, echoed in the 101 answer), and each
+ * operation `<socket's>/<operation id>`, so one subscription's lines can be told from another's.
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import type { WebSocket, WebSocketServer } from "ws";
-import type { Logger } from "../../logger.ts";
+import { type Logger, withLogContext } from "../../logger.ts";
 
 export const WS_SLOW_READER = 4008;
 export const WS_TOO_MANY_SOCKETS = 4029;
@@ -46,6 +50,30 @@ export class SocketCounts {
 
 export const addressOf = (request: IncomingMessage): string => request.socket.remoteAddress ?? "unknown";
 
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+const socketIds = new WeakMap<IncomingMessage, string>();
+
+/** The socket's request ID: the upgrade's `x-request-id` when it is a plain token, else a new one. */
+export function socketRequestId(request: IncomingMessage): string {
+  let id = socketIds.get(request);
+  if (!id) {
+    const given = request.headers["x-request-id"];
+    id = typeof given === "string" && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    socketIds.set(request, id);
+  }
+  return id;
+}
+
+/** The request ID of one message's work: the operation's when the message names one. */
+function messageRequestId(socketId: string, raw: string): string {
+  try {
+    const id = (JSON.parse(raw) as { id?: unknown }).id;
+    return typeof id === "string" && id.length > 0 && id.length <= 100 ? `${socketId}/${id}` : socketId;
+  } catch {
+    return socketId; // graphql-ws answers the malformed message itself
+  }
+}
+
 /** `verifyClient` part: refuses an upgrade from an address that holds its maximum of sockets. */
 export function underAddressLimit(
   perAddress: SocketCounts,
@@ -65,16 +93,21 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined>(
   const server = makeServer<P, WsExtra>(options);
   wss.options.handleProtocols = handleProtocols;
   wss.on("error", (err) => logger.error({ err }, "websocket server error"));
+  wss.on("headers", (headers, request) => headers.push(`x-request-id: ${socketRequestId(request)}`));
   wss.on("connection", (socket, request) => {
+    const reqId = socketRequestId(request);
     const releaseAddress = deps.perAddress.add(addressOf(request));
     socket.on("error", (err: Error & { code?: string }) => {
       // ws has already answered (1009 for a frame too large) and is closing the socket.
-      logger.info({ code: err.code, reason: err.message, address: addressOf(request) }, "websocket error");
+      logger.info({ reqId, code: err.code, reason: err.message, address: addressOf(request) }, "websocket error");
     });
     let watchdog: NodeJS.Timeout | undefined;
     const closeSlow = () => {
       if (socket.readyState !== socket.OPEN) return;
-      logger.info({ address: addressOf(request), buffered: socket.bufferedAmount }, "slow websocket reader closed");
+      logger.info(
+        { reqId, address: addressOf(request), buffered: socket.bufferedAmount },
+        "slow websocket reader closed",
+      );
       socket.close(WS_SLOW_READER, "SLOW_READER: the client did not read what was sent");
       // Its close frame waits behind the buffer: cut it off if it still does not read.
       setTimeout(() => socket.terminate(), Math.max(limits.slowReaderMs, 5_000)).unref();
@@ -106,10 +139,12 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined>(
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on("message", async (raw) => {
+            const text = String(raw);
             try {
-              await handle(String(raw));
+              // The operation's work (a subscription's whole life included) runs in this context.
+              await withLogContext({ reqId: messageRequestId(reqId, text) }, () => handle(text));
             } catch (err) {
-              logger.error({ err }, "websocket message handling failed");
+              logger.error({ err, reqId }, "websocket message handling failed");
               socket.close(CloseCode.InternalServerError, "Internal server error");
             }
           }),

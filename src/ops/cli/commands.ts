@@ -242,12 +242,15 @@ const commands: Record<string, Command> = {
     },
   },
   export: {
-    usage: "export [--out <file>]",
+    usage: "export [--out <file> [--json]]",
     describe: "write the event log as NDJSON to a file (progress on stderr) or to stdout",
     async run(args, io) {
-      const { positional, flags } = parseArgs(args, { valued: ["out"] });
-      if (positional.length > 0) throw new UsageError(`Usage: stageline ${commands.export!.usage}`);
+      const { positional, flags } = parseArgs(args, { valued: ["out"], boolean: ["json"] });
       const out = flags.get("out") as string | undefined;
+      // Without --out, stdout is the NDJSON itself: there is no room for a summary.
+      if (positional.length > 0 || (flags.has("json") && !out)) {
+        throw new UsageError(`Usage: stageline ${commands.export!.usage}`);
+      }
       await withDatabase(io, async (db) => {
         const queries = new OpsQueries(db.sql);
         const target = out ? createWriteStream(out) : io.stdout;
@@ -262,16 +265,17 @@ const commands: Record<string, Command> = {
           await new Promise<void>((resolve, reject) =>
             (target as WriteStream).end((e?: Error | null) => (e ? reject(e) : resolve())),
           );
-          print(io, `Exported ${written} events to ${out}.`);
+          if (flags.has("json")) printJson(io, { events: written, file: out });
+          else print(io, `Exported ${written} events to ${out}.`);
         }
       });
     },
   },
   import: {
-    usage: "import <file | ->",
+    usage: "import <file | -> [--json]",
     describe: "load an NDJSON export into an empty database (all or nothing); read models rebuild as runners catch up",
     async run(args, io) {
-      const { positional } = parseArgs(args);
+      const { positional, flags } = parseArgs(args, { boolean: ["json"] });
       const [file] = positional;
       if (!file || positional.length > 1) throw new UsageError(`Usage: stageline ${commands.import!.usage}`);
       // A file's events are counted first (one pass over it) so the progress bar has a total.
@@ -285,6 +289,7 @@ const commands: Record<string, Command> = {
           const report = await importLog(db.sql, new OpsQueries(db.sql), registry, input, (n) =>
             bar?.update(n),
           ).finally(() => bar?.stop());
+          if (flags.has("json")) return printJson(io, report);
           print(
             io,
             `Imported ${report.events} events. ${report.skippedProcessors.length} saga/handler processor(s) start after them: ${report.skippedProcessors.join(", ") || "none"}.`,
