@@ -22,8 +22,8 @@ import type {
   ProcessorView,
   Viewer,
 } from "../console/console-service.ts";
+import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
-import type { Registry } from "../gateway/registry.ts";
 import type { GraphQLContext, StagelineBuilder } from "./builder.ts";
 import { endWhenAbandoned } from "./command-api.ts";
 import type { defineCommandTypes } from "./command-types.ts";

@@ -7,21 +7,9 @@
  */
 import type { App } from "../app.ts";
 import { upcastRecorded } from "../core/aggregate.ts";
-import { StagelineError } from "../core/errors.ts";
+import { DeadLetterNotFound, RetryFailed, UnknownProcessor } from "../ops/errors.ts";
 import type { OpsQueries } from "../store/ops-queries.ts";
 import { prismaSqlExecutor } from "../store/prisma-sql.ts";
-
-export class DeadLetterNotFound extends StagelineError {
-  readonly code = "DEAD_LETTER_NOT_FOUND";
-}
-
-export class UnknownProcessor extends StagelineError {
-  readonly code = "UNKNOWN_PROCESSOR";
-}
-
-export class RetryFailed extends StagelineError {
-  readonly code = "DEAD_LETTER_RETRY_FAILED";
-}
 
 export async function discardDeadLetter(queries: OpsQueries, processor: string, position: bigint): Promise<void> {
   if (!(await queries.discardDeadLetter(processor, position))) {

@@ -3,17 +3,11 @@
  * two ways out (retry and discard live in src/runners/dead-letters.ts, shared with the console).
  */
 
-import { DeadLetterNotFound } from "../../runners/dead-letters.ts";
 import type { OpsQueries, StoredDeadLetter } from "../../store/ops-queries.ts";
+import { DeadLetterNotFound } from "../errors.ts";
 
 // Retry and discard are shared with the console (src/runners/dead-letters.ts).
-export {
-  DeadLetterNotFound,
-  discardDeadLetter,
-  RetryFailed,
-  retryDeadLetter,
-  UnknownProcessor,
-} from "../../runners/dead-letters.ts";
+export { discardDeadLetter, retryDeadLetter } from "../../runners/dead-letters.ts";
 
 export interface DeadLetterView {
   processor: string;
