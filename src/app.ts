@@ -167,6 +167,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     queries: new ConsoleQueries(db.sql),
     ops: new OpsQueries(db.sql),
     bus,
+    resultsSenderOnly: config.security.resultsSenderOnly,
     app: { runners, registry, db },
   });
 
@@ -225,7 +226,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     security: { authenticator, ...config.security },
     logger,
   });
-  serveConsole(server.httpServer);
+  if (config.console) serveConsole(server.httpServer);
   attachOperations({
     httpServer: server.httpServer,
     config: config.ops,

@@ -20,6 +20,7 @@ const schema = z.object({
   PORT: int(4000),
   NODE_ENV: z.string().default("development"),
   GRAPHIQL: z.enum(["true", "false"]).optional(),
+  CONSOLE: z.enum(["true", "false"]).optional(),
   DEFAULT_TENANT: z.string().min(1).default("default"),
   COMMAND_PROCESSING: z.enum(["sync", "async"]).default("sync"),
   COMMAND_WAIT_TIMEOUT_MS: int(30_000, 1),
@@ -71,6 +72,8 @@ export interface Config {
   port: number;
   production: boolean;
   graphiql: boolean;
+  /** The console page at /console (its GraphQL fields stay, behind their authorization). */
+  console: boolean;
   defaultTenant: string;
   processing: "sync" | "async";
   waitTimeoutMs: number;
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     production,
     graphiql: e.GRAPHIQL ? e.GRAPHIQL === "true" : !production,
+    console: e.CONSOLE ? e.CONSOLE === "true" : !production,
     defaultTenant: e.DEFAULT_TENANT,
     processing: e.COMMAND_PROCESSING,
     waitTimeoutMs: e.COMMAND_WAIT_TIMEOUT_MS,

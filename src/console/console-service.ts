@@ -1,14 +1,14 @@
 /**
  * What the console's GraphQL fields ask of Stageline, in one place: a tenant's recent commands
  * and chains with their results, the live feed of commands as they are sent, and (for admins)
- * processors with their lag and dead letters, retried or discarded with the CLI's own
- * operations. Tenant checks happen here; the GraphQL layer only translates.
+ * processors with their lag and dead letters, retried or discarded with the operations the
+ * CLI uses too (src/runners/dead-letters.ts). Tenant checks happen here; the GraphQL layer only translates.
  */
 import type { App } from "../app.ts";
 import { CommandNotFound } from "../core/errors.ts";
 import type { CommandResult } from "../core/stages.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
-import { discardDeadLetter, retryDeadLetter } from "../ops/cli/dead-letters.ts";
+import { discardDeadLetter, retryDeadLetter } from "../runners/dead-letters.ts";
 import type { ConsoleCommand, ConsoleQueries } from "../store/console-queries.ts";
 import type { OpsQueries, StoredDeadLetter } from "../store/ops-queries.ts";
 
@@ -32,11 +32,19 @@ export interface ProcessorView {
   heldTenants: string[];
 }
 
+/** Who asks: the tenant, and the signed-in subject (absent without authentication). */
+export interface Viewer {
+  tenantId: string;
+  subject?: string | undefined;
+}
+
 export interface ConsoleDeps {
   queries: ConsoleQueries;
   ops: OpsQueries;
   bus: ResultBus;
-  /** What the CLI's dead-letter retry uses: the runners, the registry and the database. */
+  /** AUTH_RESULTS_SENDER_ONLY: results (so the console's commands) are their sender's only. */
+  resultsSenderOnly: boolean;
+  /** What a dead-letter retry uses: the runners, the registry and the database. */
   app: Pick<App, "runners" | "registry" | "db">;
 }
 
@@ -45,30 +53,45 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_CHAIN = 500;
 /** Live commands a slow subscriber may have pending before the oldest are dropped. */
 const FEED_BUFFER = 500;
-/** The feed re-reads the store this often for commands another process accepted. */
-const FEED_POLL_MS = 2_000;
+/** How far back the feed re-reads the store after the signal connection came back. */
+const RESYNC_SECONDS = 60;
 
 export class ConsoleService {
   constructor(private readonly deps: ConsoleDeps) {}
 
-  async recentCommands(tenantId: string, first: number, before?: string): Promise<ConsoleCommandView[]> {
+  async recentCommands(viewer: Viewer, first: number, before?: string): Promise<ConsoleCommandView[]> {
     if (before !== undefined && !UUID.test(before)) throw new CommandNotFound(before);
-    return this.withResults(await this.deps.queries.recentCommands(tenantId, first, before));
+    return this.withResults(
+      await this.deps.queries.recentCommands(viewer.tenantId, first, before, this.senderFilter(viewer)),
+    );
   }
 
   /** Every command of the chain `commandId` belongs to (its root's tree), oldest first. */
-  async chain(tenantId: string, commandId: string): Promise<ConsoleCommandView[]> {
-    const [command] = UUID.test(commandId) ? await this.deps.queries.commands(tenantId, [commandId]) : [];
+  async chain(viewer: Viewer, commandId: string): Promise<ConsoleCommandView[]> {
+    const sender = this.senderFilter(viewer);
+    const [command] = UUID.test(commandId)
+      ? await this.deps.queries.commands(viewer.tenantId, [commandId], sender)
+      : [];
     if (!command) throw new CommandNotFound(commandId);
-    return this.withResults(await this.deps.queries.chain(tenantId, command.waitCommandId, MAX_CHAIN));
+    return this.withResults(await this.deps.queries.chain(viewer.tenantId, command.waitCommandId, MAX_CHAIN, sender));
   }
 
   /**
-   * The tenant's commands as they are sent, from the in-process bus (SENT results), with a
-   * periodic re-read of the last seconds for those another process accepted. Each is yielded
-   * once; a subscriber that falls FEED_BUFFER behind loses the oldest (the list query has them).
+   * With AUTH_RESULTS_SENDER_ONLY, a signed-in caller sees only the chains it sent (and those
+   * with no recorded sender), as its result subscriptions do (src/auth/scopes.ts).
    */
-  async *commandsSent(tenantId: string, signal: AbortSignal): AsyncGenerator<ConsoleCommandView> {
+  private senderFilter(viewer: Viewer): string | undefined {
+    return this.deps.resultsSenderOnly ? viewer.subject : undefined;
+  }
+
+  /**
+   * The tenant's commands as they are sent: told by the bus's "command sent" signal (this
+   * process's SENT results, and other processes' announced by cross-process signals). After a
+   * lost signal connection the bus asks for a resync, and the last minute is re-read from the
+   * store: the only re-read. Each is yielded once; a subscriber that falls FEED_BUFFER behind
+   * loses the oldest (the list query has them).
+   */
+  async *commandsSent(viewer: Viewer, signal: AbortSignal): AsyncGenerator<ConsoleCommandView> {
     const seen = new Set<string>();
     const pending = new Set<string>();
     let wake: (() => void) | undefined;
@@ -80,20 +103,17 @@ export class ConsoleService {
       }
       wake?.();
     };
-    const off = this.deps.bus.onAny((r) => {
-      if (r.stage === "SENT" && r.scope === "STAGE" && r.tenantId === tenantId) push([r.commandId]);
-    });
-    // Commands already there when the feed starts are the list query's, not the feed's.
-    for (const c of await this.deps.queries.sentSince(tenantId, FEED_POLL_MS / 1000 + 5, FEED_BUFFER)) {
-      seen.add(c.commandId);
-    }
-    const poll = setInterval(() => {
-      this.deps.queries.sentSince(tenantId, FEED_POLL_MS / 1000 + 5, FEED_BUFFER).then(
-        (commands) => push(commands.map((c) => c.commandId)),
-        () => {}, // The database is away: the next re-read tries again.
-      );
-    }, FEED_POLL_MS);
-    poll.unref();
+    const offs = [
+      this.deps.bus.onSent((sent) => {
+        if (sent.tenantId === viewer.tenantId) push([sent.commandId]);
+      }),
+      this.deps.bus.onResync(() => {
+        this.deps.queries.sentSince(viewer.tenantId, RESYNC_SECONDS, FEED_BUFFER, this.senderFilter(viewer)).then(
+          (commands) => push(commands.map((c) => c.commandId)),
+          () => {}, // The database is away too: recentCommands has them once it is back.
+        );
+      }),
+    ];
     const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     try {
       while (!signal.aborted) {
@@ -104,8 +124,10 @@ export class ConsoleService {
         }
         const ids = [...pending];
         pending.clear();
-        // A command not visible yet (its transaction still open) is found by a later re-read.
-        const commands = await this.withResults(await this.deps.queries.commands(tenantId, ids));
+        // The signal comes after the command's transaction committed, so each is there to read.
+        const commands = await this.withResults(
+          await this.deps.queries.commands(viewer.tenantId, ids, this.senderFilter(viewer)),
+        );
         for (const command of commands) {
           seen.add(command.commandId);
           if (seen.size > 10 * FEED_BUFFER) seen.delete(seen.values().next().value as string);
@@ -113,8 +135,7 @@ export class ConsoleService {
         }
       }
     } finally {
-      clearInterval(poll);
-      off();
+      for (const off of offs) off();
     }
   }
 

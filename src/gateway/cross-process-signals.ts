@@ -6,7 +6,8 @@
  * local wait watches, its results are re-read from the store (the truth) and delivered to the
  * waits (which drop what they have seen); an append wakes the local runners. After the LISTEN
  * connection was lost, every watched command is re-read. The store re-read of the waits stays as
- * the fallback, so a lost notification costs latency, never a result.
+ * the fallback, so a lost notification costs latency, never a result. Accepted commands (SENT)
+ * also carry their tenant, announced to the bus's `onSent` listeners (the console's live feed).
  */
 import { randomUUID } from "node:crypto";
 import type { CommandResult } from "../core/stages.ts";
@@ -26,10 +27,14 @@ export interface CrossProcessDeps {
   logger: Logger;
 }
 
-/** A notification: the sender, and either command IDs paired with their chain roots, or an append. */
+/**
+ * A notification: the sender, command IDs paired with their chain roots, commands accepted
+ * paired with their tenants, and whether events were appended.
+ */
 interface Message {
   o: string;
   c?: [string, string][];
+  s?: [string, string][];
   a?: 1;
 }
 
@@ -37,6 +42,7 @@ export class CrossProcessSignals {
   readonly origin = randomUUID().slice(0, 8);
   private readonly listener: PgListener;
   private pending = new Map<string, string>();
+  private sent = new Map<string, string>();
   private appended = false;
   private flushing: NodeJS.Immediate | undefined;
   private readonly offs: (() => void)[] = [];
@@ -50,6 +56,7 @@ export class CrossProcessSignals {
       onReconnect: () => {
         deps.logger.info("signal connection back; re-reading watched commands");
         void this.rereadWatched();
+        deps.bus.resync();
         deps.events.signals.emit("appended", []);
       },
       onError: (err, attempt) => {
@@ -63,6 +70,7 @@ export class CrossProcessSignals {
     await this.listener.start();
     const onResult = (result: CommandResult) => {
       this.pending.set(result.commandId, result.waitCommandId);
+      if (result.stage === "SENT" && result.scope === "STAGE") this.sent.set(result.commandId, result.tenantId);
       this.schedule();
     };
     const onAppended = (events: readonly unknown[]) => {
@@ -97,23 +105,25 @@ export class CrossProcessSignals {
 
   /** One NOTIFY for what this tick published (more only when it does not fit one payload). */
   private async flush(): Promise<void> {
-    const pairs = [...this.pending];
+    const pairs = [...this.pending].map((pair) => ["c", pair] as const);
+    const sent = [...this.sent].map((pair) => ["s", pair] as const);
     const appended = this.appended;
     this.pending = new Map();
+    this.sent = new Map();
     this.appended = false;
     const messages: Message[] = [];
     let current: Message = { o: this.origin, ...(appended ? { a: 1 as const } : {}) };
     let size = 40;
-    for (const pair of pairs) {
-      if (size + 80 > MAX_PAYLOAD_BYTES) {
+    for (const [key, pair] of [...pairs, ...sent]) {
+      if (size + 250 > MAX_PAYLOAD_BYTES) {
         messages.push(current);
         current = { o: this.origin };
         size = 40;
       }
-      current.c = [...(current.c ?? []), pair];
+      current[key] = [...(current[key] ?? []), pair];
       size += pair[0].length + pair[1].length + 8;
     }
-    if (current.c || current.a) messages.push(current);
+    if (current.c || current.s || current.a) messages.push(current);
     for (const message of messages) {
       await notify(this.deps.sql, JSON.stringify(message)).catch((err: unknown) =>
         this.deps.logger.debug({ err }, "NOTIFY failed; other processes fall back to re-reads"),
@@ -131,6 +141,7 @@ export class CrossProcessSignals {
     if (message.o === this.origin) return;
     this.received++;
     if (message.a) this.deps.events.signals.emit("appended", []);
+    if (message.s) this.deps.bus.announceSent(message.s.map(([commandId, tenantId]) => ({ commandId, tenantId })));
     const watched = (message.c ?? []).filter(
       ([commandId, root]) => this.deps.bus.watches(commandId) || this.deps.bus.watches(root, true),
     );

@@ -10,18 +10,50 @@ import type { CommandResult } from "../core/stages.ts";
 
 export type ResultListener = (result: CommandResult) => void;
 
+/** A command was accepted (its SENT result stored), here or in another process. */
+export type SentListener = (sent: { commandId: string; tenantId: string }) => void;
+
 export class ResultBus {
   private readonly byCommand = new Map<string, Set<ResultListener>>();
   private readonly byChain = new Map<string, Set<ResultListener>>();
   private readonly interrupts = new Map<string, Set<(error: Error) => void>>();
   private readonly any = new Set<ResultListener>();
+  private readonly sent = new Set<SentListener>();
+  private readonly resyncs = new Set<() => void>();
 
   publish(results: readonly CommandResult[]): void {
     for (const result of results) {
       emit(this.byCommand.get(result.commandId), result);
       emit(this.byChain.get(result.waitCommandId), result);
       emit(this.any, result);
+      if (result.stage === "SENT" && result.scope === "STAGE") {
+        emit(this.sent, { commandId: result.commandId, tenantId: result.tenantId });
+      }
     }
+  }
+
+  /** Commands another process accepted (announced by its NOTIFY): to `onSent` listeners. */
+  announceSent(sent: readonly { commandId: string; tenantId: string }[]): void {
+    for (const one of sent) emit(this.sent, one);
+  }
+
+  /** Every command accepted, here or (with cross-process signals) in another process: the console's live feed. */
+  onSent(listener: SentListener): () => void {
+    this.sent.add(listener);
+    return () => this.sent.delete(listener);
+  }
+
+  /**
+   * The signal connection was lost and is back: what other processes announced meanwhile is
+   * gone, so listeners that follow announcements (not only waits) re-read the store.
+   */
+  resync(): void {
+    emit(this.resyncs, undefined);
+  }
+
+  onResync(listener: () => void): () => void {
+    this.resyncs.add(listener);
+    return () => this.resyncs.delete(listener);
   }
 
   /**
@@ -69,7 +101,7 @@ export class ResultBus {
   }
 
   get listenerCount(): number {
-    let n = this.any.size;
+    let n = this.any.size + this.sent.size + this.resyncs.size;
     for (const map of [this.byCommand, this.byChain, this.interrupts]) for (const set of map.values()) n += set.size;
     return n;
   }

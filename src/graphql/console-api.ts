@@ -15,7 +15,13 @@ import {
   isListType,
   isNonNullType,
 } from "graphql";
-import type { ConsoleCommandView, ConsoleService, DeadLetterView, ProcessorView } from "../console/console-service.ts";
+import type {
+  ConsoleCommandView,
+  ConsoleService,
+  DeadLetterView,
+  ProcessorView,
+  Viewer,
+} from "../console/console-service.ts";
 import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
 import type { GraphQLContext, StagelineBuilder } from "./builder.ts";
@@ -32,6 +38,7 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
     if (!ctx.console) throw new Error("The console service is not wired into this context");
     return ctx.console;
   };
+  const viewer = (ctx: GraphQLContext): Viewer => ({ tenantId: ctx.tenantId, subject: ctx.principal?.subject });
 
   const ConsoleCommandRef = builder.objectRef<ConsoleCommandView>("ConsoleCommand").implement({
     description: "A command as the console shows it: what was sent, where it belongs in its chain, its results.",
@@ -65,14 +72,14 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
     t.field({
       authScopes: { member: true },
       type: [ConsoleCommandRef],
-      description: `The tenant's newest commands (within the retention window), newest first; at most ${MAX_PAGE}.`,
+      description: `The tenant's newest commands (within the retention window), newest first; at most ${MAX_PAGE}. With AUTH_RESULTS_SENDER_ONLY, only the chains the caller sent.`,
       args: {
         first: t.arg.int({ defaultValue: 30 }),
         before: t.arg.id({ description: "Only commands older than this command ID (the next page)." }),
       },
       resolve: withErrorCodes(async (_root, args, ctx) =>
         service(ctx).recentCommands(
-          ctx.tenantId,
+          viewer(ctx),
           Math.min(Math.max(args.first ?? 30, 1), MAX_PAGE),
           args.before ? String(args.before) : undefined,
         ),
@@ -87,7 +94,7 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
       description:
         "Every command of the chain this command belongs to: its root and what sagas sent on its behalf, oldest first. Build the tree with parentCommandId. COMMAND_NOT_FOUND for another tenant's.",
       args: { commandId: t.arg.id({ required: true }) },
-      resolve: withErrorCodes(async (_root, args, ctx) => service(ctx).chain(ctx.tenantId, String(args.commandId))),
+      resolve: withErrorCodes(async (_root, args, ctx) => service(ctx).chain(viewer(ctx), String(args.commandId))),
     }),
   );
 
@@ -99,7 +106,7 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
         "The tenant's commands as they are sent (clients' and sagas'), each once, until the client leaves. A subscriber that falls far behind loses the oldest: recentCommands has them.",
       subscribe: withErrorCodes(async (_root, _args, ctx) => {
         const abandoned = new AbortController();
-        return endWhenAbandoned(service(ctx).commandsSent(ctx.tenantId, abandoned.signal), abandoned);
+        return endWhenAbandoned(service(ctx).commandsSent(viewer(ctx), abandoned.signal), abandoned);
       }),
       resolve: (command) => command as ConsoleCommandView,
     }),
@@ -218,35 +225,35 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
     }),
   );
 
-  builder.mutationField("retryDeadLetter", (t) =>
-    t.boolean({
-      authScopes: { admin: true },
-      description:
-        "Hands the parked event to its processor again and removes the dead letter when that succeeded (admin). Errors: UNKNOWN_PROCESSOR, DEAD_LETTER_NOT_FOUND, DEAD_LETTER_RETRY_FAILED.",
-      args: {
-        processor: t.arg.string({ required: true, description: "context.name" }),
-        position: t.arg({ type: "BigInt", required: true }),
-      },
-      resolve: withErrorCodes(async (_root, args, ctx) => {
-        await service(ctx).retryDeadLetter(args.processor, args.position);
-        return true;
+  // The two ways out for a dead letter: same arguments, same answer, different operation.
+  const deadLetterMutation = (
+    name: "retryDeadLetter" | "discardDeadLetter",
+    description: string,
+    run: (console: ConsoleService, processor: string, position: bigint) => Promise<void>,
+  ) =>
+    builder.mutationField(name, (t) =>
+      t.boolean({
+        authScopes: { admin: true },
+        description,
+        args: {
+          processor: t.arg.string({ required: true, description: "context.name" }),
+          position: t.arg({ type: "BigInt", required: true }),
+        },
+        resolve: withErrorCodes(async (_root, args, ctx) => {
+          await run(service(ctx), args.processor, args.position);
+          return true;
+        }),
       }),
-    }),
+    );
+  deadLetterMutation(
+    "retryDeadLetter",
+    "Hands the parked event to its processor again and removes the dead letter when that succeeded (admin). Errors: UNKNOWN_PROCESSOR, DEAD_LETTER_NOT_FOUND, DEAD_LETTER_RETRY_FAILED.",
+    (console, processor, position) => console.retryDeadLetter(processor, position),
   );
-
-  builder.mutationField("discardDeadLetter", (t) =>
-    t.boolean({
-      authScopes: { admin: true },
-      description: "Removes a dead letter without processing its event (admin). Errors: DEAD_LETTER_NOT_FOUND.",
-      args: {
-        processor: t.arg.string({ required: true, description: "context.name" }),
-        position: t.arg({ type: "BigInt", required: true }),
-      },
-      resolve: withErrorCodes(async (_root, args, ctx) => {
-        await service(ctx).discardDeadLetter(args.processor, args.position);
-        return true;
-      }),
-    }),
+  deadLetterMutation(
+    "discardDeadLetter",
+    "Removes a dead letter without processing its event (admin). Errors: DEAD_LETTER_NOT_FOUND.",
+    (console, processor, position) => console.discardDeadLetter(processor, position),
   );
 }
 

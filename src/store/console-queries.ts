@@ -56,6 +56,14 @@ const SELECT = `SELECT c.command_id, c.tenant_id, c.type, c.context_name, c.aggr
            AND e.tenant_id = c.tenant_id) AS parent_command_id
   FROM commands c`;
 
+/**
+ * `$n` null, or the subject recorded with the chain's root command (when it has one): with
+ * AUTH_RESULTS_SENDER_ONLY a caller sees only its own chains, as with its result subscriptions.
+ */
+const SENT_BY = (n: number) => `($${n}::text IS NULL OR coalesce(
+    (SELECT root.header->>'subject' FROM commands root
+      WHERE root.command_id = c.wait_command_id AND root.tenant_id = c.tenant_id), $${n}) = $${n})`;
+
 const toCommand = (r: Row): ConsoleCommand => ({
   commandId: r.command_id,
   tenantId: r.tenant_id,
@@ -77,32 +85,34 @@ const toCommand = (r: Row): ConsoleCommand => ({
 export class ConsoleQueries {
   constructor(private readonly sql: SqlExecutor) {}
 
+  // Each read takes `sender`: when given, only the chains that subject sent (see SENT_BY).
+
   /** The tenant's newest commands, older than `before` (a command ID) when given. */
-  async recentCommands(tenantId: string, limit: number, before?: string): Promise<ConsoleCommand[]> {
+  async recentCommands(tenantId: string, limit: number, before?: string, sender?: string): Promise<ConsoleCommand[]> {
     const rows = await this.sql.query<Row>(
-      `${SELECT} WHERE c.tenant_id = $1 AND ($2::uuid IS NULL OR c.command_id < $2::uuid)
+      `${SELECT} WHERE c.tenant_id = $1 AND ($2::uuid IS NULL OR c.command_id < $2::uuid) AND ${SENT_BY(4)}
         ORDER BY c.command_id DESC LIMIT $3`,
-      [tenantId, before ?? null, limit],
+      [tenantId, before ?? null, limit, sender ?? null],
     );
     return rows.map(toCommand);
   }
 
   /** The tenant's commands among `commandIds` (those still retained). */
-  async commands(tenantId: string, commandIds: readonly string[]): Promise<ConsoleCommand[]> {
+  async commands(tenantId: string, commandIds: readonly string[], sender?: string): Promise<ConsoleCommand[]> {
     if (commandIds.length === 0) return [];
     const rows = await this.sql.query<Row>(
-      `${SELECT} WHERE c.tenant_id = $1 AND c.command_id = ANY($2::uuid[]) ORDER BY c.command_id`,
-      [tenantId, [...new Set(commandIds)]],
+      `${SELECT} WHERE c.tenant_id = $1 AND c.command_id = ANY($2::uuid[]) AND ${SENT_BY(3)} ORDER BY c.command_id`,
+      [tenantId, [...new Set(commandIds)], sender ?? null],
     );
     return rows.map(toCommand);
   }
 
-  /** The tenant's commands created within the last `seconds` (the live feed's fallback re-read). */
-  async sentSince(tenantId: string, seconds: number, limit: number): Promise<ConsoleCommand[]> {
+  /** The tenant's commands created within the last `seconds` (the live feed's re-read after a lost signal). */
+  async sentSince(tenantId: string, seconds: number, limit: number, sender?: string): Promise<ConsoleCommand[]> {
     const rows = await this.sql.query<Row>(
-      `${SELECT} WHERE c.tenant_id = $1 AND c.created_at > now() - make_interval(secs => $2)
+      `${SELECT} WHERE c.tenant_id = $1 AND c.created_at > now() - make_interval(secs => $2) AND ${SENT_BY(4)}
         ORDER BY c.command_id DESC LIMIT $3`,
-      [tenantId, seconds, limit],
+      [tenantId, seconds, limit, sender ?? null],
     );
     return rows.reverse().map(toCommand);
   }
@@ -111,12 +121,13 @@ export class ConsoleQueries {
    * Every command of the chain rooted at `rootCommandId`, oldest first. Found through the
    * results' chain index: every accepted command has a SENT result carrying its root.
    */
-  async chain(tenantId: string, rootCommandId: string, limit: number): Promise<ConsoleCommand[]> {
+  async chain(tenantId: string, rootCommandId: string, limit: number, sender?: string): Promise<ConsoleCommand[]> {
     const rows = await this.sql.query<Row>(
       `${SELECT} WHERE c.tenant_id = $1 AND c.command_id IN (
           SELECT r.command_id FROM command_results r WHERE r.wait_command_id = $2::uuid AND r.stage = 'SENT')
+        AND ${SENT_BY(4)}
         ORDER BY c.command_id LIMIT $3`,
-      [tenantId, rootCommandId, limit],
+      [tenantId, rootCommandId, limit, sender ?? null],
     );
     return rows.map(toCommand);
   }

@@ -1,15 +1,16 @@
 /**
  * The GraphQL fields the console reads, on both engines, with authentication on and
- * introspection off (as in production): recent commands and chains are the caller's tenant
- * only, a chain is a tree (each saga command names its parent), the live feed carries the
+ * introspection off (as in production) and AUTH_RESULTS_SENDER_ONLY on: recent commands, chains
+ * and the live feed are the caller's tenant only, and of that only the chains it sent (or with
+ * no recorded sender), a chain is a tree (each saga command names its parent), the live feed carries the
  * tenant's commands as they are sent, the catalogue describes each command's input without
  * introspection, and processors and dead letters need the admin role.
  */
 import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { bearer, codesOf, securityConfig, startSecureApp, token } from "../security/support.ts";
-import { accountCommand, type TestApp } from "../support/app.ts";
+import { AUTH_ENV, bearer, codesOf, securityConfig, startSecureApp, token } from "../security/support.ts";
+import { accountCommand, CREATE_ACCOUNT, DEPOSIT, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
 
@@ -31,7 +32,8 @@ describe.each(engines)("the console's API on %s", (engine) => {
   let transferId: string;
 
   beforeAll(async () => {
-    t = await startSecureApp(engine, { ...securityConfig(), introspection: false });
+    const security = securityConfig({ ...AUTH_ENV, AUTH_RESULTS_SENDER_ONLY: "true" });
+    t = await startSecureApp(engine, { ...security, introspection: false });
     teller = bearer(await token({ tenants: ["acme", "globex"], roles: ["teller"] }));
     admin = bearer(await token({ tenants: ["acme"], roles: ["admin"] }));
     const send = (type: string, id: string, input: unknown, tenant = "acme") =>
@@ -116,13 +118,14 @@ describe.each(engines)("the console's API on %s", (engine) => {
     expect(codesOf(elsewhere.errors)).toEqual(["COMMAND_NOT_FOUND"]);
   });
 
-  it("commandsSent streams the tenant's commands as they are sent, and no other tenant's", async () => {
+  /** A commandsSent subscription over graphql-ws, collecting what arrives. */
+  function subscribeFeed(authorization: string, tenantId: string) {
     const client = createClient({
       url: t.wsUrl,
       webSocketImpl: WebSocket,
       lazy: false,
       retryAttempts: 0,
-      connectionParams: { authorization: teller.authorization, tenantId: "acme" },
+      connectionParams: { authorization, tenantId },
     });
     const received: Listed[] = [];
     const errors: unknown[] = [];
@@ -134,6 +137,19 @@ describe.each(engines)("the console's API on %s", (engine) => {
         complete: () => {},
       },
     );
+    return {
+      received,
+      errors,
+      async close() {
+        stop();
+        await client.dispose();
+      },
+    };
+  }
+
+  it("commandsSent streams the tenant's commands as they are sent, and no other tenant's", async () => {
+    const feed = subscribeFeed(teller.authorization!, "acme");
+    const { received, errors } = feed;
     const send = (type: string, id: string, tenant: string) =>
       t.app.gateway.sendAndWait(accountCommand(type, id, { amount: 1 }, tenant), { stage: "PROCESSED" });
     const has = (type: string, id: string) => received.some((c) => c.type === type && c.aggregateId === id);
@@ -151,8 +167,7 @@ describe.each(engines)("the console's API on %s", (engine) => {
       await send("Withdraw", "bob", "acme");
       await waitUntil("the withdrawal on the feed", () => has("Withdraw", "bob"), { timeoutMs: 30_000 });
     } finally {
-      stop();
-      await client.dispose();
+      await feed.close();
     }
     expect(errors).toEqual([]);
     expect(received.filter((c) => c.aggregateId === "eve")).toEqual([]);
@@ -160,6 +175,57 @@ describe.each(engines)("the console's API on %s", (engine) => {
     expect(received.at(-1)!.results.map((r) => r.stage)).toContain("SENT");
     // Each command once, however it reached the feed (the bus, or the re-read of the store).
     expect(new Set(received.map((c) => c.commandId)).size).toBe(received.length);
+  });
+
+  it("with AUTH_RESULTS_SENDER_ONLY, the console shows a signed-in caller only the chains it sent", async () => {
+    const as = async (subject: string): Promise<Record<string, string>> => ({
+      ...bearer(await token({ tenants: ["initech"], roles: ["teller"], subject })),
+      "x-tenant-id": "initech",
+    });
+    const alice = await as("alice");
+    const tester = await as("tester");
+    const create = async (headers: Record<string, string>, name: string) => {
+      const { data, errors } = await query(CREATE_ACCOUNT, headers, {
+        name,
+        command: { aggregateId: name, waitFor: { stage: "PROCESSED" } },
+      });
+      expect(errors).toBeUndefined();
+      return (data!.createAccount as { commandId: string }).commandId;
+    };
+    // A command with no recorded sender (sent by the server itself) stays everyone's.
+    await t.app.gateway.sendAndWait(accountCommand("CreateAccount", "house", { name: "House" }, "initech"));
+    const alices = await create(alice, "al");
+    await create(tester, "te");
+    const ids = async (headers: Record<string, string>) =>
+      ((await query("{ recentCommands { aggregateId } }", headers)).data!.recentCommands as Listed[]).map(
+        (c) => c.aggregateId,
+      );
+    expect(await ids(tester)).toEqual(["te", "house"]);
+    expect(await ids(alice)).toEqual(["al", "house"]);
+
+    const chain = `query($id: ID!) { commandChain(commandId: $id) { commandId } }`;
+    expect(codesOf((await query(chain, tester, { id: alices })).errors)).toEqual(["COMMAND_NOT_FOUND"]);
+    expect((await query(chain, alice, { id: alices })).data!.commandChain).toEqual([{ commandId: alices }]);
+
+    // The live feed too: alice's deposit never reaches tester's feed, tester's own does.
+    const feed = subscribeFeed(tester.authorization!, "initech");
+    try {
+      const deposit = (headers: Record<string, string>, id: string) =>
+        query(DEPOSIT, headers, { amount: 1, command: { aggregateId: id, waitFor: { stage: "PROCESSED" } } });
+      await waitUntil(
+        "tester's feed to carry tester's deposit",
+        async () => {
+          await deposit(alice, "al");
+          await deposit(tester, "te");
+          return feed.received.some((c) => c.aggregateId === "te");
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+    } finally {
+      await feed.close();
+    }
+    expect(feed.errors).toEqual([]);
+    expect(feed.received.map((c) => c.aggregateId)).not.toContain("al");
   });
 
   it("consoleCatalog describes every command's input while introspection is off", async () => {

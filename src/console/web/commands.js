@@ -74,7 +74,7 @@ export function CommandList({ selected, onSelect, watchRequest, onError }) {
           <${Pills} results=${c.results} />
           <strong>${c.type}</strong>
           <span class="muted">${c.aggregateName} ${c.aggregateId}</span>
-          ${journey(c.results).failure && html`<code class="code">${journey(c.results).failure.errorCode}</code>`}
+          ${journey(c.results).failure && html`<code class="code" title=${journey(c.results).failure.errorCode}>${journey(c.results).failure.errorCode}</code>`}
           <time>${clock(c.createdAt)}</time>
         </li>`,
       )}

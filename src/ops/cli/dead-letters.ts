@@ -1,16 +1,13 @@
 /**
  * `stageline dead-letters list | show | retry | discard`: what a processor gave up on, and the
- * two ways out. Retry hands the one event to the processor again (its current code, after a
- * fix) and removes the dead letter only when that succeeded; discard removes it unprocessed.
- * A retry takes the processor's checkpoint lock, as a batch does, so it never interleaves with
- * the live runner of a server running beside it.
+ * two ways out (retry and discard live in src/runners/dead-letters.ts, shared with the console).
  */
 
-import type { App } from "../../app.ts";
-import { upcastRecorded } from "../../core/aggregate.ts";
 import type { OpsQueries, StoredDeadLetter } from "../../store/ops-queries.ts";
-import { prismaSqlExecutor } from "../../store/prisma-sql.ts";
-import { DeadLetterNotFound, RetryFailed, UnknownProcessor } from "../errors.ts";
+import { DeadLetterNotFound } from "../errors.ts";
+
+// Retry and discard are shared with the console (src/runners/dead-letters.ts).
+export { discardDeadLetter, retryDeadLetter } from "../../runners/dead-letters.ts";
 
 export interface DeadLetterView {
   processor: string;
@@ -49,47 +46,4 @@ export async function showDeadLetter(
         }
       : null,
   };
-}
-
-export async function discardDeadLetter(queries: OpsQueries, processor: string, position: bigint): Promise<void> {
-  if (!(await queries.discardDeadLetter(processor, position))) {
-    throw new DeadLetterNotFound(`No dead letter of ${processor} at position ${position}`);
-  }
-}
-
-/**
- * Runs the processor on the parked event in one transaction with the dead letter's removal.
- * A saga's or handler's prepare runs first, outside it (as in a batch), so a saga's commands
- * are sent with the same request IDs as the first time: never twice.
- */
-export async function retryDeadLetter(
-  app: Pick<App, "runners" | "registry" | "db">,
-  queries: OpsQueries,
-  processor: string,
-  position: bigint,
-): Promise<void> {
-  const runner = app.runners.runner(processor);
-  if (!runner) throw new UnknownProcessor(`No processor ${processor} (see stageline status)`);
-  const dead = await queries.deadLetter(processor, position);
-  if (!dead) throw new DeadLetterNotFound(`No dead letter of ${processor} at position ${position}`);
-  const stored = await queries.eventAt(position);
-  if (!stored) throw new DeadLetterNotFound(`The event at position ${position} is no longer in the log`);
-  const event = upcastRecorded(app.registry.aggregate(stored.aggregateName)?.aggregate, stored);
-  const relevant = runner.step.eventTypes.has(event.type) ? [event] : [];
-  try {
-    const prepared = relevant.length > 0 ? await runner.step.prepare(relevant) : {};
-    await app.db.prisma.$transaction(
-      async (prisma) => {
-        const sql = prismaSqlExecutor(prisma);
-        await app.runners.checkpoints.lock(sql, processor);
-        await prepared.apply?.({ prisma, sql });
-        await queries.discardDeadLetter(processor, position, sql);
-      },
-      { maxWait: 30_000, timeout: 60_000 },
-    );
-  } catch (error) {
-    throw new RetryFailed(
-      `${processor} failed again on position ${position}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
 }

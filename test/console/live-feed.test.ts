@@ -1,0 +1,135 @@
+/**
+ * The console's live feed (commandsSent) is driven by the bus's "command sent" signal, not by
+ * polling: a feed on a bus nobody publishes to stays empty however long commands are sent, and
+ * gets them when the bus asks for a resync (what the signal connection does when it is back).
+ * On PostgreSQL, commands accepted by another process reach the feed by NOTIFY, and a dropped
+ * LISTEN connection asks for that resync.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConsoleService } from "../../src/console/console-service.ts";
+import { CrossProcessSignals } from "../../src/gateway/cross-process-signals.ts";
+import { ResultBus } from "../../src/gateway/result-bus.ts";
+import { logger } from "../../src/logger.ts";
+import { ConsoleQueries } from "../../src/store/console-queries.ts";
+import { type Database, openDatabase } from "../../src/store/database.ts";
+import { parseDatabaseUrl } from "../../src/store/database-url.ts";
+import { EventLog } from "../../src/store/event-log.ts";
+import { OpsQueries } from "../../src/store/ops-queries.ts";
+import { ResultStore } from "../../src/store/result-store.ts";
+import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
+import { engines } from "../support/databases.ts";
+import { waitUntil } from "../support/eventually.ts";
+
+/** A console feed on its own bus (and store connection), as another process would have it. */
+function feedOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) {
+  const service = new ConsoleService({
+    queries: new ConsoleQueries(db.sql),
+    ops: new OpsQueries(db.sql),
+    bus,
+    resultsSenderOnly: false,
+    app: { runners: app.runners, registry: app.registry, db: app.db },
+  });
+  const abort = new AbortController();
+  const received: { commandId: string; type: string; aggregateId: string }[] = [];
+  const done = (async () => {
+    for await (const command of service.commandsSent({ tenantId: "default" }, abort.signal)) received.push(command);
+  })();
+  return {
+    received,
+    has: (aggregateId: string) => received.some((c) => c.aggregateId === aggregateId),
+    async stop() {
+      abort.abort();
+      await done;
+    },
+  };
+}
+
+const open = (t: TestApp, id: string) =>
+  t.app.gateway.sendAndWait(accountCommand("CreateAccount", id, { name: id }), { stage: "PROCESSED" });
+
+describe.each(engines)("the console's live feed on %s", (engine) => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp(engine);
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("follows the bus's signal, and re-reads the store only when the bus asks for a resync", async () => {
+    const quiet = new ResultBus();
+    const feed = feedOn(quiet, t.app.db, t.app);
+    try {
+      const { commandId } = await open(t, "unsignalled");
+      // Stored and processed, but nothing told this feed's bus: a polling feed would find it.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(feed.received).toEqual([]);
+      quiet.resync();
+      await waitUntil("the resync to bring it", () => feed.has("unsignalled"), { timeoutMs: 30_000 });
+      // The bus's own signal (as SENT is published) is followed at once, each command once.
+      quiet.announceSent([{ commandId, tenantId: "other-tenant" }]);
+      const { commandId: next } = await open(t, "announced");
+      quiet.announceSent([{ commandId: next, tenantId: "default" }]);
+      await waitUntil("the announced command", () => feed.has("announced"), { timeoutMs: 30_000 });
+      expect(feed.received.map((c) => c.commandId)).toEqual([commandId, next]);
+    } finally {
+      await feed.stop();
+    }
+    // A feed that ends leaves nothing listening.
+    expect(quiet.listenerCount).toBe(0);
+  });
+});
+
+describe("the console's live feed across processes on postgres", () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp("postgres");
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("carries commands another process accepted, by NOTIFY, and resyncs after a dropped connection", async () => {
+    const other = await openDatabase(parseDatabaseUrl(t.db.url!, ""), { poolSize: 2 });
+    const bus = new ResultBus();
+    const signals = new CrossProcessSignals({
+      url: t.db.url!,
+      sql: other.sql,
+      bus,
+      results: new ResultStore(other.sql, 60_000),
+      events: new EventLog(other.sql),
+      logger,
+    });
+    await signals.start();
+    const feed = feedOn(bus, other, t.app);
+    let resyncs = 0;
+    const off = bus.onResync(() => resyncs++);
+    try {
+      await waitUntil(
+        "the other process's feed to carry an account",
+        async () => {
+          await open(t, `b-${feed.received.length}-${Date.now()}`);
+          return feed.received.length > 0;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      await open(t, "elsewhere");
+      await waitUntil("the NOTIFY to bring it", () => feed.has("elsewhere"), { timeoutMs: 30_000 });
+
+      signals.dropConnection();
+      await waitUntil("the reconnected signals to ask for a resync", () => resyncs > 0, { timeoutMs: 30_000 });
+      await open(t, "after-reconnect");
+      await waitUntil("the feed to carry on", () => feed.has("after-reconnect"), { timeoutMs: 30_000 });
+      expect(new Set(feed.received.map((c) => c.commandId)).size).toBe(feed.received.length);
+    } finally {
+      off();
+      await feed.stop();
+      await signals.stop();
+      await other.close();
+    }
+  });
+});
