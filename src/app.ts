@@ -16,7 +16,7 @@ import type { Config } from "./config.ts";
 import { ConsoleService } from "./console/console-service.ts";
 import { serveConsole } from "./console/static.ts";
 import type { BoundedContext } from "./core/context.ts";
-import { StagelineError } from "./core/errors.ts";
+import { InvalidTenant, ReadNotReady } from "./core/errors.ts";
 import { Registry } from "./core/registry.ts";
 import { contexts as defaultContexts } from "./domains/index.ts";
 import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
@@ -34,6 +34,7 @@ import { RunnerLeases } from "./runners/leases.ts";
 import { ProjectionRebuilds } from "./runners/rebuild.ts";
 import { RunnerSet } from "./runners/runner-set.ts";
 import { ApiKeyStore } from "./store/api-key-store.ts";
+import { CommandQueue } from "./store/command-queue.ts";
 import { CommandStore } from "./store/command-store.ts";
 import { ConsoleQueries } from "./store/console-queries.ts";
 import { type Database, openDatabase } from "./store/database.ts";
@@ -79,10 +80,6 @@ export interface App {
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
-export class InvalidTenant extends StagelineError {
-  readonly code = "INVALID_TENANT";
-}
-
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const logger = options.logger ?? defaultLogger;
@@ -113,20 +110,27 @@ export async function createApp(options: AppOptions): Promise<App> {
     cacheSize: config.aggregateCacheSize,
     groupCommit: config.commitGroup,
   });
+  // Scale-out: on PostgreSQL each processor runs in one process at a time, under a lease.
+  const leases =
+    db.sql.engine === "postgres"
+      ? new RunnerLeases(new LeaseStore(db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
+      : undefined;
   const worker = new CommandWorker(
-    { commands, processor, logger },
-    { pollMs: config.runner.pollMs, batchSize: config.runner.batchSize, orphanAfterMs: config.orphanAfterMs },
+    { queue: new CommandQueue(db.sql), processor, logger },
+    {
+      pollMs: config.runner.pollMs,
+      batchSize: config.runner.batchSize,
+      orphanAfterMs: config.orphanAfterMs,
+      claimTtlMs: config.claimTtlMs,
+      // One name per process in leases and claims.
+      ...(leases ? { owner: leases.owner } : {}),
+    },
   );
   const gateway = new CommandGateway(
     { registry, commands, results, bus, processor, logger, onQueued: () => worker.notify() },
     { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs, waitPollMs: config.waitPollMs },
   );
 
-  // Scale-out: on PostgreSQL each processor runs in one process at a time, under a lease.
-  const leases =
-    db.sql.engine === "postgres"
-      ? new RunnerLeases(new LeaseStore(db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
-      : undefined;
   // Scale-out: stage signals and appends reach the other processes by LISTEN/NOTIFY.
   const crossProcess =
     db.target.engine === "postgres" && config.scaleOut.signals === "notify"
@@ -292,17 +296,4 @@ export async function createApp(options: AppOptions): Promise<App> {
       return stopping;
     },
   };
-}
-
-/** The read model did not catch up with the command in time (or the command failed). */
-export class ReadNotReady extends StagelineError {
-  readonly code: string;
-  constructor(commandId: string, reason: string) {
-    super(
-      reason === "WAIT_TIMEOUT"
-        ? `The read models have not caught up with command ${commandId} yet; retry shortly`
-        : `Command ${commandId} did not reach PROJECTED (${reason})`,
-    );
-    this.code = reason === "WAIT_TIMEOUT" ? "READ_TIMEOUT" : "READ_AFTER_FAILED_COMMAND";
-  }
 }

@@ -4,37 +4,13 @@
  * aggregate loader (the latest snapshot at or below that version, plus the events after it,
  * upcast) — never from a read model. A read-side service: the gateway does not use it.
  */
-import { StagelineError } from "../core/errors.ts";
+import { AmbiguousPointInTime, InvalidPage, UnknownAggregate, VersionOutOfRange } from "../core/errors.ts";
 import type { RecordedEvent, StreamKey } from "../core/messages.ts";
 import type { Registry } from "../core/registry.ts";
 import { MAX_INT4 } from "../core/text.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { AggregateLoader } from "./loader.ts";
-
-export class UnknownAggregate extends StagelineError {
-  readonly code = "UNKNOWN_AGGREGATE";
-}
-
-/** A cursor this API did not hand out (or from another version of it). */
-export class InvalidCursor extends StagelineError {
-  readonly code = "INVALID_CURSOR";
-}
-
-/** Paging arguments out of range, or both directions at once. */
-export class InvalidPage extends StagelineError {
-  readonly code = "INVALID_PAGE";
-}
-
-/** Time travel takes a version or a time, not both. */
-export class AmbiguousPointInTime extends StagelineError {
-  readonly code = "AMBIGUOUS_POINT_IN_TIME";
-}
-
-/** The version asked for is below 1 or above the aggregate's current version. */
-export class VersionOutOfRange extends StagelineError {
-  readonly code = "VERSION_OUT_OF_RANGE";
-}
 
 export interface HistoryEntry {
   event: RecordedEvent;

@@ -9,13 +9,8 @@
  * well-formed cursor of one's own tenant can say nothing about rows it cannot read anyway.
  * Pure (no I/O), so the gateway and GraphQL can both use it.
  */
-import { StagelineError } from "./errors.ts";
+import { InvalidCursor } from "./errors.ts";
 import { MAX_INT4, MAX_INT8 } from "./text.ts";
-
-/** A cursor this API did not hand out to this tenant for this connection. */
-export class InvalidCursor extends StagelineError {
-  readonly code = "INVALID_CURSOR";
-}
 
 export interface CursorCodec<V> {
   /** The connection the cursors belong to, e.g. `accounts`. */

@@ -8,7 +8,7 @@
  */
 import type { AggregateLoader } from "../aggregates/loader.ts";
 import { type AnyAggregate, asEvents, replay } from "../core/aggregate.ts";
-import { DomainError, StagelineError, VersionConflict } from "../core/errors.ts";
+import { CoreCode, DomainError, StagelineError, VersionConflict } from "../core/errors.ts";
 import type { StreamKey } from "../core/messages.ts";
 import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
@@ -106,7 +106,7 @@ export class AggregateProcessor {
       if (registered) decided = await this.decide(registered.aggregate, command, stream, key);
       else {
         decided = {
-          decision: reject(null, null, "UNKNOWN_COMMAND", `Unknown command ${command.type}`),
+          decision: reject(null, null, CoreCode.UNKNOWN_COMMAND, `Unknown command ${command.type}`),
         };
       }
       const item: GroupItem = { command, stream, decision: decided.decision, fresh };
@@ -157,7 +157,7 @@ export class AggregateProcessor {
         decision: reject(
           null,
           null,
-          "VERSION_CONFLICT",
+          CoreCode.VERSION_CONFLICT,
           `The aggregate kept changing under the command (${attempt + 1} attempts): stream ${command.aggregateName}-${command.aggregateId} moved on`,
         ),
       });
@@ -202,18 +202,18 @@ export class AggregateProcessor {
       return reject(
         version,
         version,
-        "AGGREGATE_ALREADY_EXISTS",
+        CoreCode.AGGREGATE_ALREADY_EXISTS,
         `${aggregate.name} ${command.aggregateId} already exists`,
       );
     }
     if (mode === "update" && version === 0) {
-      return reject(null, version, "AGGREGATE_NOT_FOUND", `No ${aggregate.name} with ID ${command.aggregateId}`);
+      return reject(null, version, CoreCode.AGGREGATE_NOT_FOUND, `No ${aggregate.name} with ID ${command.aggregateId}`);
     }
     if (command.expectedVersion !== null && command.expectedVersion !== version) {
       return reject(
         version,
         version,
-        "VERSION_CONFLICT",
+        CoreCode.VERSION_CONFLICT,
         `${aggregate.name} ${command.aggregateId} is at version ${version}, the command expected ${command.expectedVersion}`,
       );
     }
@@ -238,7 +238,7 @@ export class AggregateProcessor {
     } catch (error) {
       if (error instanceof DomainError) return reject(version, version, error.code, error.message);
       this.deps.logger.error({ err: error, commandId: command.commandId, type: command.type }, "decide threw");
-      const code = error instanceof StagelineError ? error.code : "DECIDE_FAILED";
+      const code = error instanceof StagelineError ? error.code : CoreCode.DECIDE_FAILED;
       return reject(version, version, code, `The ${command.type} handler failed: ${(error as Error).message}`);
     }
   }

@@ -5,14 +5,13 @@
  */
 
 import { AggregateLoader } from "../aggregates/loader.ts";
-import { IdempotencyKeyReused } from "../core/errors.ts";
+import { CoreCode, IdempotencyKeyReused } from "../core/errors.ts";
 import { type RecordedEvent, streamName } from "../core/messages.ts";
 import type { EventHandler, Projection, Saga, SagaCommand, SagaContext, SentSagaCommand } from "../core/processors.ts";
 import type { RegisteredProcessor, SnapshotProcessor } from "../core/registry.ts";
 import { sagaRequestId } from "../core/request-ids.ts";
 import type { CommandResult, ProcessorKind } from "../core/stages.ts";
 import { type CommandGateway, lastOf, type SendRequest, type Sent } from "../gateway/gateway.ts";
-import { WAIT_TIMEOUT } from "../gateway/wait.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { traceReaction } from "../ops/tracing.ts";
 import type { EventLog } from "../store/event-log.ts";
@@ -195,14 +194,13 @@ async function runReaction(
       chain: {
         correlationId: event.correlationId,
         causationId: `event:${event.position}`,
-        waitCommandId: event.correlationId,
       },
     });
     report.commandIds.push(commandId);
     const outcome = await lastOf(results);
     // A timed-out wait answers at the target stage too, but it is no refusal: compensating for
     // a command that may still be accepted would undo what was never done. Fail the batch.
-    if (outcome.stage !== "PROCESSED" || outcome.errorCode === WAIT_TIMEOUT) {
+    if (outcome.stage !== "PROCESSED" || outcome.errorCode === CoreCode.WAIT_TIMEOUT) {
       throw new Error(`Saga ${saga.name}: no outcome for ${command.type} ${commandId} (${outcome.errorCode})`);
     }
     return outcome;

@@ -56,7 +56,7 @@ describe.each(engines)("a command processed twice is applied once, on %s", (engi
   });
 
   async function openAccount(id: string) {
-    const created = await app.gateway.sendAndWaitForProcessed({
+    const created = await app.gateway.sendAndWait({
       tenantId,
       aggregateName: "Account",
       type: "CreateAccount",

@@ -20,9 +20,10 @@ import { migrate } from "../../store/migrations.ts";
 import { OpsQueries } from "../../store/ops-queries.ts";
 import { ResultStore } from "../../store/result-store.ts";
 import { sqlState } from "../../store/sql.ts";
-import { parseArgs, parsePosition, UsageError } from "./args.ts";
+import { ImportInvalid, NotMigrated, UsageError } from "../errors.ts";
+import { parseArgs, parsePosition } from "./args.ts";
 import { discardDeadLetter, retryDeadLetter, showDeadLetter, viewOf } from "./dead-letters.ts";
-import { exportLog, ImportInvalid, importLog } from "./log-transfer.ts";
+import { exportLog, importLog } from "./log-transfer.ts";
 import { rebuildProjection } from "./rebuild.ts";
 import { replayProcessor } from "./replay.ts";
 import { securityCommands } from "./security.ts";
@@ -295,10 +296,6 @@ const commands: Record<string, Command> = {
   },
   ...securityCommands(withDatabase),
 };
-
-class NotMigrated extends StagelineError {
-  readonly code = "DATABASE_NOT_MIGRATED";
-}
 
 const registryContexts = (io: CliIo) => io.contexts ?? defaultContexts;
 
