@@ -134,8 +134,8 @@ export class AggregateHistory {
     }
     const loaded = await this.deps.loader.load(aggregate, stream, { toVersion });
     if (loaded.version === 0) return null;
-    // Loaded from a snapshot at exactly that version, no event was read: its time is one row away.
-    const last = loaded.last ?? (await this.deps.events.readStream(stream, loaded.version - 1, loaded.version))[0];
+    // When that version's event was written (the load may have read none: a snapshot at it).
+    const [last] = await this.deps.events.readStream(stream, loaded.version - 1, loaded.version);
     return { state: loaded.state, version: loaded.version, at: last!.createdAt };
   }
 

@@ -14,8 +14,6 @@ export interface LoadedAggregate<State = unknown> {
   state: State;
   /** The version the state is at (0: no events). */
   version: number;
-  /** The last event folded in, absent when none was read (a new stream, or the snapshot was at the point). */
-  last?: RecordedEvent;
 }
 
 export interface LoadOptions {
@@ -50,8 +48,7 @@ export function foldFrom<State>(
   events: readonly RecordedEvent[],
 ): LoadedAggregate<State> {
   const state = replay(aggregate, events, from ? (from.state as State) : aggregate.initialState());
-  const last = events.at(-1);
-  return { state, version: last?.version ?? from?.version ?? 0, ...(last ? { last } : {}) };
+  return { state, version: events.at(-1)?.version ?? from?.version ?? 0 };
 }
 
 export class AggregateLoader {
