@@ -18,3 +18,21 @@ export const isInternalRequestId = (requestId: string): boolean => requestId.sta
  */
 export const sagaRequestId = (sagaId: string, position: bigint, key: string): string =>
   `${INTERNAL_REQUEST_PREFIX}saga:${sagaId}:${position}:${key}`;
+
+/** What caused a saga's command: the event it reacted to, by its log position. */
+export const sagaCausationId = (position: bigint): string => `event:${position}`;
+
+const SAGA_REQUEST_ID = /^(internal:saga:[^:]*:)(0|[1-9][0-9]{0,18})(:[\s\S]*)$/;
+const SAGA_CAUSATION_ID = /^event:(0|[1-9][0-9]{0,18})$/;
+
+/**
+ * The ID as a tenant sees it: the log position inside a saga's request ID or causation ID
+ * (global, issue 13) replaced by `show(position)`; any other ID unchanged.
+ */
+export function withShownPosition(id: string, show: (position: bigint) => string): string {
+  const request = SAGA_REQUEST_ID.exec(id);
+  if (request) return `${request[1]}${show(BigInt(request[2]!))}${request[3]}`;
+  const causation = SAGA_CAUSATION_ID.exec(id);
+  if (causation) return `event:${show(BigInt(causation[1]!))}`;
+  return id;
+}

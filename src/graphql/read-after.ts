@@ -1,6 +1,6 @@
 /**
  * Read-your-writes, one argument set for every read-model query: `afterCommand` and
- * `minPosition`, each a bounded wait until the projections have passed that point (READ_NOT_READY
+ * `minPosition` (a position token, src/graphql/positions.ts), each a bounded wait until the projections have passed that point (READ_NOT_READY
  * when they do not in time). A query spreads `readAfterArgs(t)` into its arguments and awaits
  * `readAfter(ctx, args)` before it reads, so every context's queries take the same arguments,
  * described the same way, and a new kind of wait is added here once.
@@ -12,20 +12,21 @@ type QueryFieldBuilder = Parameters<Parameters<StagelineBuilder["queryField"]>[1
 export const readAfterArgs = (t: QueryFieldBuilder) => ({
   afterCommand: t.arg.id({ description: "Wait (bounded) until the projections have passed this command." }),
   minPosition: t.arg({
-    type: "BigInt",
-    description: "Wait (bounded) until the projections have passed this log position.",
+    type: "Position",
+    description:
+      "Wait (bounded) until the projections have passed this log position (a token from CommandResult.positions; INVALID_POSITION for any other).",
   }),
 });
 
 export interface ReadAfterArgs {
   afterCommand?: string | number | null;
-  minPosition?: bigint | null;
+  minPosition?: string | null;
 }
 
 /** Waits for what the query's read-your-writes arguments ask (nothing when they are absent). */
-export function readAfter(ctx: Pick<GraphQLContext, "readAfter">, args: ReadAfterArgs): Promise<void> {
+export async function readAfter(ctx: Pick<GraphQLContext, "readAfter" | "positions">, args: ReadAfterArgs): Promise<void> {
   return ctx.readAfter({
     commandId: args.afterCommand ? String(args.afterCommand) : null,
-    position: args.minPosition ?? null,
+    position: args.minPosition == null ? null : ctx.positions.decode(args.minPosition),
   });
 }
