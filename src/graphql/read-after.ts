@@ -24,7 +24,10 @@ export interface ReadAfterArgs {
 }
 
 /** Waits for what the query's read-your-writes arguments ask (nothing when they are absent). */
-export async function readAfter(ctx: Pick<GraphQLContext, "readAfter" | "positions">, args: ReadAfterArgs): Promise<void> {
+export async function readAfter(
+  ctx: Pick<GraphQLContext, "readAfter" | "positions">,
+  args: ReadAfterArgs,
+): Promise<void> {
   return ctx.readAfter({
     commandId: args.afterCommand ? String(args.afterCommand) : null,
     position: args.minPosition == null ? null : ctx.positions.decode(args.minPosition),
