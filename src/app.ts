@@ -16,7 +16,7 @@ import type { Config } from "./config.ts";
 import { ConsoleService } from "./console/console-service.ts";
 import { serveConsole } from "./console/static.ts";
 import type { BoundedContext } from "./core/context.ts";
-import { InvalidTenant, ReadNotReady } from "./core/errors.ts";
+import { CoreCode, InvalidTenant, ReadNotReady } from "./core/errors.ts";
 import { Registry } from "./core/registry.ts";
 import { contexts as defaultContexts } from "./domains/index.ts";
 import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
@@ -199,13 +199,27 @@ export async function createApp(options: AppOptions): Promise<App> {
       scopes: scopesFor(principal, config.security, async (id) =>
         subjectOf((await gateway.command(tenantId, id)).header),
       ),
-      async readAfter({ commandId, position }) {
+      async readAfter({ commandId, chainOf, position }) {
         if (commandId) {
           const result = await gateway.waitFor(tenantId, commandId, {
             stage: "PROJECTED",
             timeoutMs: config.readYourWritesTimeoutMs,
           });
           if (!result.succeeded) throw new ReadNotReady(commandId, result.errorCode);
+        }
+        if (chainOf) {
+          // A saga command refused inside the chain (CHAIN_FAILED) still ends the wait well: its
+          // compensation is part of the chain, and the read models then show the chain's
+          // outcome, which is what the reader asked for. A refused root, as with afterCommand,
+          // has nothing to read after.
+          const result = await gateway.waitFor(tenantId, chainOf, {
+            stage: "PROJECTED",
+            chain: true,
+            timeoutMs: config.readYourWritesTimeoutMs,
+          });
+          if (!result.succeeded && result.errorCode !== CoreCode.CHAIN_FAILED) {
+            throw new ReadNotReady(chainOf, result.errorCode);
+          }
         }
         if (position !== undefined && position !== null) {
           if (!(await runners.waitForProjections(position, config.readYourWritesTimeoutMs))) {

@@ -33,7 +33,7 @@ export interface GraphQLContext {
   /** Projection rebuilds (admin). */
   rebuilds: ProjectionRebuilds;
   /** Waits (bounded) until the projections have passed this command or position: read-your-writes. */
-  readAfter(options: { commandId?: string | null; position?: bigint | null }): Promise<void>;
+  readAfter(options: { commandId?: string | null; chainOf?: string | null; position?: bigint | null }): Promise<void>;
   /** Caller details recorded in each command's header. */
   caller: Record<string, unknown>;
   /** The verified credential; undefined when authentication is off. */

@@ -1,7 +1,9 @@
 /**
- * Read-your-writes, one argument set for every read-model query: `afterCommand` and
- * `minPosition`, each a bounded wait until the projections have passed that point (READ_NOT_READY
- * when they do not in time). A query spreads `readAfterArgs(t)` into its arguments and awaits
+ * Read-your-writes, one argument set for every read-model query: `afterCommand`, `afterChain`
+ * and `minPosition`, each a bounded wait until the projections have passed that point
+ * (READ_NOT_READY when they do not in time). `afterChain` waits for the whole chain a command
+ * started (every command sagas sent under it, projected), so a client that sent a transfer reads
+ * both accounts after it without knowing the saga's commands. A query spreads `readAfterArgs(t)` into its arguments and awaits
  * `readAfter(ctx, args)` before it reads, so every context's queries take the same arguments,
  * described the same way, and a new kind of wait is added here once.
  */
@@ -11,6 +13,9 @@ type QueryFieldBuilder = Parameters<Parameters<StagelineBuilder["queryField"]>[1
 
 export const readAfterArgs = (t: QueryFieldBuilder) => ({
   afterCommand: t.arg.id({ description: "Wait (bounded) until the projections have passed this command." }),
+  afterChain: t.arg.id({
+    description: "Wait (bounded) until the projections have passed this command and every command sagas sent under it.",
+  }),
   minPosition: t.arg({
     type: "BigInt",
     description: "Wait (bounded) until the projections have passed this log position.",
@@ -19,6 +24,7 @@ export const readAfterArgs = (t: QueryFieldBuilder) => ({
 
 export interface ReadAfterArgs {
   afterCommand?: string | number | null;
+  afterChain?: string | number | null;
   minPosition?: bigint | null;
 }
 
@@ -26,6 +32,7 @@ export interface ReadAfterArgs {
 export function readAfter(ctx: Pick<GraphQLContext, "readAfter">, args: ReadAfterArgs): Promise<void> {
   return ctx.readAfter({
     commandId: args.afterCommand ? String(args.afterCommand) : null,
+    chainOf: args.afterChain ? String(args.afterChain) : null,
     position: args.minPosition ?? null,
   });
 }
