@@ -5,7 +5,7 @@
  */
 import { replay } from "../core/aggregate.ts";
 import { IdempotencyKeyReused } from "../core/errors.ts";
-import { type RecordedEvent, streamName } from "../core/messages.ts";
+import { type RecordedEvent, type StreamKey, streamName } from "../core/messages.ts";
 import type { EventHandler, Projection, Saga, SagaCommand, SagaContext, SentSagaCommand } from "../core/processors.ts";
 import { sagaRequestId } from "../core/request-ids.ts";
 import type { CommandResult, ProcessorKind } from "../core/stages.ts";
@@ -17,9 +17,9 @@ import type { Prisma } from "../generated/prisma/client.ts";
 import { traceReaction } from "../ops/tracing.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { ReadOnlyPrisma } from "../store/read-only-prisma.ts";
-import type { SnapshotStore, SnapshotToSave } from "../store/snapshot-store.ts";
+import { type SnapshotStore, type SnapshotToSave, snapshotKey } from "../store/snapshot-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
-import { Limiter, runInKeyOrder } from "./saga-schedule.ts";
+import { type KeyTails, Limiter, runInKeyOrder } from "./saga-schedule.ts";
 
 export interface BatchTransaction {
   prisma: Prisma.TransactionClient;
@@ -36,6 +36,11 @@ export interface ProcessorStep {
   name: string;
   eventTypes: ReadonlySet<string>;
   prepare(events: readonly RecordedEvent[]): Promise<PreparedBatch>;
+  /**
+   * The runner reads and prepares the next batch while this one's preparation still runs (a
+   * saga: its batch mostly waits for the commands it sent); batches still commit in order.
+   */
+  pipelined?: boolean;
 }
 
 export interface PreparedBatch {
@@ -71,8 +76,11 @@ export function toStep(registered: RegisteredProcessor, deps: AdapterDeps): Proc
       return { ...base, prepare: projectionPrepare(processor) };
     case "EVENT_HANDLER":
       return { ...base, prepare: (events) => handleEvents(processor, events) };
-    case "SAGA":
-      return { ...base, prepare: (events) => runSaga(registered, processor, events, deps) };
+    case "SAGA": {
+      // One per saga: its runner may run two batches at once (runner.ts), in key order across both.
+      const tails: KeyTails = new Map();
+      return { ...base, pipelined: true, prepare: (events) => runSaga(registered, processor, events, deps, tails) };
+    }
   }
 }
 
@@ -100,20 +108,59 @@ async function prepareSnapshots(
   events: readonly RecordedEvent[],
   deps: AdapterDeps,
 ): Promise<PreparedBatch> {
-  const latest = new Map<string, RecordedEvent>();
-  for (const event of events) latest.set(`${event.tenantId}/${event.aggregateName}/${event.aggregateId}`, event);
+  // Each stream's events in this batch, in log order (so in version order).
+  const inBatch = new Map<string, RecordedEvent[]>();
+  for (const event of events) {
+    const key = snapshotKey(event);
+    const list = inBatch.get(key);
+    if (list) list.push(event);
+    else inBatch.set(key, [event]);
+  }
   const aggregate = processor.aggregate;
   const stateVersion = aggregate.snapshotVersion ?? 1;
-  const toSave: SnapshotToSave[] = [];
-  for (const event of latest.values()) {
-    const stream = { tenantId: event.tenantId, aggregateName: event.aggregateName, aggregateId: event.aggregateId };
-    const previous = await deps.snapshots.load(stream);
-    const usable =
-      previous && previous.stateVersion === stateVersion && previous.version <= event.version ? previous : undefined;
-    const later = await deps.events.readStream(stream, usable?.version ?? 0, event.version);
-    const state = replay(aggregate, later, usable ? usable.state : aggregate.initialState());
-    toSave.push({ ...stream, version: event.version, stateVersion, state, position: event.position });
+  const streamOf = (e: RecordedEvent): StreamKey => ({
+    tenantId: e.tenantId,
+    aggregateName: e.aggregateName,
+    aggregateId: e.aggregateId,
+  });
+  // One statement for every stream's snapshot, and one for the events the batch does not hold
+  // (a stream's first snapshot, or one written by an older state version): a batch of a hundred
+  // streams cost two hundred sequential reads.
+  const previous = await deps.snapshots.loadMany([...inBatch.values()].map((list) => streamOf(list[0]!)));
+  const plans: { stream: StreamKey; from: number; base: unknown; latest: RecordedEvent; later?: RecordedEvent[] }[] =
+    [];
+  const missing: { stream: StreamKey; afterVersion: number; toVersion: number }[] = [];
+  for (const [key, list] of inBatch) {
+    const latest = list.at(-1)!;
+    const stream = streamOf(latest);
+    const found = previous.get(key);
+    const usable = found && found.stateVersion === stateVersion && found.version <= latest.version ? found : undefined;
+    const from = usable?.version ?? 0;
+    const later = list.filter((e) => e.version > from);
+    // The batch holds every event after the snapshot when their versions run on from it.
+    const complete =
+      later.every((e, i) => e.version === from + i + 1) && (later.at(-1)?.version ?? from) === latest.version;
+    const base = usable ? usable.state : aggregate.initialState();
+    if (complete) plans.push({ stream, from, base, latest, later });
+    else {
+      plans.push({ stream, from, base, latest });
+      missing.push({ stream, afterVersion: from, toVersion: latest.version });
+    }
   }
+  const read = new Map<string, RecordedEvent[]>();
+  for (const event of await deps.events.readStreams(missing)) {
+    const key = snapshotKey(event);
+    const list = read.get(key);
+    if (list) list.push(event);
+    else read.set(key, [event]);
+  }
+  const toSave: SnapshotToSave[] = plans.map(({ stream, base, latest, later }) => ({
+    ...stream,
+    version: latest.version,
+    stateVersion,
+    state: replay(aggregate, later ?? read.get(snapshotKey(stream)) ?? [], base),
+    position: latest.position,
+  }));
   return { apply: (tx) => deps.snapshots.save(toSave, tx.sql) };
 }
 
@@ -139,6 +186,7 @@ async function runSaga(
   saga: Saga,
   events: readonly RecordedEvent[],
   deps: AdapterDeps,
+  tails: KeyTails,
 ): Promise<PreparedBatch> {
   const concurrency = deps.sagaConcurrency ?? DEFAULT_SAGA_CONCURRENCY;
   const reacting = new Limiter(concurrency);
@@ -155,7 +203,7 @@ async function runSaga(
       run: () => traceReaction(event, () => runReaction(registered, saga, event, commands, deps.gateway)),
     };
   });
-  const reports = await runInKeyOrder(items, sending);
+  const reports = await runInKeyOrder(items, sending, tails);
   const outputs: CommandOutputs = new Map();
   for (const [index, event] of events.entries()) {
     const report = reports[index]!;

@@ -122,6 +122,11 @@ export class Runner {
   private held = new Set<string>();
   /** When the batch in hand started (performance.now()), for RunnerProgress.seconds. */
   private batchStarted = 0;
+  /**
+   * A pipelined step's batch still in flight (ProcessorStep.pipelined), and where it ends: the
+   * next read starts there instead of at the committed checkpoint.
+   */
+  private inFlight: { task: Promise<void>; next: LogCheckpoint } | undefined;
 
   constructor(
     readonly step: ProcessorStep,
@@ -215,18 +220,33 @@ export class Runner {
           this.checkpoint = opened;
         }
         limit = isolate ? 1 : this.batchLimit;
-        const batch = await this.deps.events.readAll(this.checkpoint, limit, {
+        const from = this.inFlight?.next ?? this.checkpoint;
+        const batch = await this.deps.events.readAll(from, limit, {
           through: await this.options.through?.(),
         });
         read = batch.events.length;
         if (read > 0) {
-          const from = this.checkpoint;
-          this.batchStarted = performance.now();
-          await traceBatch(this.step, batch.events, () =>
-            this.process(batch.events, from, batch.checkpoint, read >= limit),
+          const started = performance.now();
+          const before = this.inFlight?.task;
+          const task = traceBatch(this.step, batch.events, () =>
+            this.process(batch.events, from, batch.checkpoint, read >= limit, started, before),
           );
+          if (this.step.pipelined && !isolate && this.state === "running") {
+            // A saga's batch mostly waits for its commands: read and start the next one meanwhile
+            // (it commits after this one, and its reactions follow this one's on shared
+            // aggregates). At most two at once: first see the one before this through.
+            task.catch(() => {});
+            this.inFlight = { task, next: batch.checkpoint };
+            await before;
+          } else {
+            await task;
+            this.inFlight = undefined;
+          }
           failures = 0;
           isolate = false;
+        } else if (this.inFlight) {
+          // Nothing more to read yet: see the batch in flight through before deciding to sleep.
+          await this.settleInFlight(true);
         }
         if (!isolate) {
           this.batchLimit =
@@ -245,15 +265,17 @@ export class Runner {
           // Events announced in-process tell by themselves whether the read stopped short of
           // them; otherwise ask. Only a hint: a failure must not count against the batch.
           const upTo = this.announcedUpTo;
-          const held = upTo
-            ? isAfter(upTo, this.checkpoint)
-            : await this.deps.events.hasEventsAfter(this.checkpoint).catch(() => false);
+          const readTo = this.inFlight?.next ?? this.checkpoint;
+          const held = upTo ? isAfter(upTo, readTo) : await this.deps.events.hasEventsAfter(readTo).catch(() => false);
           if (!held) this.announcedUpTo = undefined;
           heldBackMs = held ? Math.min(Math.max(heldBackMs * 2, QUICK_REREAD_MS), this.options.pollMs) : 0;
         } else if (read >= limit) heldBackMs = 0;
         if (outage > 0) logger.info({ processor: this.step.id, attempts: outage }, "database back; runner resumed");
         outage = 0;
       } catch (error) {
+        // A pipelined batch failed (or the read did): the one after it is abandoned (it cannot
+        // commit past a batch that did not); once it settled, read again from the checkpoint.
+        await this.settleInFlight(false);
         if (error instanceof LeaseLost) {
           logger.warn(
             { processor: this.step.id },
@@ -315,6 +337,20 @@ export class Runner {
       }
       if (read < limit) await this.sleep(heldBackMs > 0 ? heldBackMs : this.options.pollMs);
     }
+    await this.settleInFlight(false);
+  }
+
+  /** Waits for the pipelined batch in flight; `rethrow`: its failure is the caller's. */
+  private async settleInFlight(rethrow: boolean): Promise<void> {
+    const inFlight = this.inFlight;
+    if (!inFlight) return;
+    try {
+      await inFlight.task;
+    } catch (error) {
+      if (rethrow) throw error;
+    } finally {
+      if (this.inFlight === inFlight) this.inFlight = undefined;
+    }
   }
 
   /**
@@ -337,6 +373,8 @@ export class Runner {
     from: LogCheckpoint,
     next: LogCheckpoint,
     behind: boolean,
+    started = performance.now(),
+    before?: Promise<void>,
   ): Promise<void> {
     if (this.deps.fence && !this.deps.fence.holds(this.step.id)) throw new LeaseLost(this.step.id, 0n);
     // A held tenant's events are parked, not processed (onPoison "stop"): split them off first.
@@ -348,6 +386,8 @@ export class Runner {
       ...this.signals(events, relevant, prepared.outputs, undefined),
       ...this.signals(heldEvents, heldRelevant, undefined, HELD),
     ];
+    // The batch before this one (pipelined) commits first; if it failed, so does this one.
+    if (before) await before;
     const stored = await this.commit(
       from,
       next,
@@ -370,7 +410,7 @@ export class Runner {
         "event of a held tenant parked in dead letters",
       );
     }
-    this.advance(next, stored, signals, read.length);
+    this.advance(next, stored, signals, read.length, started);
   }
 
   /**
@@ -442,6 +482,7 @@ export class Runner {
     stored: CommandResult[],
     signals: { result: NewResult; eventTypes: string[]; stageStored?: boolean }[],
     events: number,
+    started = this.batchStarted,
   ): void {
     this.checkpoint = next;
     const sink = this.deps.signals;
@@ -456,7 +497,7 @@ export class Runner {
           .catch((err: unknown) => this.deps.logger.warn({ err, processor: this.step.id }, "stage tracking failed"));
       }
     }
-    const seconds = (performance.now() - this.batchStarted) / 1000;
+    const seconds = (performance.now() - started) / 1000;
     for (const listener of this.progress) listener(next, { checkpoint: next, events, seconds });
   }
 
