@@ -176,8 +176,13 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
   const common = { NODE_ENV: "production" };
 
   log(`${engine}: starting the server and the client processes`);
+  // BENCH_SERVER_PROF=cpu|heap: the server runs under --cpu-prof / --heap-prof (files in BENCH_PROF_DIR, else bench/profiles).
+  const prof = process.env.BENCH_SERVER_PROF;
   const server = await child(`${engine} server`, "./server.ts", {
     env: { ...common, DATABASE_URL: await dbUrl("app") },
+    nodeArgs: prof
+      ? [`--${prof}-prof`, `--${prof}-prof-dir=${process.env.BENCH_PROF_DIR ?? `${benchDir}profiles`}`]
+      : [],
   });
   const { url } = await server.call<{ url: string }>("url");
   const graphql = await Promise.all(
@@ -341,6 +346,13 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
           for (const l of r.latencies) data.latencies.push(l);
         }
         data.elapsedMs = lastDelivery - firstSend;
+        const byStage: Record<string, number[]> = {};
+        for (const r of results) for (const [k, l] of Object.entries(r.byStage)) (byStage[k] ??= []).push(...l);
+        log(
+          `fan-out by stage: ${Object.entries(byStage)
+            .map(([k, l]) => `${k} p50 ${percentiles(l).p50.toFixed(0)} p99 ${percentiles(l).p99.toFixed(0)}`)
+            .join(", ")}`,
+        );
         run.fanOuts.push(data);
         log(
           `${engine} fan-out spread ${spreadMs} ms: ${data.delivered} signals in ${data.elapsedMs} ms, p99 ${percentiles(data.latencies).p99.toFixed(1)} ms${data.errors ? `, errors ${data.errors}: ${data.firstError}` : ""}`,
