@@ -126,7 +126,7 @@ export class Runner {
    * A pipelined step's batch still in flight (ProcessorStep.pipelined), and where it ends: the
    * next read starts there instead of at the committed checkpoint.
    */
-  private inFlight: { task: Promise<void>; next: LogCheckpoint } | undefined;
+  private inFlight: { task: Promise<void>; next: LogCheckpoint; settled: boolean }[] = [];
 
   constructor(
     readonly step: ProcessorStep,
@@ -220,33 +220,46 @@ export class Runner {
           this.checkpoint = opened;
         }
         limit = isolate ? 1 : this.batchLimit;
-        const from = this.inFlight?.next ?? this.checkpoint;
+        const from = this.inFlight.at(-1)?.next ?? this.checkpoint;
         const batch = await this.deps.events.readAll(from, limit, {
           through: await this.options.through?.(),
         });
         read = batch.events.length;
         if (read > 0) {
           const started = performance.now();
-          const before = this.inFlight?.task;
+          const before = this.inFlight.at(-1)?.task;
           const task = traceBatch(this.step, batch.events, () =>
             this.process(batch.events, from, batch.checkpoint, read >= limit, started, before),
           );
           if (this.step.pipelined && !isolate && this.state === "running") {
-            // A saga's batch mostly waits for its commands: read and start the next one meanwhile
-            // (it commits after this one, and its reactions follow this one's on shared
-            // aggregates). At most two at once: first see the one before this through.
-            task.catch(() => {});
-            this.inFlight = { task, next: batch.checkpoint };
-            await before;
+            // A saga's batch mostly waits for its commands: read and start the next ones
+            // meanwhile (each commits after the one before, and its reactions follow earlier
+            // batches' on shared aggregates), at most PIPELINE_DEPTH at once.
+            const entry = { task, next: batch.checkpoint, settled: false };
+            task.then(
+              () => {
+                entry.settled = true;
+              },
+              () => {},
+            );
+            this.inFlight.push(entry);
+            while (this.inFlight[0]?.settled) this.inFlight.shift();
+            if (this.inFlight.length >= PIPELINE_DEPTH) {
+              await this.inFlight[0]!.task;
+              this.inFlight.shift();
+              failures = 0;
+            }
           } else {
             await task;
-            this.inFlight = undefined;
+            this.inFlight = [];
+            failures = 0;
+            isolate = false;
           }
-          failures = 0;
-          isolate = false;
-        } else if (this.inFlight) {
-          // Nothing more to read yet: see the batch in flight through before deciding to sleep.
+        } else if (this.inFlight.length > 0) {
+          // Nothing more to read yet: see the batches in flight through before deciding to sleep.
+          // Only a batch seen through counts as a success (a failing one is retried, then isolated).
           await this.settleInFlight(true);
+          failures = 0;
         }
         if (!isolate) {
           this.batchLimit =
@@ -265,7 +278,7 @@ export class Runner {
           // Events announced in-process tell by themselves whether the read stopped short of
           // them; otherwise ask. Only a hint: a failure must not count against the batch.
           const upTo = this.announcedUpTo;
-          const readTo = this.inFlight?.next ?? this.checkpoint;
+          const readTo = this.inFlight.at(-1)?.next ?? this.checkpoint;
           const held = upTo ? isAfter(upTo, readTo) : await this.deps.events.hasEventsAfter(readTo).catch(() => false);
           if (!held) this.announcedUpTo = undefined;
           heldBackMs = held ? Math.min(Math.max(heldBackMs * 2, QUICK_REREAD_MS), this.options.pollMs) : 0;
@@ -340,17 +353,16 @@ export class Runner {
     await this.settleInFlight(false);
   }
 
-  /** Waits for the pipelined batch in flight; `rethrow`: its failure is the caller's. */
+  /**
+   * Waits for every pipelined batch in flight; `rethrow`: the first failure (in log order: the
+   * batches after a failed one fail because of it) is the caller's.
+   */
   private async settleInFlight(rethrow: boolean): Promise<void> {
-    const inFlight = this.inFlight;
-    if (!inFlight) return;
-    try {
-      await inFlight.task;
-    } catch (error) {
-      if (rethrow) throw error;
-    } finally {
-      if (this.inFlight === inFlight) this.inFlight = undefined;
-    }
+    const inFlight = this.inFlight.splice(0);
+    if (inFlight.length === 0) return;
+    const settled = await Promise.allSettled(inFlight.map((e) => e.task));
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed && rethrow) throw failed.reason;
   }
 
   /**
@@ -587,6 +599,13 @@ export class Runner {
     });
   }
 }
+
+/**
+ * Batches a pipelined runner (a saga) has in flight at most. A saga's batch takes a few commit
+ * cycles whatever its size (its commands, then its checkpoint); with one batch at a time the saga
+ * fell seconds behind a sustained load, its batches never full enough to grow.
+ */
+export const PIPELINE_DEPTH = 4;
 
 /** How far the batch size may grow while a runner is behind (× the configured size). */
 export const MAX_BATCH_GROWTH = 10;
