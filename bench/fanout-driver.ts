@@ -118,7 +118,7 @@ serve({
             result.delivered++;
             result.latencies.push(r.at - appendedAt);
             const key = `${r.signal.stage}/${r.signal.scope}`;
-            (result.byStage[key] ??= []).push(r.at - appendedAt);
+            result.byStage[key] = [...(result.byStage[key] ?? []), r.at - appendedAt];
             result.lastDeliveryAt = Math.max(result.lastDeliveryAt, r.at);
           }
         } catch (error) {

@@ -347,7 +347,8 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
         }
         data.elapsedMs = lastDelivery - firstSend;
         const byStage: Record<string, number[]> = {};
-        for (const r of results) for (const [k, l] of Object.entries(r.byStage)) (byStage[k] ??= []).push(...l);
+        for (const r of results)
+          for (const [k, l] of Object.entries(r.byStage)) byStage[k] = [...(byStage[k] ?? []), ...l];
         log(
           `fan-out by stage: ${Object.entries(byStage)
             .map(([k, l]) => `${k} p50 ${percentiles(l).p50.toFixed(0)} p99 ${percentiles(l).p99.toFixed(0)}`)
