@@ -3,21 +3,20 @@
  * `prepare` runs outside any transaction (reads, side effects, sending commands); `apply` runs
  * inside the batch's transaction, together with the checkpoint.
  */
-import { replay } from "../core/aggregate.ts";
-import { IdempotencyKeyReused } from "../core/errors.ts";
+
+import { AggregateLoader, foldFrom, usableSnapshot } from "../aggregates/loader.ts";
+import { CoreCode, IdempotencyKeyReused } from "../core/errors.ts";
 import { type RecordedEvent, type StreamKey, streamName } from "../core/messages.ts";
 import type { EventHandler, Projection, Saga, SagaCommand, SagaContext, SentSagaCommand } from "../core/processors.ts";
+import type { RegisteredProcessor, SnapshotProcessor } from "../core/registry.ts";
 import { sagaRequestId } from "../core/request-ids.ts";
 import type { CommandResult, ProcessorKind } from "../core/stages.ts";
-import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import { type CommandGateway, lastOf, type SendRequest, type Sent } from "../gateway/gateway.ts";
-import type { RegisteredProcessor, SnapshotProcessor } from "../gateway/registry.ts";
-import { WAIT_TIMEOUT } from "../gateway/wait.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { traceReaction } from "../ops/tracing.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { ReadOnlyPrisma } from "../store/read-only-prisma.ts";
-import { type SnapshotStore, type SnapshotToSave, snapshotKey } from "../store/snapshot-store.ts";
+import { type Snapshot, type SnapshotStore, type SnapshotToSave, snapshotKey } from "../store/snapshot-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { type KeyTails, Limiter, runInKeyOrder } from "./saga-schedule.ts";
 
@@ -52,8 +51,8 @@ export interface AdapterDeps {
   events: EventLog;
   snapshots: SnapshotStore;
   gateway: CommandGateway;
-  /** A saga's aggregate lookups (the gateway's loader: latest snapshot plus later events). */
-  aggregates?: Pick<AggregateProcessor, "load">;
+  /** The app's aggregate loader (absent: one on `events` and `snapshots`), for snapshots and saga lookups. */
+  aggregates?: Pick<AggregateLoader, "load">;
   /** A saga's read-model lookups get this client. */
   readModels?: ReadOnlyPrisma;
   /** Reactions of one saga batch run at once (DEFAULT_SAGA_CONCURRENCY when absent). */
@@ -103,6 +102,8 @@ const projectionPrepare =
     apply: (tx) => (projection as Projection<Prisma.TransactionClient>).apply(events, tx.prisma),
   });
 
+const loaderOf = (deps: AdapterDeps): Pick<AggregateLoader, "load"> => deps.aggregates ?? new AggregateLoader(deps);
+
 async function prepareSnapshots(
   processor: SnapshotProcessor,
   events: readonly RecordedEvent[],
@@ -127,23 +128,20 @@ async function prepareSnapshots(
   // (a stream's first snapshot, or one written by an older state version): a batch of a hundred
   // streams cost two hundred sequential reads.
   const previous = await deps.snapshots.loadMany([...inBatch.values()].map((list) => streamOf(list[0]!)));
-  const plans: { stream: StreamKey; from: number; base: unknown; latest: RecordedEvent; later?: RecordedEvent[] }[] =
-    [];
+  const plans: { stream: StreamKey; usable?: Snapshot; latest: RecordedEvent; later?: RecordedEvent[] }[] = [];
   const missing: { stream: StreamKey; afterVersion: number; toVersion: number }[] = [];
   for (const [key, list] of inBatch) {
     const latest = list.at(-1)!;
     const stream = streamOf(latest);
-    const found = previous.get(key);
-    const usable = found && found.stateVersion === stateVersion && found.version <= latest.version ? found : undefined;
+    const usable = usableSnapshot(aggregate, previous.get(key), latest.version);
     const from = usable?.version ?? 0;
     const later = list.filter((e) => e.version > from);
     // The batch holds every event after the snapshot when their versions run on from it.
     const complete =
       later.every((e, i) => e.version === from + i + 1) && (later.at(-1)?.version ?? from) === latest.version;
-    const base = usable ? usable.state : aggregate.initialState();
-    if (complete) plans.push({ stream, from, base, latest, later });
+    if (complete) plans.push({ stream, usable, latest, later });
     else {
-      plans.push({ stream, from, base, latest });
+      plans.push({ stream, usable, latest });
       missing.push({ stream, afterVersion: from, toVersion: latest.version });
     }
   }
@@ -154,11 +152,12 @@ async function prepareSnapshots(
     if (list) list.push(event);
     else read.set(key, [event]);
   }
-  const toSave: SnapshotToSave[] = plans.map(({ stream, base, latest, later }) => ({
+  const toSave: SnapshotToSave[] = plans.map(({ stream, usable, latest, later }) => ({
     ...stream,
     version: latest.version,
     stateVersion,
-    state: replay(aggregate, later ?? read.get(snapshotKey(stream)) ?? [], base),
+    // The previous snapshot plus the events up to this one: the state the new snapshot holds.
+    state: foldFrom(aggregate, usable, later ?? read.get(snapshotKey(stream)) ?? []).state,
     position: latest.position,
   }));
   return { apply: (tx) => deps.snapshots.save(toSave, tx.sql) };
@@ -243,14 +242,13 @@ async function runReaction(
       chain: {
         correlationId: event.correlationId,
         causationId: `event:${event.position}`,
-        waitCommandId: event.correlationId,
       },
     });
     report.commandIds.push(commandId);
     const outcome = await lastOf(results);
     // A timed-out wait answers at the target stage too, but it is no refusal: compensating for
     // a command that may still be accepted would undo what was never done. Fail the batch.
-    if (outcome.stage !== "PROCESSED" || outcome.errorCode === WAIT_TIMEOUT) {
+    if (outcome.stage !== "PROCESSED" || outcome.errorCode === CoreCode.WAIT_TIMEOUT) {
       throw new Error(`Saga ${saga.name}: no outcome for ${command.type} ${commandId} (${outcome.errorCode})`);
     }
     return outcome;
@@ -322,9 +320,7 @@ function sagaContext(tenantId: string, deps: AdapterDeps): SagaContext {
       return query.read(deps.readModels as never, tenantId, args);
     },
     aggregate: async (aggregate, aggregateId) => {
-      if (!deps.aggregates)
-        throw new Error(`Aggregate ${aggregate.name}: no aggregate loader given to the saga runner`);
-      const loaded = await deps.aggregates.load(aggregate, { tenantId, aggregateName: aggregate.name, aggregateId });
+      const loaded = await loaderOf(deps).load(aggregate, { tenantId, aggregateName: aggregate.name, aggregateId });
       return { state: loaded.state as never, version: loaded.version };
     },
   };
