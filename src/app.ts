@@ -34,6 +34,7 @@ import { RunnerLeases } from "./runners/leases.ts";
 import { ProjectionRebuilds } from "./runners/rebuild.ts";
 import { RunnerSet } from "./runners/runner-set.ts";
 import { ApiKeyStore } from "./store/api-key-store.ts";
+import { CommandQueue } from "./store/command-queue.ts";
 import { CommandStore } from "./store/command-store.ts";
 import { ConsoleQueries } from "./store/console-queries.ts";
 import { type Database, openDatabase } from "./store/database.ts";
@@ -109,20 +110,27 @@ export async function createApp(options: AppOptions): Promise<App> {
     cacheSize: config.aggregateCacheSize,
     groupCommit: config.commitGroup,
   });
+  // Scale-out: on PostgreSQL each processor runs in one process at a time, under a lease.
+  const leases =
+    db.sql.engine === "postgres"
+      ? new RunnerLeases(new LeaseStore(db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
+      : undefined;
   const worker = new CommandWorker(
-    { commands, processor, logger },
-    { pollMs: config.runner.pollMs, batchSize: config.runner.batchSize, orphanAfterMs: config.orphanAfterMs },
+    { queue: new CommandQueue(db.sql), processor, logger },
+    {
+      pollMs: config.runner.pollMs,
+      batchSize: config.runner.batchSize,
+      orphanAfterMs: config.orphanAfterMs,
+      claimTtlMs: config.claimTtlMs,
+      // One name per process in leases and claims.
+      ...(leases ? { owner: leases.owner } : {}),
+    },
   );
   const gateway = new CommandGateway(
     { registry, commands, results, bus, processor, logger, onQueued: () => worker.notify() },
     { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs, waitPollMs: config.waitPollMs },
   );
 
-  // Scale-out: on PostgreSQL each processor runs in one process at a time, under a lease.
-  const leases =
-    db.sql.engine === "postgres"
-      ? new RunnerLeases(new LeaseStore(db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
-      : undefined;
   // Scale-out: stage signals and appends reach the other processes by LISTEN/NOTIFY.
   const crossProcess =
     db.target.engine === "postgres" && config.scaleOut.signals === "notify"

@@ -27,6 +27,7 @@ const schema = z.object({
   COMMAND_WAIT_POLL_MS: int(200, 10),
   COMMAND_MAX_RETRIES: int(100, 0),
   COMMAND_ORPHAN_AFTER_MS: int(10_000, 100),
+  COMMAND_CLAIM_TTL_MS: int(10_000, 100),
   COMMIT_GROUP_MAX_COMMANDS: int(100, 1),
   COMMIT_GROUP_CONCURRENCY: int(1, 1),
   AGGREGATE_CACHE_SIZE: int(10_000, 0),
@@ -77,6 +78,8 @@ export interface Config {
   maxRetries: number;
   /** A synchronous command still unprocessed this long after it was sent lost its request (a crash): a worker takes it. */
   orphanAfterMs: number;
+  /** A queued command's claim lives this long unless renewed: a crashed process's commands are taken again after it. */
+  claimTtlMs: number;
   /** Group commit: the most commands one transaction commits, and transactions committing at once. */
   commitGroup: { maxCommands: number; concurrency: number };
   /** Aggregates whose state is kept in memory between commands (0: load every time). */
@@ -134,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     waitPollMs: e.COMMAND_WAIT_POLL_MS,
     maxRetries: e.COMMAND_MAX_RETRIES,
     orphanAfterMs: e.COMMAND_ORPHAN_AFTER_MS,
+    claimTtlMs: e.COMMAND_CLAIM_TTL_MS,
     commitGroup: { maxCommands: e.COMMIT_GROUP_MAX_COMMANDS, concurrency: e.COMMIT_GROUP_CONCURRENCY },
     aggregateCacheSize: e.AGGREGATE_CACHE_SIZE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -1,13 +1,22 @@
 /**
- * Takes PENDING commands from the table and processes them: asynchronous commands, and
- * synchronous ones whose request died before processing them (a crash). Wakes when told that
- * a command was queued, and polls as a fallback, so a restart loses none. Taking up commands
- * stored before the start (a recovery) or left by their requests is said in the log; each
- * command is processed in its log context and trace (src/ops/command-scope.ts).
+ * Takes commands from the queue every process shares (src/store/command-queue.ts) and processes
+ * them: asynchronous commands, and synchronous ones whose request died before processing them (a
+ * crash). Each claim is the oldest PENDING command of its aggregate, so a batch holds at most one
+ * command per aggregate and they all go in parallel (into one group commit); the next command of
+ * an aggregate is claimed after its head is DONE, by whichever process looks first. A command
+ * that throws is given back with a growing backoff: it holds back its own aggregate only. Claims
+ * in hand are renewed at a third of their time to live; a crashed process's claims expire and
+ * are taken again, in order. Wakes when told that a command was queued, and polls as a fallback,
+ * so a restart loses none. Taking up commands stored before the start (a recovery) or left by
+ * their requests is said in the log; each command is processed in its log context and trace
+ * (src/ops/command-scope.ts).
  */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { Logger } from "../logger.ts";
 import { inWorkerScope } from "../ops/command-scope.ts";
-import type { CommandStore, StoredCommand } from "../store/command-store.ts";
+import type { CommandQueue } from "../store/command-queue.ts";
+import type { StoredCommand } from "../store/command-store.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
 
@@ -16,19 +25,30 @@ export interface CommandWorkerOptions {
   batchSize: number;
   /** A sync command still PENDING after this long was abandoned by its request. */
   orphanAfterMs: number;
+  /** A claim's time to live: a crashed process's commands are taken again after it. */
+  claimTtlMs: number;
+  /** A failing command is retried after `pollMs × 2^failures`, at most this long. */
+  maxBackoffMs?: number;
+  /** This process's name in the claims (default: host, pid and a random tag). */
+  owner?: string;
 }
 
 export class CommandWorker {
+  readonly owner: string;
   private running = false;
   private wake: (() => void) | undefined;
+  /** Told of a command while not asleep (claiming, processing): look again before sleeping. */
+  private told = false;
   private loop: Promise<void> | undefined;
   /** Commands stored before this are a recovery's (see reportRecovered). */
   private startedAt = new Date();
 
   constructor(
-    private readonly deps: { commands: CommandStore; processor: AggregateProcessor; logger: Logger },
+    private readonly deps: { queue: CommandQueue; processor: AggregateProcessor; logger: Logger },
     private readonly options: CommandWorkerOptions,
-  ) {}
+  ) {
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  }
 
   start(): void {
     if (this.running) return;
@@ -39,6 +59,7 @@ export class CommandWorker {
 
   /** A command was queued: look now rather than at the next poll. */
   notify(): void {
+    this.told = true;
     this.wake?.();
   }
 
@@ -46,6 +67,10 @@ export class CommandWorker {
     this.running = false;
     this.wake?.();
     await this.loop;
+    // Nothing should be left in hand; whatever is goes back at once rather than at its expiry.
+    await this.deps.queue.releaseAll(this.owner).catch((err: unknown) => {
+      this.deps.logger.warn({ err }, "releasing command claims failed; they expire");
+    });
   }
 
   /**
@@ -79,17 +104,17 @@ export class CommandWorker {
     let failures = 0;
     let outage = false;
     while (this.running) {
-      let processed = 0;
+      let claimed = 0;
+      this.told = false;
       try {
-        const pending = await this.deps.commands.pending(this.options.batchSize, this.options.orphanAfterMs);
-        const recovered = this.reportRecovered(pending);
-        // The processor keeps per-aggregate order; different aggregates go in parallel.
-        await Promise.all(
-          pending.map((command) =>
-            inWorkerScope(command, recovered.has(command), () => this.deps.processor.process(command)),
-          ),
-        );
-        processed = pending.length;
+        const batch = await this.deps.queue.claim({
+          owner: this.owner,
+          limit: this.options.batchSize,
+          ttlMs: this.options.claimTtlMs,
+          orphanAfterMs: this.options.orphanAfterMs,
+        });
+        claimed = batch.length;
+        await this.processBatch(batch);
         if (failures > 0) this.deps.logger.info({ failures }, "command worker resumed");
         failures = 0;
       } catch (error) {
@@ -99,7 +124,8 @@ export class CommandWorker {
           this.deps.logger.warn({ err: error, failures }, "command worker failed; backing off");
         }
       }
-      if (processed < this.options.batchSize || failures > 0) {
+      // Anything claimed may have freed the next command of its aggregate: look again at once.
+      if ((claimed === 0 && !this.told) || failures > 0) {
         // A database outage is waited out at a short, fixed pace so work resumes soon after it.
         const ceiling = outage ? 2_000 : 30_000;
         const delay = failures > 0 ? Math.min(this.options.pollMs * 2 ** failures, ceiling) : this.options.pollMs;
@@ -113,5 +139,56 @@ export class CommandWorker {
         this.wake = undefined;
       }
     }
+  }
+
+  /**
+   * One command per aggregate, all at once (the processor groups their commits). A command that
+   * throws is given back with a backoff; the others of the batch are not held by it.
+   */
+  private async processBatch(batch: readonly StoredCommand[]): Promise<void> {
+    if (batch.length === 0) return;
+    const recovered = this.reportRecovered(batch);
+    const inHand = new Set(batch.map((c) => c.commandId));
+    const renewal = setInterval(
+      () => {
+        void this.deps.queue.renew(this.owner, [...inHand], this.options.claimTtlMs).catch((err: unknown) => {
+          this.deps.logger.warn({ err }, "renewing command claims failed");
+        });
+      },
+      Math.max(1, Math.floor(this.options.claimTtlMs / 3)),
+    );
+    try {
+      await Promise.all(
+        batch.map(async (command) => {
+          try {
+            await inWorkerScope(command, recovered.has(command), () => this.deps.processor.process(command));
+          } catch (error) {
+            await this.giveBack(command, error);
+          } finally {
+            inHand.delete(command.commandId);
+          }
+        }),
+      );
+    } finally {
+      clearInterval(renewal);
+    }
+  }
+
+  private async giveBack(command: StoredCommand, error: unknown): Promise<void> {
+    const failures = await this.deps.queue
+      .fail(this.owner, command.commandId, error instanceof Error ? error.message : String(error), {
+        baseMs: this.options.pollMs,
+        maxMs: this.options.maxBackoffMs ?? 60_000,
+      })
+      .catch(() => undefined);
+    this.deps.logger.warn(
+      {
+        err: error,
+        commandId: command.commandId,
+        aggregate: `${command.aggregateName}/${command.aggregateId}`,
+        failures,
+      },
+      "command failed; its aggregate waits for its retry (the claim expires if this could not be recorded)",
+    );
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Accepted commands. A row is the command's idempotency record (unique request per tenant,
- * kept for the retention window) and, while PENDING, an item of the queue workers take from.
+ * kept for the retention window) and, while PENDING, an item of the queue every process takes
+ * from (claims: src/store/command-queue.ts).
  */
 import type { SqlExecutor } from "./sql.ts";
 
@@ -24,10 +25,11 @@ export interface StoredCommand {
   createdAt: Date;
 }
 
-const COLUMNS = `command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name, aggregate_id, type, body,
+/** The columns `toCommand` maps (the queue's claim returns them too). */
+export const COLUMNS = `command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name, aggregate_id, type, body,
   header, expected_version, correlation_id, causation_id, wait_command_id, is_async, status, created_at`;
 
-interface CommandRow {
+export interface CommandRow {
   command_id: string;
   tenant_id: string;
   request_id: string;
@@ -47,7 +49,7 @@ interface CommandRow {
   created_at: Date;
 }
 
-const toCommand = (r: CommandRow): StoredCommand => ({
+export const toCommand = (r: CommandRow): StoredCommand => ({
   commandId: r.command_id,
   tenantId: r.tenant_id,
   requestId: r.request_id,
@@ -278,20 +280,6 @@ export class CommandStore {
         WHERE command_id = ANY($1::uuid[])`,
       [commandIds],
     );
-  }
-
-  /**
-   * PENDING commands a worker should process, oldest first: async ones at once, sync ones only
-   * after `orphanAfterMs` (their request died before processing them, e.g. in a crash).
-   */
-  async pending(limit: number, orphanAfterMs: number): Promise<StoredCommand[]> {
-    const rows = await this.sql.query<CommandRow>(
-      `SELECT ${COLUMNS} FROM commands
-        WHERE status = 'PENDING' AND (is_async OR created_at < now() - make_interval(secs => $2))
-        ORDER BY created_at, command_id LIMIT $1`,
-      [limit, orphanAfterMs / 1000],
-    );
-    return rows.map(toCommand);
   }
 
   /** Forgets processed commands whose retention window is over. */
