@@ -86,7 +86,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const tracing = startConfiguredTracing(config.tracing, logger);
   const db =
     options.database ??
-    (await openDatabase(parseDatabaseUrl(config.databaseUrl, config.dataDir), { poolSize: config.poolSize }));
+    (await openDatabase(parseDatabaseUrl(config.databaseUrl, config.dataDir), {
+      poolSize: config.poolSize,
+      idleInTransactionTimeoutMs: config.scaleOut.idleInTransactionTimeoutMs ?? config.scaleOut.leaseTtlMs,
+    }));
   await migrate(db.sql, { logger });
 
   const registry = new Registry(options.contexts ?? defaultContexts, { snapshots: true });
