@@ -40,6 +40,8 @@ import { EventLog } from "./store/event-log.ts";
 import { LeaseStore } from "./store/lease-store.ts";
 import { migrate } from "./store/migrations.ts";
 import { OpsQueries } from "./store/ops-queries.ts";
+import { PgSignalTransport } from "./store/pg-signals.ts";
+import { RedisSignalTransport } from "./store/redis-signals.ts";
 import { ResultStore } from "./store/result-store.ts";
 import { SnapshotStore } from "./store/snapshot-store.ts";
 
@@ -125,10 +127,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     db.sql.engine === "postgres"
       ? new RunnerLeases(new LeaseStore(db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
       : undefined;
-  // Scale-out: stage signals and appends reach the other processes by LISTEN/NOTIFY.
+  // Scale-out: stage signals and appends reach the other processes by LISTEN/NOTIFY, or Redis.
   const crossProcess =
-    db.target.engine === "postgres" && config.scaleOut.signals === "notify"
-      ? new CrossProcessSignals({ url: db.target.url, sql: db.sql, bus, results, events, logger })
+    db.target.engine === "postgres" && config.scaleOut.signals !== "off"
+      ? new CrossProcessSignals({
+          transport:
+            config.scaleOut.signals === "redis" && config.scaleOut.redisUrl
+              ? new RedisSignalTransport(config.scaleOut.redisUrl, config.scaleOut.redisChannel)
+              : new PgSignalTransport(db.target.url, db.sql),
+          bus,
+          results,
+          events,
+          logger,
+        })
       : undefined;
   const runners = new RunnerSet(
     {

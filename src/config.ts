@@ -51,6 +51,8 @@ const schema = z.object({
   CROSS_PROCESS_SIGNALS: z.enum(["notify", "redis", "off"]).default("notify"),
   // With CROSS_PROCESS_SIGNALS=redis: the Redis that carries the signals (redis://host:port).
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  // The pub/sub channel: one per deployment sharing that Redis.
+  REDIS_SIGNAL_CHANNEL: z.string().min(1).default("stageline_signals"),
   // A transaction left idle this long is ended by the server (default: the lease TTL); 0: never.
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(0).optional(),
   // Operations endpoints (/metrics, /ready): see the README's Operations section.
@@ -104,6 +106,8 @@ export interface Config {
     leaseTtlMs: number;
     signals: "notify" | "redis" | "off";
     redisUrl?: string;
+    /** The Redis pub/sub channel (one per deployment sharing that Redis). */
+    redisChannel?: string;
     idleInTransactionTimeoutMs?: number;
   };
   runner: {
@@ -174,7 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scaleOut: {
       leaseTtlMs: e.RUNNER_LEASE_TTL_MS,
       signals: e.CROSS_PROCESS_SIGNALS,
-      ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+      ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL, redisChannel: e.REDIS_SIGNAL_CHANNEL } : {}),
       ...(e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS !== undefined
         ? { idleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS }
         : {}),
