@@ -2,7 +2,7 @@
  * `npm run bench -- [--quick] [--rounds N] [--duration S] [--warmup S] [--clients 1,8,32,128]
  *   [--soak S] [--catchup-events N] [--subscribers N] [--spread S] [--engines postgres,durable,pglite]
  *   [--saga-load S]
- *   [--no-emmett] [--profile [--profile-clients N]]`
+ *   [--no-emmett] [--profile [--profile-clients N]] [--scaleout]`
  * `BENCH_DATABASE_URL=postgres://…` benchmarks an existing server instead of the embedded one
  * (it must allow CREATE DATABASE; the bench's databases are dropped afterwards).
  */
@@ -27,6 +27,8 @@ export interface BenchOptions {
   profileClients: number;
   /** Client processes that share the GraphQL load. */
   clientProcesses: number;
+  /** Only the scale-out figures (bench/scaleout.ts): several processes on one PostgreSQL. */
+  scaleout: boolean;
 }
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -63,6 +65,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "client-processes",
     "saga-load",
     "profile-clients",
+    "scaleout",
   ];
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`Unknown option --${name}`);
   const engines = (flags.get("engines") ?? "postgres,durable,pglite").split(",");
@@ -85,5 +88,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     profile: flags.has("profile"),
     profileClients: num("profile-clients", 32, 32),
     clientProcesses: num("client-processes", 2, 2),
+    scaleout: flags.has("scaleout"),
   };
 }
