@@ -185,7 +185,7 @@ async function takeover(pg: BenchPostgres, ttlMs: number, log: Log): Promise<num
     await once(victim.child, "exit");
     for (;;) {
       const now = await holderOf();
-      if (now && now.live && now.epoch > holder.epoch) break;
+      if (now?.live && now.epoch > holder.epoch) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const ms = performance.now() - killed;
