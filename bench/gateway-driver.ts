@@ -20,7 +20,7 @@ serve({
     app = await createApp({ config: { ...loadConfig(), port: 0 } });
     ids = accountIds(args.prefix, args.accounts);
     await inParallel(ids, 16, async (id) => {
-      const result = await app.gateway.sendAndWaitForProcessed({
+      const result = await app.gateway.sendAndWait({
         aggregateName: "Account",
         type: "CreateAccount",
         input: { name: "bench", initialBalance: INITIAL_BALANCE },
@@ -34,7 +34,7 @@ serve({
   run: (args: LoadPlan) =>
     closedLoop(args, async (loop, n) => {
       const { id } = pick(ids, args.loops, loop, n);
-      const result = await app.gateway.sendAndWaitForProcessed({
+      const result = await app.gateway.sendAndWait({
         aggregateName: "Account",
         type: "Deposit",
         input: { amount: 1 },

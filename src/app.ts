@@ -2,6 +2,9 @@
  * The composition root: opens the database, applies migrations, wires the gateway, the
  * workers and the GraphQL server. Everything a process runs is started and stopped here.
  */
+
+import { AggregateHistory } from "./aggregates/history.ts";
+import { AggregateLoader } from "./aggregates/loader.ts";
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { checkExposure } from "./auth/exposure.ts";
 import { limitWaits } from "./auth/limited-gateway.ts";
@@ -13,14 +16,13 @@ import type { Config } from "./config.ts";
 import { ConsoleService } from "./console/console-service.ts";
 import { serveConsole } from "./console/static.ts";
 import type { BoundedContext } from "./core/context.ts";
-import { StagelineError } from "./core/errors.ts";
+import { InvalidTenant, ReadNotReady } from "./core/errors.ts";
+import { Registry } from "./core/registry.ts";
 import { contexts as defaultContexts } from "./domains/index.ts";
-import { AggregateHistory } from "./gateway/aggregate-history.ts";
 import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
 import { CommandWorker } from "./gateway/command-worker.ts";
 import { CrossProcessSignals } from "./gateway/cross-process-signals.ts";
 import { CommandGateway } from "./gateway/gateway.ts";
-import { Registry } from "./gateway/registry.ts";
 import { ResultBus } from "./gateway/result-bus.ts";
 import type { GraphQLContext } from "./graphql/builder.ts";
 import { buildSchema } from "./graphql/schema.ts";
@@ -66,8 +68,10 @@ export interface App {
   crossProcess: CrossProcessSignals | undefined;
   /** Rebuilds projections without downtime (admin API, CLI). */
   rebuilds: ProjectionRebuilds;
-  /** Loads aggregates (snapshot + later events) and processes commands against them. */
-  aggregates: AggregateProcessor;
+  /** The one aggregate loader: latest snapshot + later events, optionally up to a version. */
+  aggregates: AggregateLoader;
+  /** Processes commands against their aggregates (the gateway's write path). */
+  processor: AggregateProcessor;
   server: GraphQLServer;
   /** Starts the workers and listens; resolves with the URL served. */
   start(): Promise<{ url: string; port: number }>;
@@ -76,10 +80,6 @@ export interface App {
 }
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
-
-export class InvalidTenant extends StagelineError {
-  readonly code = "INVALID_TENANT";
-}
 
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
@@ -100,10 +100,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const results = new ResultStore(db.sql, config.retentionMs);
   const snapshots = new SnapshotStore(db.sql);
   const bus = new ResultBus();
+  const loader = new AggregateLoader({ events, snapshots });
   const processor = new AggregateProcessor({
     sql: db.sql,
     events,
-    snapshots,
+    loader,
     commands,
     results,
     registry,
@@ -151,7 +152,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       bus,
       registry,
       gateway,
-      aggregates: processor,
+      aggregates: loader,
       logger,
       leases,
     },
@@ -163,7 +164,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     config.runner,
   );
 
-  const history = new AggregateHistory({ registry, events, commands });
+  const history = new AggregateHistory({ registry, events, commands, loader });
 
   const waitSlots = new WaitSlots(config.security.maxWaitsPerCredential);
   const anonymousSlots = new WaitSlots(Number.POSITIVE_INFINITY);
@@ -193,7 +194,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       }),
       prisma: db.prisma,
       registry,
-      aggregates: processor,
+      aggregates: loader,
       history,
       rebuilds,
       console: consoleService,
@@ -267,7 +268,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     leases,
     crossProcess,
     rebuilds,
-    aggregates: processor,
+    aggregates: loader,
+    processor,
     server,
     async start() {
       checkExposure(config.security, config.host, logger);
@@ -300,17 +302,4 @@ export async function createApp(options: AppOptions): Promise<App> {
       return stopping;
     },
   };
-}
-
-/** The read model did not catch up with the command in time (or the command failed). */
-export class ReadNotReady extends StagelineError {
-  readonly code: string;
-  constructor(commandId: string, reason: string) {
-    super(
-      reason === "WAIT_TIMEOUT"
-        ? `The read models have not caught up with command ${commandId} yet; retry shortly`
-        : `Command ${commandId} did not reach PROJECTED (${reason})`,
-    );
-    this.code = reason === "WAIT_TIMEOUT" ? "READ_TIMEOUT" : "READ_AFTER_FAILED_COMMAND";
-  }
 }

@@ -3,8 +3,8 @@
  * test/graphql/schema-file.test.ts fails when the committed file is stale.
  */
 import { writeFileSync } from "node:fs";
+import { Registry } from "./core/registry.ts";
 import { contexts } from "./domains/index.ts";
-import { Registry } from "./gateway/registry.ts";
 import { buildSchema, printSortedSchema } from "./graphql/schema.ts";
 
 export const currentSchemaText = () => printSortedSchema(buildSchema(new Registry(contexts, { snapshots: true })));

@@ -8,8 +8,9 @@ import type { Logger } from "../logger.ts";
 import type { ApiKeyStore } from "../store/api-key-store.ts";
 import { API_KEY_PREFIX, parseApiKey, secretMatches } from "./api-keys.ts";
 import type { SecurityConfig } from "./config.ts";
+import { Unauthenticated } from "./errors.ts";
 import { createJwtVerifier, InvalidToken, type JwtVerifier } from "./jwt.ts";
-import { type Principal, Unauthenticated } from "./principal.ts";
+import type { Principal } from "./principal.ts";
 
 export interface Authenticator {
   /** False: no authentication configured; every call is anonymous (loopback only). */

@@ -5,7 +5,7 @@
  * each one.
  */
 import { z } from "zod";
-import { StartupError } from "../core/errors.ts";
+import { CoreCode, StartupError } from "../core/errors.ts";
 
 export type AuthMethod = "jwt" | "apikey";
 
@@ -102,7 +102,7 @@ export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean):
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new StartupError("CONFIG_INVALID", `Invalid configuration: ${problems}. See .env.example.`);
+    throw new StartupError(CoreCode.CONFIG_INVALID, `Invalid configuration: ${problems}. See .env.example.`);
   }
   const e = parsed.data;
   const methods = list(e.AUTH_MODE).filter((m): m is AuthMethod => m !== "none");
@@ -117,14 +117,17 @@ export function loadSecurityConfig(env: NodeJS.ProcessEnv, production: boolean):
   };
   if (methods.includes("jwt") && !jwt.secret && !jwt.publicKey && !jwt.jwksUrl) {
     throw new StartupError(
-      "CONFIG_INVALID",
+      CoreCode.CONFIG_INVALID,
       "AUTH_MODE=jwt needs AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL. See .env.example.",
     );
   }
   const corsOrigins = list(e.CORS_ORIGINS);
   for (const origin of corsOrigins) {
     if (origin === "*" || !/^https?:\/\/[^/]+$/.test(origin)) {
-      throw new StartupError("CONFIG_INVALID", `CORS_ORIGINS: ${origin} is not an origin like https://app.example.com`);
+      throw new StartupError(
+        CoreCode.CONFIG_INVALID,
+        `CORS_ORIGINS: ${origin} is not an origin like https://app.example.com`,
+      );
     }
   }
   return {

@@ -3,7 +3,7 @@
  * explicitly (AUTH_ALLOW_OPEN=true) that something else (a proxy, a private network) guards it.
  * An open server logs one line saying so, so it is never open by accident and unnoticed.
  */
-import { StartupError } from "../core/errors.ts";
+import { CoreCode, StartupError } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { SecurityConfig } from "./config.ts";
 
@@ -16,7 +16,7 @@ export function checkExposure(security: SecurityConfig, host: string, logger: Lo
   if (security.methods.length > 0) return;
   if (!isLoopback(host) && !security.allowOpen) {
     throw new StartupError(
-      "AUTH_REQUIRED",
+      CoreCode.AUTH_REQUIRED,
       `HOST=${host} is reachable from other machines but AUTH_MODE=none: set AUTH_MODE (jwt, apikey) or, if something else guards it, AUTH_ALLOW_OPEN=true`,
     );
   }

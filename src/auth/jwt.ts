@@ -5,7 +5,8 @@
  */
 import { createRemoteJWKSet, importSPKI, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
 import type { JwtSettings } from "./config.ts";
-import { type Principal, Unauthenticated } from "./principal.ts";
+import { Unauthenticated } from "./errors.ts";
+import type { Principal } from "./principal.ts";
 
 export interface ClaimNames {
   tenantClaim: string;

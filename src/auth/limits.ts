@@ -6,22 +6,7 @@
  * an open server (loopback only) has one caller, whom they would only slow down.
  */
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
-import { StagelineError } from "../core/errors.ts";
-
-export class TooManyWaits extends StagelineError {
-  readonly code = "TOO_MANY_WAITS";
-}
-
-export class RateLimited extends StagelineError {
-  readonly code = "RATE_LIMITED";
-  constructor(readonly retryAfterMs: number) {
-    super(`Too many requests for this credential; retry in ${Math.ceil(retryAfterMs / 1000)} s`);
-  }
-}
-
-export class TimeoutTooLong extends StagelineError {
-  readonly code = "TIMEOUT_TOO_LONG";
-}
+import { RateLimited, TimeoutTooLong, TooManyWaits } from "./errors.ts";
 
 /** Counts waits in progress per credential; `acquire` throws TOO_MANY_WAITS at the limit. */
 export class WaitSlots {

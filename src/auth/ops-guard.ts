@@ -6,7 +6,8 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Authenticator } from "./authenticator.ts";
-import { isExpired, Unauthenticated } from "./principal.ts";
+import { Unauthenticated } from "./errors.ts";
+import { isExpired } from "./principal.ts";
 
 /** Resolves true when the `Authorization` header may read the operations endpoints. */
 export type OpsGuard = (authorization: string | undefined) => Promise<boolean>;

@@ -4,7 +4,7 @@
  * a refused caller gets, UNAUTHENTICATED and FORBIDDEN, and the tenant choice rule (a header may
  * only pick among the granted tenants).
  */
-import { StagelineError } from "../core/errors.ts";
+import { Forbidden } from "./errors.ts";
 
 export interface Principal {
   subject: string;
@@ -14,16 +14,6 @@ export interface Principal {
   /** When the credential stops being valid (a JWT's exp); undefined: it does not expire. */
   expiresAt: Date | undefined;
   via: "jwt" | "apikey";
-}
-
-/** No credential, or one that is not valid (bad signature, expired, wrong audience, revoked key). */
-export class Unauthenticated extends StagelineError {
-  readonly code = "UNAUTHENTICATED";
-}
-
-/** A valid credential that does not grant this (another tenant, a missing role). */
-export class Forbidden extends StagelineError {
-  readonly code = "FORBIDDEN";
 }
 
 /** One key per credential, for limits counted per credential (sockets, waits, rate). */

@@ -9,12 +9,8 @@
  * well-formed cursor of one's own tenant can say nothing about rows it cannot read anyway.
  * Pure (no I/O), so the gateway and GraphQL can both use it.
  */
-import { StagelineError } from "./errors.ts";
-
-/** A cursor this API did not hand out to this tenant for this connection. */
-export class InvalidCursor extends StagelineError {
-  readonly code = "INVALID_CURSOR";
-}
+import { InvalidCursor } from "./errors.ts";
+import { MAX_INT4, MAX_INT8 } from "./text.ts";
 
 export interface CursorCodec<V> {
   /** The connection the cursors belong to, e.g. `accounts`. */
@@ -70,22 +66,18 @@ export const idCursor = (kind: string): CursorCodec<string> =>
     (text) => text,
   );
 
-const MAX_BIGINT = 9223372036854775807n;
-
 /** Cursors holding a log position (connections ordered by when their rows were created). */
 export const positionCursor = (kind: string): CursorCodec<bigint> =>
   cursorCodec(
     kind,
     (position) => position.toString(),
-    (text) => (/^(0|[1-9][0-9]{0,18})$/.test(text) && BigInt(text) <= MAX_BIGINT ? BigInt(text) : undefined),
+    (text) => (/^(0|[1-9][0-9]{0,18})$/.test(text) && BigInt(text) <= MAX_INT8 ? BigInt(text) : undefined),
   );
-
-const MAX_INT32 = 2147483647;
 
 /** Cursors holding an aggregate's version (versions are Int columns, like GraphQL's Int). */
 export const streamVersionCursor = (kind: string): CursorCodec<number> =>
   cursorCodec(
     kind,
     (version) => String(version),
-    (text) => (/^(0|[1-9][0-9]{0,9})$/.test(text) && Number(text) <= MAX_INT32 ? Number(text) : undefined),
+    (text) => (/^(0|[1-9][0-9]{0,9})$/.test(text) && Number(text) <= MAX_INT4 ? Number(text) : undefined),
   );

@@ -10,7 +10,7 @@
  * (aggregate, event) pairs), so two contexts may both declare `Created`.
  */
 import type { z } from "zod";
-import { StagelineError } from "./errors.ts";
+import { InvalidEvent } from "./errors.ts";
 import type { DomainEvent, StoredEventShape } from "./messages.ts";
 
 /** Reads one older shape of an event's data and returns the current shape. */
@@ -61,11 +61,6 @@ type SchemaOf<D> = D extends EventDeclaration<infer S> ? S : D extends z.ZodType
 export type EventOf<C extends EventSchemas> = {
   [K in keyof C & string]: DomainEvent<K, z.output<SchemaOf<C[K]>>>;
 }[keyof C & string];
-
-/** A decided event failed its own schema (`validateEvents`): a bug in the decider; nothing was stored. */
-export class InvalidEvent extends StagelineError {
-  readonly code = "EVENT_INVALID";
-}
 
 const declarationOf = (entry: z.ZodType | EventDeclaration): EventDeclaration =>
   "schema" in entry && "upcasters" in entry ? entry : versioned(entry, {});

@@ -53,7 +53,7 @@ export const OK = "Ok";
 export interface CommandResult {
   /** Unique per result. */
   id: string;
-  /** The command a client waits on: the root of a chain for saga-issued commands. */
+  /** The command a client waits on: the root of a chain (its correlation ID) for saga-issued commands. */
   waitCommandId: string;
   stage: Stage;
   scope: ResultScope;
@@ -82,9 +82,6 @@ export interface CommandResult {
    */
   chainFailures?: CommandResult[];
 }
-
-/** The answer's code when the command sent succeeded and another command of its chain failed. */
-export const CHAIN_FAILED = "CHAIN_FAILED";
 
 /** What a waiter waits for: a stage, optionally of one processor; for a chain, the tail. */
 export interface WaitTarget {

@@ -1,20 +1,21 @@
 /**
  * Processes stored commands against their aggregates: decide on the aggregate's state (from a
- * bounded cache, or loaded: latest snapshot + later events), then commit through the group
- * committer, where the events, the command's DONE mark and its PROCESSED result commit in one
- * transaction with other commands' — so a command is applied at most once even when two
- * workers race for it, and its outcome is never lost. Commands on one aggregate run one at a
+ * bounded cache, or loaded by the one aggregate loader: latest snapshot + later events), then
+ * commit through the group committer, where the events, the command's DONE mark and its
+ * PROCESSED result commit in one transaction with other commands' — so a command is applied at
+ * most once even when two workers race for it, and its outcome is never lost. Commands on one aggregate run one at a
  * time, in arrival order; a stale state (a conflict) is evicted, loaded and decided again.
  */
+import type { AggregateLoader } from "../aggregates/loader.ts";
 import { type AnyAggregate, asEvents, replay } from "../core/aggregate.ts";
-import { DomainError, StagelineError, VersionConflict } from "../core/errors.ts";
+import { CoreCode, DomainError, StagelineError, VersionConflict } from "../core/errors.ts";
 import type { StreamKey } from "../core/messages.ts";
+import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { ResultStore } from "../store/result-store.ts";
-import type { SnapshotStore } from "../store/snapshot-store.ts";
 import type { SqlClient } from "../store/sql.ts";
 import { AggregateCache } from "./aggregate-cache.ts";
 import {
@@ -25,13 +26,13 @@ import {
   type GroupOutcome,
 } from "./group-commit.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
-import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
 
 export interface AggregateProcessorDeps {
   sql: SqlClient;
   events: EventLog;
-  snapshots: SnapshotStore;
+  /** Loads an aggregate the cache does not hold (the app's one loader). */
+  loader: AggregateLoader;
   commands: CommandStore;
   results: ResultStore;
   registry: Registry;
@@ -45,11 +46,6 @@ export interface AggregateProcessorDeps {
   /** Aggregates whose state and version are kept in memory (0: none, always load). */
   cacheSize?: number;
   groupCommit?: Partial<GroupCommitOptions>;
-}
-
-export interface LoadedAggregate<State = unknown> {
-  state: State;
-  version: number;
 }
 
 export class AggregateProcessor {
@@ -89,18 +85,6 @@ export class AggregateProcessor {
     return this.committer.waitingCount;
   }
 
-  /** The aggregate's current state from the store: latest usable snapshot plus the events after it. */
-  async load<State = unknown>(
-    aggregate: AnyAggregate & { initialState(): State },
-    stream: StreamKey,
-  ): Promise<LoadedAggregate<State>> {
-    const snapshot = await this.deps.snapshots.load(stream);
-    const usable = snapshot && snapshot.stateVersion === (aggregate.snapshotVersion ?? 1) ? snapshot : undefined;
-    const events = await this.deps.events.readStream(stream, usable?.version ?? 0);
-    const state = replay(aggregate, events, usable ? usable.state : aggregate.initialState());
-    return { state, version: events.at(-1)?.version ?? usable?.version ?? 0 };
-  }
-
   private async processNow(
     command: StoredCommand,
     unstored: boolean,
@@ -122,7 +106,7 @@ export class AggregateProcessor {
       if (registered) decided = await this.decide(registered.aggregate, command, stream, key);
       else {
         decided = {
-          decision: reject(null, null, "UNKNOWN_COMMAND", `Unknown command ${command.type}`),
+          decision: reject(null, null, CoreCode.UNKNOWN_COMMAND, `Unknown command ${command.type}`),
         };
       }
       const item: GroupItem = { command, stream, decision: decided.decision, fresh };
@@ -173,7 +157,7 @@ export class AggregateProcessor {
         decision: reject(
           null,
           null,
-          "VERSION_CONFLICT",
+          CoreCode.VERSION_CONFLICT,
           `The aggregate kept changing under the command (${attempt + 1} attempts): stream ${command.aggregateName}-${command.aggregateId} moved on`,
         ),
       });
@@ -207,7 +191,7 @@ export class AggregateProcessor {
     stream: StreamKey,
     key: string,
   ): Promise<{ decision: Decision; state: unknown }> {
-    const { state, version } = this.cache.get(key) ?? (await this.load(aggregate, stream));
+    const { state, version } = this.cache.get(key) ?? (await this.deps.loader.load(aggregate, stream));
     return { decision: this.decideOn(aggregate, command, state, version), state };
   }
 
@@ -218,18 +202,18 @@ export class AggregateProcessor {
       return reject(
         version,
         version,
-        "AGGREGATE_ALREADY_EXISTS",
+        CoreCode.AGGREGATE_ALREADY_EXISTS,
         `${aggregate.name} ${command.aggregateId} already exists`,
       );
     }
     if (mode === "update" && version === 0) {
-      return reject(null, version, "AGGREGATE_NOT_FOUND", `No ${aggregate.name} with ID ${command.aggregateId}`);
+      return reject(null, version, CoreCode.AGGREGATE_NOT_FOUND, `No ${aggregate.name} with ID ${command.aggregateId}`);
     }
     if (command.expectedVersion !== null && command.expectedVersion !== version) {
       return reject(
         version,
         version,
-        "VERSION_CONFLICT",
+        CoreCode.VERSION_CONFLICT,
         `${aggregate.name} ${command.aggregateId} is at version ${version}, the command expected ${command.expectedVersion}`,
       );
     }
@@ -254,7 +238,7 @@ export class AggregateProcessor {
     } catch (error) {
       if (error instanceof DomainError) return reject(version, version, error.code, error.message);
       this.deps.logger.error({ err: error, commandId: command.commandId, type: command.type }, "decide threw");
-      const code = error instanceof StagelineError ? error.code : "DECIDE_FAILED";
+      const code = error instanceof StagelineError ? error.code : CoreCode.DECIDE_FAILED;
       return reject(version, version, code, `The ${command.type} handler failed: ${(error as Error).message}`);
     }
   }

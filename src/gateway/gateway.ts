@@ -11,18 +11,18 @@ import {
   ValidationFailed,
 } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import type { Registry } from "../core/registry.ts";
 import { INTERNAL_REQUEST_PREFIX, isInternalRequestId } from "../core/request-ids.ts";
-import type { CommandResult, Stage, WaitTarget } from "../core/stages.ts";
+import { sentResult } from "../core/results.ts";
+import type { CommandResult, WaitTarget } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
 import { inSendScope } from "../ops/command-scope.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
-import { sentResult } from "./group-commit.ts";
 import { payloadHash } from "./payload-hash.ts";
 import { RecentCommands } from "./recent-commands.ts";
-import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
 import { bindingErrors } from "./validation.ts";
 import { waitForResults } from "./wait.ts";
@@ -46,8 +46,11 @@ export interface SendRequest {
   header?: Record<string, unknown>;
   /** Store now, process in a worker. Defaults to the gateway's configuration. */
   async?: boolean | null;
-  /** Set by sagas: the chain this command belongs to. */
-  chain?: { correlationId: string; causationId: string; waitCommandId: string };
+  /**
+   * Set by sagas: the chain this command belongs to. The correlation ID is the chain's root
+   * command, which is also what a client waits on (the results' `waitCommandId`).
+   */
+  chain?: { correlationId: string; causationId: string };
 }
 
 export interface Wait extends WaitTarget {
@@ -148,11 +151,6 @@ export class CommandGateway {
     const { commandId, results } = await this.send(request, wait);
     return answerOf(commandId, wait, results);
   }
-
-  sendAndWaitForSent = (request: SendRequest) => this.sendAndWait(request, { stage: "SENT" });
-  sendAndWaitForProcessed = (request: SendRequest) => this.sendAndWait(request, { stage: "PROCESSED" });
-  sendAndWaitForStage = (request: SendRequest, stage: Stage | "ALL") => this.sendAndWait(request, { stage });
-  sendAndWaitForChain = (request: SendRequest, tail: Stage) => this.sendAndWait(request, { stage: tail, chain: true });
 
   /** The results of a command already sent: stored ones first, then live, up to the target. */
   async results(tenantId: string, commandId: string, wait: Wait): Promise<AsyncGenerator<CommandResult>> {
@@ -273,7 +271,7 @@ export class CommandGateway {
       expectedVersion,
       correlationId: request.chain?.correlationId ?? commandId,
       causationId: request.chain?.causationId ?? commandId,
-      waitCommandId: request.chain?.waitCommandId ?? commandId,
+      waitCommandId: request.chain?.correlationId ?? commandId,
       isAsync: request.async ?? this.options.processing === "async",
     };
   }

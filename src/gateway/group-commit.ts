@@ -14,13 +14,14 @@
  * one bad command cannot fail the others twice.
  */
 import type { DomainEvent, RecordedEvent, StreamKey } from "../core/messages.ts";
-import { type CommandResult, OK } from "../core/stages.ts";
+import type { Registry } from "../core/registry.ts";
+import { failed, gatewayFunction, type NewResult, newResult, sentResult, succeeded } from "../core/results.ts";
+import type { CommandResult } from "../core/stages.ts";
 import { traceparentOf } from "../ops/tracing.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { EventLog } from "../store/event-log.ts";
-import type { NewResult, ResultStore } from "../store/result-store.ts";
+import type { ResultStore } from "../store/result-store.ts";
 import type { SqlClient } from "../store/sql.ts";
-import type { Registry } from "./registry.ts";
 import type { ResultBus } from "./result-bus.ts";
 import { stagesReachedAtOnce } from "./stage-rules.ts";
 
@@ -226,35 +227,6 @@ export class GroupCommitter {
   }
 }
 
-/** The SENT result of a command just accepted, as stored with it. */
-export function sentResult(
-  command: Omit<StoredCommand, "status" | "createdAt">,
-  id: string,
-  signalTime: Date,
-): CommandResult {
-  return {
-    id,
-    commandId: command.commandId,
-    waitCommandId: command.waitCommandId,
-    stage: "SENT",
-    scope: "STAGE",
-    tenantId: command.tenantId,
-    contextName: command.contextName,
-    aggregateName: command.aggregateName,
-    aggregateId: command.aggregateId,
-    aggregateVersion: null,
-    requestId: command.requestId,
-    function: { functionKind: "GATEWAY", contextName: "", processorName: "CommandGateway", name: "send" },
-    errorCode: OK,
-    errorMsg: "",
-    bindingErrors: [],
-    result: {},
-    signalTime,
-    succeeded: true,
-    positions: [],
-  };
-}
-
 function processedResult(
   command: StoredCommand,
   processorName: string,
@@ -262,32 +234,22 @@ function processedResult(
   recorded: readonly RecordedEvent[],
 ): NewResult {
   const accepted = decision.kind === "accepted";
-  return {
-    commandId: command.commandId,
-    waitCommandId: command.waitCommandId,
+  return newResult(command, {
     stage: "PROCESSED",
     scope: "STAGE",
-    tenantId: command.tenantId,
-    contextName: command.contextName,
-    aggregateName: command.aggregateName,
-    aggregateId: command.aggregateId,
-    aggregateVersion: accepted ? (recorded.at(-1)?.version ?? decision.version) : decision.version,
-    requestId: command.requestId,
     function: { functionKind: "AGGREGATE", contextName: command.contextName, processorName, name: command.type },
-    errorCode: accepted ? OK : decision.code,
-    errorMsg: accepted ? "" : decision.message,
-    bindingErrors: [],
-    result: accepted ? { eventTypes: recorded.map((e) => e.type) } : {},
-    succeeded: accepted,
+    outcome: accepted ? succeeded : failed(decision.code, decision.message),
+    aggregateVersion: accepted ? (recorded.at(-1)?.version ?? decision.version) : decision.version,
     positions: recorded.map((e) => e.position),
-  };
+    result: accepted ? { eventTypes: recorded.map((e) => e.type) } : {},
+  });
 }
 
 function runnerStageResult(processed: NewResult, stage: NewResult["stage"]): NewResult {
   return {
     ...processed,
     stage,
-    function: { functionKind: "GATEWAY", contextName: "", processorName: "", name: "no interested processor" },
+    function: gatewayFunction("no interested processor", ""),
     result: {},
   };
 }

@@ -3,8 +3,9 @@
  * with no interested processor, or any stage of an accepted command that produced no events,
  * follows PROCESSED immediately. A rejected command reaches no runner stage.
  */
+
+import type { Registry } from "../core/registry.ts";
 import { KIND_OF_STAGE, RUNNER_STAGES, type RunnerStage } from "../core/stages.ts";
-import type { Registry } from "./registry.ts";
 
 export function stagesReachedAtOnce(registry: Registry, eventTypes: readonly string[]): RunnerStage[] {
   if (eventTypes.length === 0) return [...RUNNER_STAGES];

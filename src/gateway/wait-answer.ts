@@ -6,8 +6,10 @@
  * stage the chain reached, is `succeeded: false` when any command of the chain failed, and
  * lists those failures in `chainFailures`. Pure: it reads the results the stream yielded.
  */
-import { CHAIN_FAILED, type CommandResult, type WaitTarget } from "../core/stages.ts";
-import { WAIT_TIMEOUT } from "./wait.ts";
+
+import { CoreCode } from "../core/errors.ts";
+import { failed } from "../core/results.ts";
+import type { CommandResult, WaitTarget } from "../core/stages.ts";
 
 /** Reads the wait's stream to its end and answers about `commandId` (see `waitAnswer`). */
 export async function answerOf(
@@ -29,7 +31,7 @@ export function waitAnswer(commandId: string, target: WaitTarget, results: reado
   const failures = chainFailures(results);
   const chainFailed = failures.some((f) => f.commandId !== commandId);
   // The timeout result is already about the command sent (see wait.ts).
-  if (last.errorCode === WAIT_TIMEOUT) return { ...last, chainFailures: failures };
+  if (last.errorCode === CoreCode.WAIT_TIMEOUT) return { ...last, chainFailures: failures };
 
   const own = results.filter((r) => r.commandId === commandId);
   const answer = ownAnswer(own, target) ?? last;
@@ -42,13 +44,14 @@ export function waitAnswer(commandId: string, target: WaitTarget, results: reado
     // Not the stored result of that ID any more: its outcome is the chain's.
     id: `chain:${answer.id}`,
     aggregateVersion: version,
-    succeeded: false,
-    errorCode: ownFailure ? ownFailure.errorCode : CHAIN_FAILED,
-    errorMsg: ownFailure
-      ? ownFailure.errorMsg
-      : `${others.length} command${others.length === 1 ? "" : "s"} of the chain failed: ${others
-          .map((f) => `${f.aggregateName} ${f.aggregateId} at ${f.stage} (${f.errorCode})`)
-          .join(", ")}`,
+    ...(ownFailure
+      ? failed(ownFailure.errorCode, ownFailure.errorMsg)
+      : failed(
+          CoreCode.CHAIN_FAILED,
+          `${others.length} command${others.length === 1 ? "" : "s"} of the chain failed: ${others
+            .map((f) => `${f.aggregateName} ${f.aggregateId} at ${f.stage} (${f.errorCode})`)
+            .join(", ")}`,
+        )),
     signalTime: last.signalTime,
     chainFailures: failures,
   };
@@ -68,7 +71,7 @@ function ownAnswer(own: readonly CommandResult[], target: WaitTarget): CommandRe
 function chainFailures(results: readonly CommandResult[]): CommandResult[] {
   const failures = new Map<string, CommandResult>();
   for (const result of results) {
-    if (result.succeeded || result.errorCode === WAIT_TIMEOUT || failures.has(result.commandId)) continue;
+    if (result.succeeded || result.errorCode === CoreCode.WAIT_TIMEOUT || failures.has(result.commandId)) continue;
     failures.set(result.commandId, result);
   }
   return [...failures.values()];

@@ -10,6 +10,9 @@
  * by another process, reads the store first (after listening, so a result published in between
  * is seen twice, not never).
  */
+
+import { CoreCode } from "../core/errors.ts";
+import { failed, gatewayFunction, newResult } from "../core/results.ts";
 import type { CommandResult, WaitTarget } from "../core/stages.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import type { ResultBus } from "./result-bus.ts";
@@ -32,8 +35,6 @@ export interface WaitOptions {
    */
   own?: boolean;
 }
-
-export const WAIT_TIMEOUT = "WAIT_TIMEOUT";
 
 /** How much later than `pollMs` an own wait first polls (its results normally come on the bus). */
 const OWN_POLL_FACTOR = 5;
@@ -204,27 +205,28 @@ function timeoutResult(
   const target = `${options.target.chain ? "chain " : ""}${options.target.stage}${
     options.target.processor?.processorName ? ` of ${options.target.processor.processorName}` : ""
   }`;
+  const subject = own ?? {
+    commandId,
+    waitCommandId: commandId,
+    tenantId: "",
+    contextName: "",
+    aggregateName: "",
+    aggregateId: "",
+    requestId: "",
+  };
+  const message = `Waited ${options.timeoutMs} ms for ${target}; the last stage reached was ${own?.stage ?? "none"}${
+    last && last !== own ? ` (the chain's latest: ${last.stage} of command ${last.commandId})` : ""
+  }. The command may still complete.`;
   return {
     id: `timeout:${commandId}:${Date.now()}`,
-    commandId,
-    waitCommandId: own?.waitCommandId ?? commandId,
-    stage: options.target.stage === "ALL" ? (own?.stage ?? "SENT") : options.target.stage,
-    scope: "STAGE",
-    tenantId: own?.tenantId ?? "",
-    contextName: own?.contextName ?? "",
-    aggregateName: own?.aggregateName ?? "",
-    aggregateId: own?.aggregateId ?? "",
-    aggregateVersion: own?.aggregateVersion ?? null,
-    requestId: own?.requestId ?? "",
-    function: { functionKind: "GATEWAY", contextName: "", processorName: "CommandGateway", name: "wait" },
-    errorCode: WAIT_TIMEOUT,
-    errorMsg: `Waited ${options.timeoutMs} ms for ${target}; the last stage reached was ${own?.stage ?? "none"}${
-      last && last !== own ? ` (the chain's latest: ${last.stage} of command ${last.commandId})` : ""
-    }. The command may still complete.`,
-    bindingErrors: [],
-    result: {},
     signalTime: new Date(),
-    succeeded: false,
-    positions: own?.positions ?? [],
+    ...newResult(subject, {
+      stage: options.target.stage === "ALL" ? (own?.stage ?? "SENT") : options.target.stage,
+      scope: "STAGE",
+      function: gatewayFunction("wait"),
+      outcome: failed(CoreCode.WAIT_TIMEOUT, message),
+      aggregateVersion: own?.aggregateVersion ?? null,
+      positions: own?.positions ?? [],
+    }),
   };
 }

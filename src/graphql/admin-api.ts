@@ -26,7 +26,7 @@ export function defineAdminApi(builder: StagelineBuilder): void {
       startedAt: t.field({ type: "DateTime", resolve: (p) => p.startedAt }),
       finishedAt: t.field({ type: "DateTime", nullable: true, resolve: (p) => p.finishedAt }),
       errorCode: t.exposeString("errorCode", { nullable: true }),
-      errorMessage: t.exposeString("errorMessage", { nullable: true }),
+      errorMsg: t.exposeString("errorMsg", { nullable: true }),
     }),
   });
 

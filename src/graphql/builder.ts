@@ -7,13 +7,14 @@ import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
-import { Forbidden, type Principal } from "../auth/principal.ts";
+import type { AggregateHistory } from "../aggregates/history.ts";
+import type { AggregateLoader } from "../aggregates/loader.ts";
+import { Forbidden } from "../auth/errors.ts";
+import type { Principal } from "../auth/principal.ts";
 import type { AuthScopes, ScopeLoaders } from "../auth/scopes.ts";
 import type { ConsoleService } from "../console/console-service.ts";
-import type { AggregateHistory } from "../gateway/aggregate-history.ts";
-import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
+import type { Registry } from "../core/registry.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
-import type { Registry } from "../gateway/registry.ts";
 import type PrismaTypes from "../generated/pothos-prisma-types.ts";
 import { getDatamodel } from "../generated/pothos-prisma-types.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
@@ -25,7 +26,8 @@ export interface GraphQLContext {
   gateway: CommandGateway;
   prisma: PrismaClient;
   registry: Registry;
-  aggregates: AggregateProcessor;
+  /** Loads an aggregate's state (latest snapshot + later events). */
+  aggregates: Pick<AggregateLoader, "load">;
   /** Aggregates' events and past states, from the log. */
   history: AggregateHistory;
   /** Projection rebuilds (admin). */

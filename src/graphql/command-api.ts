@@ -2,8 +2,9 @@
  * The command side of the API, derived from the registry: one mutation per command (its input
  * type from the command's zod schema), `Query.commandResults` and `Subscription.commandResults`.
  */
+
+import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
-import type { Registry } from "../gateway/registry.ts";
 import { answerOf } from "../gateway/wait-answer.ts";
 import type { StagelineBuilder } from "./builder.ts";
 import { defineCommandTypes, toWait, type WaitForInput } from "./command-types.ts";

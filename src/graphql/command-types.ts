@@ -4,8 +4,10 @@
  */
 import { GraphQLError } from "graphql";
 import type { BindingError } from "../core/errors.ts";
+import { CoreCode } from "../core/errors.ts";
 import { type CommandResult, type FunctionInfo, STAGES, type Stage, type WaitTarget } from "../core/stages.ts";
 import type { StagelineBuilder } from "./builder.ts";
+import { GraphQLCode } from "./errors.ts";
 
 export function defineCommandTypes(builder: StagelineBuilder) {
   builder.scalarType("BigInt", {
@@ -16,7 +18,7 @@ export function defineCommandTypes(builder: StagelineBuilder) {
         return BigInt(value as string);
       } catch {
         throw new GraphQLError("BigInt must be an integer or a decimal string", {
-          extensions: { code: "BAD_USER_INPUT" },
+          extensions: { code: GraphQLCode.BAD_USER_INPUT },
         });
       }
     },
@@ -27,7 +29,9 @@ export function defineCommandTypes(builder: StagelineBuilder) {
     parseValue: (value) => {
       const date = new Date(value as string);
       if (typeof value !== "string" || Number.isNaN(date.getTime())) {
-        throw new GraphQLError("DateTime must be an ISO-8601 string", { extensions: { code: "BAD_USER_INPUT" } });
+        throw new GraphQLError("DateTime must be an ISO-8601 string", {
+          extensions: { code: GraphQLCode.BAD_USER_INPUT },
+        });
       }
       return date;
     },
@@ -163,7 +167,7 @@ export function toWait(
   ) {
     throw new GraphQLError(`waitFor.timeoutMs must be between 1 and ${MAX_WAIT_MS}`, {
       extensions: {
-        code: "VALIDATION_FAILED",
+        code: CoreCode.VALIDATION_FAILED,
         bindingErrors: [{ field: "waitFor.timeoutMs", code: "out_of_range", message: `1..${MAX_WAIT_MS}` }],
       },
     });

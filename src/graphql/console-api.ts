@@ -16,8 +16,8 @@ import {
   isNonNullType,
 } from "graphql";
 import type { ConsoleCommandView, ConsoleService, DeadLetterView, ProcessorView } from "../console/console-service.ts";
+import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
-import type { Registry } from "../gateway/registry.ts";
 import type { GraphQLContext, StagelineBuilder } from "./builder.ts";
 import { endWhenAbandoned } from "./command-api.ts";
 import type { defineCommandTypes } from "./command-types.ts";

@@ -3,16 +3,14 @@
  * metadata, a cursor connection) and `aggregateState` (its state at a version or a moment).
  * Both read the caller's tenant only, and need the auditor role (AUDIT_READERS) or admin.
  */
+
+import type { HistoryEntry } from "../aggregates/history.ts";
 import { subjectOf } from "../auth/scopes.ts";
 import { streamVersionCursor } from "../core/cursor.ts";
-import { type HistoryEntry, versionCursor } from "../gateway/aggregate-history.ts";
 import type { StagelineBuilder } from "./builder.ts";
 import { withErrorCodes } from "./errors.ts";
 
-/**
- * The API's cursors are the app's one codec (src/core/cursor.ts), bound to the tenant; the
- * gateway's own version cursors are what `page` reads, so they are made here from the version.
- */
+/** The app's one cursor codec (src/core/cursor.ts), bound to the tenant; `page` reads the versions. */
 const historyCursor = streamVersionCursor("aggregateHistory");
 
 /** Who may read any aggregate's past: it shows every command's data and sender. */
@@ -89,7 +87,7 @@ export function defineHistoryApi(builder: StagelineBuilder): void {
         },
         resolve: withErrorCodes(async (_root, args, ctx) => {
           const version = (cursor: string | null | undefined) =>
-            cursor == null ? null : versionCursor(historyCursor.decode(ctx.tenantId, cursor));
+            cursor == null ? null : historyCursor.decode(ctx.tenantId, cursor);
           const page = await ctx.history.page(ctx.tenantId, args.aggregate, String(args.id), {
             first: args.first,
             last: args.last,

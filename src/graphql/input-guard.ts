@@ -22,13 +22,9 @@ import {
   GraphQLScalarType,
   type GraphQLSchema,
 } from "graphql";
-import { type BindingError, StagelineError, ValidationFailed } from "../core/errors.ts";
+import { type BindingError, ValidationFailed } from "../core/errors.ts";
 import { outOfInt8Range, outOfTimeRange, unstorableText } from "../core/text.ts";
-
-/** An argument of a query or subscription that cannot be used (see the file comment). */
-export class BadArgument extends StagelineError {
-  readonly code = "BAD_USER_INPUT";
-}
+import { BadArgument } from "./errors.ts";
 
 /** Wraps every field that takes arguments so its arguments are checked first. Returns the schema. */
 export function guardArguments(schema: GraphQLSchema): GraphQLSchema {

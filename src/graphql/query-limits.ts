@@ -14,6 +14,7 @@ import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import type { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { GraphQLCode } from "./errors.ts";
 
 export interface QueryLimits {
   /** Deepest selection set nesting (fragments count their own depth). */
@@ -30,11 +31,11 @@ export interface QueryLimits {
 
 /** The stable `extensions.code` of each limit's error. */
 export const LIMIT_CODES = {
-  maxDepth: "QUERY_TOO_DEEP",
-  maxCost: "QUERY_TOO_COSTLY",
-  maxAliases: "TOO_MANY_ALIASES",
-  maxDirectives: "TOO_MANY_DIRECTIVES",
-  maxTokens: "TOO_MANY_TOKENS",
+  maxDepth: GraphQLCode.QUERY_TOO_DEEP,
+  maxCost: GraphQLCode.QUERY_TOO_COSTLY,
+  maxAliases: GraphQLCode.TOO_MANY_ALIASES,
+  maxDirectives: GraphQLCode.TOO_MANY_DIRECTIVES,
+  maxTokens: GraphQLCode.TOO_MANY_TOKENS,
 } as const satisfies Record<keyof QueryLimits, string>;
 
 /** The plugins enforcing `limits`, each stamping its error with its code. */

@@ -3,7 +3,7 @@
  * bounded context's own read side. Also prints it, sorted, for `schema.graphql`.
  */
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
-import type { Registry } from "../gateway/registry.ts";
+import type { Registry } from "../core/registry.ts";
 import { defineAdminApi } from "./admin-api.ts";
 import { createBuilder, type StagelineBuilder } from "./builder.ts";
 import { defineCommandApi } from "./command-api.ts";

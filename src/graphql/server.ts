@@ -16,7 +16,7 @@ import { GRAPHIQL_EXAMPLES } from "../console/graphiql-examples.ts";
 import { StagelineError } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { GraphQLContext } from "./builder.ts";
-import { toGraphQLError } from "./errors.ts";
+import { GraphQLCode, toGraphQLError } from "./errors.ts";
 import { admitWebSocket, httpCaller, useCredentialExpiry, webSocketCaller } from "./plugins/auth-context.ts";
 import { corsFromAllowList } from "./plugins/cors.ts";
 import { useJsonOnlyPosts } from "./plugins/csrf.ts";
@@ -119,7 +119,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
   const httpServer = createServer((req, res) => {
     if (!accepting) {
       // A request on a kept-alive connection after shutdown began: refused, never half-served.
-      reply(res, 503, "SHUTTING_DOWN", "The server is shutting down; retry shortly", { "retry-after": "1" });
+      reply(res, 503, GraphQLCode.SHUTTING_DOWN, "The server is shutting down; retry shortly", { "retry-after": "1" });
       req.resume();
       return;
     }
@@ -215,7 +215,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
         try {
           contextValue = contextOrBadRequest(() => options.context({ ...caller, transport: "ws" }));
         } catch (error) {
-          return [asGraphQLError(error, "BAD_REQUEST")];
+          return [asGraphQLError(error, GraphQLCode.BAD_REQUEST)];
         }
         return {
           schema,
@@ -344,7 +344,9 @@ function tenantRefusal(
 
 /** Pothos refuses bad connection arguments (a cursor it cannot decode, a negative `first`) inside the resolver. */
 const codeOf = (error: GraphQLError) =>
-  !error.path || error.originalError instanceof PothosValidationError ? "BAD_USER_INPUT" : "INTERNAL_SERVER_ERROR";
+  !error.path || error.originalError instanceof PothosValidationError
+    ? GraphQLCode.BAD_USER_INPUT
+    : GraphQLCode.INTERNAL_SERVER_ERROR;
 
 function asGraphQLError(error: unknown, code: string): GraphQLError {
   const e = error instanceof GraphQLError ? error : new GraphQLError(String(error));
@@ -383,7 +385,7 @@ async function admitBody(req: IncomingMessage, res: ServerResponse, maxBytes: nu
 }
 
 function refuseTooLarge(req: IncomingMessage, res: ServerResponse, message: string): void {
-  reply(res, 413, "PAYLOAD_TOO_LARGE", message);
+  reply(res, 413, GraphQLCode.PAYLOAD_TOO_LARGE, message);
   // Drain (and drop) what the client is still sending, so that it gets to read the answer.
   req.resume();
 }

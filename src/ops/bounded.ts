@@ -1,13 +1,4 @@
-/**
- * Health probes and scrapes must answer quickly while the database hangs (a paused server
- * accepts the query and never replies). Each probe is bounded by a timeout, and concurrent
- * probes share the read in flight instead of queueing more hung queries on the pool.
- */
-import { StagelineError } from "../core/errors.ts";
-
-export class ProbeTimeout extends StagelineError {
-  readonly code = "PROBE_TIMEOUT";
-}
+import { ProbeTimeout } from "./errors.ts";
 
 /** Resolves or rejects as `work` does, or rejects with ProbeTimeout after `ms`. */
 export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {

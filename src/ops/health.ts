@@ -4,7 +4,7 @@
  * checkpoint is within the configured lag of the head (and none halted in this process). A
  * probe never hangs: its reads are bounded by a timeout and a failed check says why.
  */
-import type { Registry } from "../gateway/registry.ts";
+import type { Registry } from "../core/registry.ts";
 import type { RunnerSet } from "../runners/runner-set.ts";
 import { loadMigrations } from "../store/migrations.ts";
 import type { OpsQueries, ProcessorLag } from "../store/ops-queries.ts";

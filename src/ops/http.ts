@@ -9,8 +9,10 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { Registry } from "../gateway/registry.ts";
+import { AuthCode } from "../auth/errors.ts";
+import type { Registry } from "../core/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
+import { GraphQLCode } from "../graphql/errors.ts";
 import { type Logger, withLogContext } from "../logger.ts";
 import type { RunnerSet } from "../runners/runner-set.ts";
 import type { PoolUse } from "../store/database.ts";
@@ -101,10 +103,10 @@ export function attachOperations(deps: OpsDeps): Operations {
     if (route) {
       const allowed = path === "/health" || !deps.guard ? Promise.resolve(true) : deps.guard(req.headers.authorization);
       allowed
-        .then((ok) => (ok ? route(res) : json(res, 401, { error: "UNAUTHENTICATED" })))
+        .then((ok) => (ok ? route(res) : json(res, 401, { error: AuthCode.UNAUTHENTICATED })))
         .catch((err: unknown) => {
           logger.error({ err, path }, "operations endpoint failed");
-          if (!res.headersSent) json(res, 500, { error: "INTERNAL_SERVER_ERROR" });
+          if (!res.headersSent) json(res, 500, { error: GraphQLCode.INTERNAL_SERVER_ERROR });
           else res.destroy();
         });
       return;

@@ -8,8 +8,8 @@
  * on a lost database: its reads are bounded by a timeout, and `stageline_database_up` says 0.
  */
 import client from "prom-client";
+import type { Registry as ProcessorRegistry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
-import type { Registry as ProcessorRegistry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { Logger } from "../logger.ts";
 import type { RunnerSet } from "../runners/runner-set.ts";

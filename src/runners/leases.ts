@@ -9,8 +9,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import { LeaseLost } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
-import { type HeldLease, LeaseLost, type LeaseStore } from "../store/lease-store.ts";
+import type { HeldLease, LeaseStore } from "../store/lease-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import type { RunnerFence } from "./runner.ts";
 

@@ -3,16 +3,15 @@
  * `prepare` runs outside any transaction (reads, side effects, sending commands); `apply` runs
  * inside the batch's transaction, together with the checkpoint.
  */
-import { replay } from "../core/aggregate.ts";
-import { IdempotencyKeyReused } from "../core/errors.ts";
+
+import { AggregateLoader } from "../aggregates/loader.ts";
+import { CoreCode, IdempotencyKeyReused } from "../core/errors.ts";
 import { type RecordedEvent, streamName } from "../core/messages.ts";
 import type { EventHandler, Projection, Saga, SagaCommand, SagaContext, SentSagaCommand } from "../core/processors.ts";
+import type { RegisteredProcessor, SnapshotProcessor } from "../core/registry.ts";
 import { sagaRequestId } from "../core/request-ids.ts";
 import type { CommandResult, ProcessorKind } from "../core/stages.ts";
-import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
 import { type CommandGateway, lastOf, type SendRequest, type Sent } from "../gateway/gateway.ts";
-import type { RegisteredProcessor, SnapshotProcessor } from "../gateway/registry.ts";
-import { WAIT_TIMEOUT } from "../gateway/wait.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { traceReaction } from "../ops/tracing.ts";
 import type { EventLog } from "../store/event-log.ts";
@@ -47,8 +46,8 @@ export interface AdapterDeps {
   events: EventLog;
   snapshots: SnapshotStore;
   gateway: CommandGateway;
-  /** A saga's aggregate lookups (the gateway's loader: latest snapshot plus later events). */
-  aggregates?: Pick<AggregateProcessor, "load">;
+  /** The app's aggregate loader (absent: one on `events` and `snapshots`), for snapshots and saga lookups. */
+  aggregates?: Pick<AggregateLoader, "load">;
   /** A saga's read-model lookups get this client. */
   readModels?: ReadOnlyPrisma;
   /** Reactions of one saga batch run at once (DEFAULT_SAGA_CONCURRENCY when absent). */
@@ -95,6 +94,8 @@ const projectionPrepare =
     apply: (tx) => (projection as Projection<Prisma.TransactionClient>).apply(events, tx.prisma),
   });
 
+const loaderOf = (deps: AdapterDeps): Pick<AggregateLoader, "load"> => deps.aggregates ?? new AggregateLoader(deps);
+
 async function prepareSnapshots(
   processor: SnapshotProcessor,
   events: readonly RecordedEvent[],
@@ -104,14 +105,12 @@ async function prepareSnapshots(
   for (const event of events) latest.set(`${event.tenantId}/${event.aggregateName}/${event.aggregateId}`, event);
   const aggregate = processor.aggregate;
   const stateVersion = aggregate.snapshotVersion ?? 1;
+  const loader = loaderOf(deps);
   const toSave: SnapshotToSave[] = [];
   for (const event of latest.values()) {
     const stream = { tenantId: event.tenantId, aggregateName: event.aggregateName, aggregateId: event.aggregateId };
-    const previous = await deps.snapshots.load(stream);
-    const usable =
-      previous && previous.stateVersion === stateVersion && previous.version <= event.version ? previous : undefined;
-    const later = await deps.events.readStream(stream, usable?.version ?? 0, event.version);
-    const state = replay(aggregate, later, usable ? usable.state : aggregate.initialState());
+    // The previous snapshot plus the events up to this one: the state the new snapshot holds.
+    const { state } = await loader.load(aggregate, stream, { toVersion: event.version });
     toSave.push({ ...stream, version: event.version, stateVersion, state, position: event.position });
   }
   return { apply: (tx) => deps.snapshots.save(toSave, tx.sql) };
@@ -195,14 +194,13 @@ async function runReaction(
       chain: {
         correlationId: event.correlationId,
         causationId: `event:${event.position}`,
-        waitCommandId: event.correlationId,
       },
     });
     report.commandIds.push(commandId);
     const outcome = await lastOf(results);
     // A timed-out wait answers at the target stage too, but it is no refusal: compensating for
     // a command that may still be accepted would undo what was never done. Fail the batch.
-    if (outcome.stage !== "PROCESSED" || outcome.errorCode === WAIT_TIMEOUT) {
+    if (outcome.stage !== "PROCESSED" || outcome.errorCode === CoreCode.WAIT_TIMEOUT) {
       throw new Error(`Saga ${saga.name}: no outcome for ${command.type} ${commandId} (${outcome.errorCode})`);
     }
     return outcome;
@@ -274,9 +272,7 @@ function sagaContext(tenantId: string, deps: AdapterDeps): SagaContext {
       return query.read(deps.readModels as never, tenantId, args);
     },
     aggregate: async (aggregate, aggregateId) => {
-      if (!deps.aggregates)
-        throw new Error(`Aggregate ${aggregate.name}: no aggregate loader given to the saga runner`);
-      const loaded = await deps.aggregates.load(aggregate, { tenantId, aggregateName: aggregate.name, aggregateId });
+      const loaded = await loaderOf(deps).load(aggregate, { tenantId, aggregateName: aggregate.name, aggregateId });
       return { state: loaded.state as never, version: loaded.version };
     },
   };

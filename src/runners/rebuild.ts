@@ -9,10 +9,17 @@
  * nothing is lost or applied twice. Readers see the old tables until the commit.
  */
 import { randomUUID } from "node:crypto";
-import { StagelineError } from "../core/errors.ts";
+import {
+  CoreCode,
+  ProjectionNotRebuildable,
+  RebuildFailed,
+  RebuildInProgress,
+  StagelineError,
+  UnknownProjection,
+} from "../core/errors.ts";
 import { LOG_START } from "../core/messages.ts";
 import type { Projection } from "../core/processors.ts";
-import type { RegisteredProcessor, Registry } from "../gateway/registry.ts";
+import type { RegisteredProcessor, Registry } from "../core/registry.ts";
 import type { Logger } from "../logger.ts";
 import type { CheckpointStore } from "../store/checkpoint-store.ts";
 import type { Database } from "../store/database.ts";
@@ -22,22 +29,6 @@ import { prismaSqlExecutor } from "../store/prisma-sql.ts";
 import { createShadowTables, dropShadowTables, SHADOW_SCHEMA, swapInShadowTables } from "../store/shadow-tables.ts";
 import { projectionStep } from "./processor-adapters.ts";
 import { prepareBatch, Runner, type RunnerOptions } from "./runner.ts";
-
-export class UnknownProjection extends StagelineError {
-  readonly code = "UNKNOWN_PROJECTION";
-}
-
-export class ProjectionNotRebuildable extends StagelineError {
-  readonly code = "PROJECTION_NOT_REBUILDABLE";
-}
-
-export class RebuildInProgress extends StagelineError {
-  readonly code = "REBUILD_IN_PROGRESS";
-}
-
-export class RebuildFailed extends StagelineError {
-  readonly code = "REBUILD_FAILED";
-}
 
 /** REPLAYING: filling the shadow tables. SWAPPING: in the swap transaction. */
 export type RebuildState = "REPLAYING" | "SWAPPING" | "DONE" | "FAILED";
@@ -57,7 +48,7 @@ export interface RebuildProgress {
   startedAt: Date;
   finishedAt: Date | null;
   errorCode: string | null;
-  errorMessage: string | null;
+  errorMsg: string | null;
 }
 
 export interface RebuildOptions {
@@ -98,7 +89,7 @@ export class RebuildJob {
       startedAt: new Date(),
       finishedAt: null,
       errorCode: null,
-      errorMessage: null,
+      errorMsg: null,
     };
     this.done = new Promise((resolve) => {
       this.finish = resolve;
@@ -260,12 +251,12 @@ export class ProjectionRebuilds {
         "projection rebuilt and swapped in",
       );
     } catch (error) {
-      const code = error instanceof StagelineError ? error.code : "REBUILD_FAILED";
+      const code = error instanceof StagelineError ? error.code : CoreCode.REBUILD_FAILED;
       const message = error instanceof Error ? error.message : String(error);
       logger.error({ err: error, projection: liveId, rebuildId: job.progress.rebuildId }, "projection rebuild failed");
       await dropShadowTables(db.sql, tables).catch(() => {});
       await checkpoints.reset(shadowId).catch(() => {});
-      job.update({ state: "FAILED", errorCode: code, errorMessage: message, finishedAt: new Date() });
+      job.update({ state: "FAILED", errorCode: code, errorMsg: message, finishedAt: new Date() });
     } finally {
       await shadowPrisma.$disconnect().catch(() => {});
     }

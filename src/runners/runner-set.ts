@@ -4,11 +4,12 @@
  * pass those events at their next poll, in one batch, instead of each spending a read and a
  * checkpoint transaction on every command.
  */
+
+import type { AggregateLoader } from "../aggregates/loader.ts";
 import { isAfter, type LogCheckpoint, type RecordedEvent } from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
-import type { AggregateProcessor } from "../gateway/aggregate-processor.ts";
+import type { RegisteredProcessor, Registry } from "../core/registry.ts";
 import type { CommandGateway } from "../gateway/gateway.ts";
-import type { RegisteredProcessor, Registry } from "../gateway/registry.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Logger } from "../logger.ts";
@@ -34,7 +35,7 @@ export interface RunnerSetDeps {
   registry: Registry;
   gateway: CommandGateway;
   /** Sagas look aggregates up through it (the gateway's loader). */
-  aggregates?: Pick<AggregateProcessor, "load">;
+  aggregates?: Pick<AggregateLoader, "load">;
   logger: Logger;
   /** Scale-out (PostgreSQL): run only the processors this process holds a lease on. */
   leases?: RunnerLeases;

@@ -8,6 +8,7 @@
  * stable code and a safe message; the detail goes to the log with the command ID.
  */
 import { upcastRecorded } from "../core/aggregate.ts";
+import { CoreCode, LeaseLost } from "../core/errors.ts";
 import {
   checkpointOf,
   isAfter,
@@ -17,8 +18,9 @@ import {
   sameCheckpoint,
 } from "../core/messages.ts";
 import type { StartFrom } from "../core/processors.ts";
-import { type CommandResult, OK, STAGE_OF_KIND } from "../core/stages.ts";
-import type { Registry } from "../gateway/registry.ts";
+import type { Registry } from "../core/registry.ts";
+import { failed, type NewResult, newResult, succeeded } from "../core/results.ts";
+import { type CommandResult, STAGE_OF_KIND } from "../core/stages.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Logger } from "../logger.ts";
@@ -26,9 +28,8 @@ import { traceBatch } from "../ops/tracing.ts";
 import type { CheckpointStore } from "../store/checkpoint-store.ts";
 import type { DeadLetterStore } from "../store/dead-letter-store.ts";
 import type { EventLog } from "../store/event-log.ts";
-import { LeaseLost } from "../store/lease-store.ts";
 import { prismaSqlExecutor } from "../store/prisma-sql.ts";
-import type { NewResult, ResultStore } from "../store/result-store.ts";
+import type { ResultStore } from "../store/result-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { CommandOutputs, PreparedBatch, ProcessorStep } from "./processor-adapters.ts";
@@ -501,30 +502,31 @@ export class Runner {
       const registered = this.deps.registry.aggregate(last.aggregateName);
       return {
         eventTypes: events.map((e) => e.type),
-        result: {
-          commandId,
-          waitCommandId: last.correlationId,
-          stage: STAGE_OF_KIND[this.step.kind],
-          scope: "PROCESSOR",
-          tenantId: last.tenantId,
-          contextName: registered?.contextName ?? "",
-          aggregateName: last.aggregateName,
-          aggregateId: last.aggregateId,
-          aggregateVersion: last.version,
-          requestId: last.requestId,
-          function: {
-            functionKind: this.step.kind,
-            contextName: this.step.contextName,
-            processorName: this.step.name,
-            name: this.step.kind.toLowerCase(),
+        result: newResult(
+          {
+            commandId,
+            waitCommandId: last.correlationId,
+            tenantId: last.tenantId,
+            contextName: registered?.contextName ?? "",
+            aggregateName: last.aggregateName,
+            aggregateId: last.aggregateId,
+            requestId: last.requestId,
           },
-          errorCode: failure ?? OK,
-          errorMsg: failure ? safeMessage(failure, this.step.id, commandId) : "",
-          bindingErrors: [],
-          result: outputs?.get(commandId) ?? {},
-          succeeded: !failure,
-          positions: events.map((e) => e.position),
-        },
+          {
+            stage: STAGE_OF_KIND[this.step.kind],
+            scope: "PROCESSOR",
+            function: {
+              functionKind: this.step.kind,
+              contextName: this.step.contextName,
+              processorName: this.step.name,
+              name: this.step.kind.toLowerCase(),
+            },
+            outcome: failure ? failed(failure, safeMessage(failure, this.step.id, commandId)) : succeeded,
+            aggregateVersion: last.version,
+            positions: events.map((e) => e.position),
+            result: outputs?.get(commandId) ?? {},
+          },
+        ),
       };
     });
   }
@@ -554,8 +556,8 @@ export const MAX_BATCH_GROWTH = 10;
 const QUICK_REREAD_MS = 5;
 
 /** The codes a failed processor signal carries: stable, for clients to branch on. */
-const FAILED = "PROCESSOR_FAILED";
-const HELD = "PROCESSOR_HELD";
+const FAILED = CoreCode.PROCESSOR_FAILED;
+const HELD = CoreCode.PROCESSOR_HELD;
 
 /**
  * What a client reads about a processor's failure. Never the error itself: in development it

@@ -7,10 +7,11 @@
  * asks `stageAlone` and stores the stage in the batch's own statement (with the signals and the
  * checkpoint, so a crash after the commit cannot lose it), and passes only the rest here.
  */
-import { type CommandResult, OK, type STAGE_OF_KIND } from "../core/stages.ts";
-import type { Registry } from "../gateway/registry.ts";
+import type { Registry } from "../core/registry.ts";
+import { failed, type NewResult, stageResult } from "../core/results.ts";
+import type { CommandResult, STAGE_OF_KIND } from "../core/stages.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
-import type { NewResult, ResultStore } from "../store/result-store.ts";
+import type { ResultStore } from "../store/result-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 
 export class StageTracker {
@@ -56,9 +57,7 @@ export class StageTracker {
         const mine = rows.filter((r) => r.command_id === signal.commandId && r.stage === signal.stage);
         const done = new Set(mine.map((r) => `${r.function_context}.${r.processor_name}`));
         if (interested.every((id) => done.has(id))) {
-          const failures = mine
-            .filter((r) => !r.succeeded)
-            .map((r) => ({ ...signal, succeeded: false, errorCode: r.error_code, errorMsg: r.error_msg ?? "" }));
+          const failures = mine.filter((r) => !r.succeeded).map((r) => failed(r.error_code, r.error_msg ?? ""));
           complete.push(stageResult(signal, failures.length > 0 ? failures : [signal]));
         }
       }
@@ -67,19 +66,4 @@ export class StageTracker {
     const stored = await this.deps.results.insert(complete);
     this.deps.bus.publish(stored);
   }
-}
-
-/** The stage-level result: failed if any processor failed (with the first failure's error). */
-function stageResult(signal: NewResult | CommandResult, outcomes: readonly NewResult[]): NewResult {
-  const failure = outcomes.find((o) => !o.succeeded);
-  const { id: _id, signalTime: _t, ...rest } = signal as CommandResult;
-  return {
-    ...rest,
-    scope: "STAGE",
-    function: { functionKind: signal.function.functionKind, contextName: "", processorName: "", name: "" },
-    succeeded: !failure,
-    errorCode: failure ? failure.errorCode : OK,
-    errorMsg: failure ? failure.errorMsg : "",
-    result: signal.function.functionKind === "SAGA" ? signal.result : {},
-  };
 }

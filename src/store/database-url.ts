@@ -2,7 +2,7 @@
  * What DATABASE_URL selects. Pure parsing, so start-up can refuse a bad URL before touching
  * anything, and logs only ever see the masked form.
  */
-import { StartupError } from "../core/errors.ts";
+import { CoreCode, StartupError } from "../core/errors.ts";
 
 export type DatabaseTarget =
   | { engine: "pglite"; dataDir: string | "memory://" }
@@ -15,7 +15,7 @@ export function parseDatabaseUrl(url: string | undefined, defaultDataDir: string
     const dataDir = url.slice("pglite://".length);
     if (!dataDir)
       throw new StartupError(
-        "DATABASE_URL_INVALID",
+        CoreCode.DATABASE_URL_INVALID,
         "DATABASE_URL pglite:// needs a folder, e.g. pglite://./.data/stageline",
       );
     return { engine: "pglite", dataDir };
@@ -25,13 +25,13 @@ export function parseDatabaseUrl(url: string | undefined, defaultDataDir: string
     parsed = new URL(url);
   } catch {
     throw new StartupError(
-      "DATABASE_URL_INVALID",
+      CoreCode.DATABASE_URL_INVALID,
       "DATABASE_URL is not a valid URL: use postgres://user:password@host:5432/database, pglite://<folder> or memory://",
     );
   }
   if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
     throw new StartupError(
-      "DATABASE_URL_INVALID",
+      CoreCode.DATABASE_URL_INVALID,
       `DATABASE_URL scheme "${parsed.protocol}" is not supported: use postgres://, pglite:// or memory://`,
     );
   }

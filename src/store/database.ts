@@ -7,7 +7,7 @@
 import { mkdirSync } from "node:fs";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { StartupError } from "../core/errors.ts";
+import { CoreCode, StartupError } from "../core/errors.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { type DatabaseTarget, describeTarget } from "./database-url.ts";
 import { quietLostConnections } from "./pg-pool.ts";
@@ -61,7 +61,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
       thread = await startPgliteThread(target.dataDir);
     } catch (error) {
       throw new StartupError(
-        "DATABASE_UNAVAILABLE",
+        CoreCode.DATABASE_UNAVAILABLE,
         `Cannot open ${description}: ${(error as Error).message}. Is another process using the folder, or was it written by another PGlite version?`,
       );
     }
@@ -84,7 +84,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   } catch (error) {
     await pool.end().catch(() => {});
     throw new StartupError(
-      "DATABASE_UNAVAILABLE",
+      CoreCode.DATABASE_UNAVAILABLE,
       `Cannot reach ${description} (${describeDriverError(error)}): check DATABASE_URL and that the server is running and accepts connections.`,
     );
   }

@@ -247,20 +247,19 @@ export class EventLog {
   }
 
   /**
-   * The stream's events up to `time`, in order (time travel): the longest run of versions from
-   * the first written at or before `time`, so a state in time is always a prefix of the stream.
+   * The stream's version at `time` (time travel; 0: none yet): the end of the longest run of
+   * versions from the first written at or before `time`, so a state in time is always a prefix
+   * of the stream.
    */
-  async readStreamUntil(stream: StreamKey, time: Date): Promise<RecordedEvent[]> {
-    const rows = await this.sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-        WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3
-          AND version < coalesce((SELECT min(version) FROM events
-                                   WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3
-                                     AND created_at > $4), 2147483647)
-        ORDER BY version`,
+  async versionAt(stream: StreamKey, time: Date): Promise<number> {
+    const rows = await this.sql.query<{ version: number | null }>(
+      `SELECT coalesce((SELECT min(version) - 1 FROM events
+                         WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3 AND created_at > $4),
+                       (SELECT max(version) FROM events
+                         WHERE tenant_id = $1 AND aggregate_name = $2 AND aggregate_id = $3)) AS version`,
       [stream.tenantId, stream.aggregateName, stream.aggregateId, time],
     );
-    return rows.map(toRecorded);
+    return rows[0]?.version ?? 0;
   }
 
   /**

@@ -5,19 +5,8 @@
  * epoch holds (`fence`, in the batch's own transaction). No session advisory locks: a pooler
  * breaks them and their loss is silent.
  */
-import { StagelineError } from "../core/errors.ts";
+import { LeaseLost } from "../core/errors.ts";
 import type { SqlExecutor } from "./sql.ts";
-
-/** A batch's lease was taken over (or ran out) before it committed: the batch is rolled back. */
-export class LeaseLost extends StagelineError {
-  readonly code = "LEASE_LOST";
-  constructor(
-    readonly processorId: string,
-    readonly epoch: bigint,
-  ) {
-    super(`The lease of ${processorId} (epoch ${epoch}) is no longer held by this process`);
-  }
-}
 
 export interface HeldLease {
   processorId: string;

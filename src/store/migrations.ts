@@ -9,7 +9,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { StartupError } from "../core/errors.ts";
+import { CoreCode, StartupError } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { SqlClient, SqlExecutor } from "./sql.ts";
 
@@ -92,13 +92,13 @@ function checkApplied(migrations: Migration[], applied: Map<string, AppliedRow>)
     if (!row) continue;
     if (row.finished_at === null) {
       throw new StartupError(
-        "MIGRATION_FAILED_EARLIER",
+        CoreCode.MIGRATION_FAILED_EARLIER,
         `Migration ${migration.name} was started but never finished (a failed \`prisma migrate deploy\`?). Resolve it with \`prisma migrate resolve\` before starting.`,
       );
     }
     if (row.checksum !== migration.checksum) {
       throw new StartupError(
-        "MIGRATION_CHECKSUM_MISMATCH",
+        CoreCode.MIGRATION_CHECKSUM_MISMATCH,
         `Migration ${migration.name} was changed after it was applied (checksum ${row.checksum.slice(0, 12)}… in the database, ${migration.checksum.slice(0, 12)}… on disk). Restore the file and add a new migration for the change instead.`,
       );
     }
@@ -114,7 +114,10 @@ async function apply(tx: SqlExecutor, migration: Migration): Promise<void> {
   try {
     await tx.exec(migration.sql);
   } catch (error) {
-    throw new StartupError("MIGRATION_FAILED", `Migration ${migration.name} failed: ${(error as Error).message}`);
+    throw new StartupError(
+      CoreCode.MIGRATION_FAILED,
+      `Migration ${migration.name} failed: ${(error as Error).message}`,
+    );
   }
   await tx.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`, [id]);
 }

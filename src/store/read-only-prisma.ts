@@ -3,7 +3,7 @@
  * methods only. A saga decides and sends commands; a write of its own would bypass the log, so
  * writes (and raw SQL, which could write) are not in the type, and throw if reached anyway.
  */
-import { StagelineError } from "../core/errors.ts";
+import { ReadOnlyViolation } from "../core/errors.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 const READS = [
@@ -23,11 +23,6 @@ type ModelName = Exclude<keyof PrismaClient, `$${string}` | symbol>;
 
 /** Every model of the client, each with its read methods only. */
 export type ReadOnlyPrisma = { readonly [M in ModelName]: Pick<PrismaClient[M], Read & keyof PrismaClient[M]> };
-
-/** A write (or raw SQL) through the read-only client. */
-export class ReadOnlyViolation extends StagelineError {
-  readonly code = "READ_ONLY";
-}
 
 export function readOnlyPrisma(prisma: PrismaClient): ReadOnlyPrisma {
   const client = prisma as unknown as Record<string, Record<string, (...args: unknown[]) => unknown> | undefined>;

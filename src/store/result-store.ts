@@ -3,6 +3,7 @@
  * window so that a subscriber arriving late is first given everything already reached.
  */
 import type { BindingError } from "../core/errors.ts";
+import type { NewResult } from "../core/results.ts";
 import type { CommandResult, FunctionKind, ResultScope, Stage } from "../core/stages.ts";
 import type { SqlExecutor } from "./sql.ts";
 
@@ -57,8 +58,6 @@ export const toResult = (r: ResultRow): CommandResult => ({
   succeeded: r.succeeded,
   signalTime: r.signal_time,
 });
-
-export type NewResult = Omit<CommandResult, "id" | "signalTime">;
 
 export class ResultStore {
   constructor(

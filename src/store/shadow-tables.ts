@@ -4,16 +4,11 @@
  * defaults, constraints and indexes, under the same names), the projection refills the twins
  * from the log, and `swapIn` replaces the live tables by them inside the caller's transaction.
  */
-import { StagelineError } from "../core/errors.ts";
+import { UnknownTable } from "../core/errors.ts";
 import type { SqlClient, SqlExecutor } from "./sql.ts";
 
 /** Where shadow tables live while they are being filled. */
 export const SHADOW_SCHEMA = "stageline_rebuild";
-
-/** A table a projection declares does not exist. */
-export class UnknownTable extends StagelineError {
-  readonly code = "PROJECTION_TABLE_MISSING";
-}
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 

@@ -37,21 +37,38 @@ describe("layer rules (biome noRestrictedImports per folder)", () => {
 
   it.each([
     ["src/core/x.ts", 'import { EventLog } from "../store/event-log.ts";\nexport const x = EventLog;\n'],
-    ["src/core/x.ts", 'import type { Registry } from "../gateway/registry.ts";\nexport type X = Registry;\n'],
+    [
+      "src/core/x.ts",
+      'import type { CommandGateway } from "../gateway/gateway.ts";\nexport type X = CommandGateway;\n',
+    ],
     ["src/core/x.ts", 'import { GraphQLError } from "graphql";\nexport const x = GraphQLError;\n'],
     [
       "src/core/x.ts",
       'import type { PrismaClient } from "../generated/prisma/client.ts";\nexport type X = PrismaClient;\n',
     ],
-    ["src/store/x.ts", 'import type { Registry } from "../gateway/registry.ts";\nexport type X = Registry;\n'],
+    [
+      "src/store/x.ts",
+      'import type { CommandGateway } from "../gateway/gateway.ts";\nexport type X = CommandGateway;\n',
+    ],
     ["src/store/x.ts", 'import { builder } from "../graphql/builder.ts";\nexport const x = builder;\n'],
     ["src/graphql/x.ts", 'import { EventLog } from "../store/event-log.ts";\nexport const x = EventLog;\n'],
     ["src/graphql/plugins/x.ts", 'import pg from "pg";\nexport const x = pg;\n'],
     [
       "src/domains/shop/x.ts",
-      'import type { Registry } from "../../gateway/registry.ts";\nexport type X = Registry;\n',
+      'import type { CommandGateway } from "../../gateway/gateway.ts";\nexport type X = CommandGateway;\n',
     ],
     ["src/domains/shop/x.ts", 'import { EventLog } from "../../store/event-log.ts";\nexport const x = EventLog;\n'],
+    [
+      "src/aggregates/x.ts",
+      'import type { CommandGateway } from "../gateway/gateway.ts";\nexport type X = CommandGateway;\n',
+    ],
+    ["src/aggregates/x.ts", 'import { builder } from "../graphql/builder.ts";\nexport const x = builder;\n'],
+    [
+      "src/gateway/x.ts",
+      'import { AggregateHistory } from "../aggregates/history.ts";\nexport const x = AggregateHistory;\n',
+    ],
+    ["src/gateway/x.ts", 'import { builder } from "../graphql/builder.ts";\nexport const x = builder;\n'],
+    ["src/gateway/x.ts", 'import { Runner } from "../runners/runner.ts";\nexport const x = Runner;\n'],
   ])("%s: refuses %s", (path, source) => {
     expect(lint(path, source)).toHaveLength(1);
   });
@@ -67,6 +84,13 @@ describe("layer rules (biome noRestrictedImports per folder)", () => {
       "src/domains/shop/x.ts",
       'import { defineAggregate } from "../../core/aggregate.ts";\nexport const x = defineAggregate;\n',
     ],
+    ["src/core/x.ts", 'import type { Registry } from "./registry.ts";\nexport type X = Registry;\n'],
+    ["src/aggregates/x.ts", 'import { EventLog } from "../store/event-log.ts";\nexport const x = EventLog;\n'],
+    [
+      "src/gateway/x.ts",
+      'import { AggregateLoader } from "../aggregates/loader.ts";\nexport const x = AggregateLoader;\n',
+    ],
+    ["src/runners/x.ts", 'import type { Registry } from "../core/registry.ts";\nexport type X = Registry;\n'],
   ])("%s: allows %s", (path, source) => {
     expect(lint(path, source)).toEqual([]);
   });

@@ -15,7 +15,7 @@
  * `App.gateway.send(request, { stage: "SENT" })` with `async: true` (stored PENDING, and no worker
  * runs because the apps are never started), come back as a StoredCommand through
  * `App.gateway.command(tenantId, commandId)`, and are processed with
- * `App.aggregates.process(command)` (AggregateProcessor.process), the entry point the gateway
+ * `App.processor.process(command)` (AggregateProcessor.process), the entry point the gateway
  * and the command worker use.
  *
  * Two processes: on PostgreSQL a second app with its own connection pool on the same database.
@@ -56,7 +56,7 @@ describe.each(engines)("a command processed twice is applied once, on %s", (engi
   });
 
   async function openAccount(id: string) {
-    const created = await app.gateway.sendAndWaitForProcessed({
+    const created = await app.gateway.sendAndWait({
       tenantId,
       aggregateName: "Account",
       type: "CreateAccount",
@@ -100,8 +100,8 @@ describe.each(engines)("a command processed twice is applied once, on %s", (engi
   it("by one processor, one call after the other", async () => {
     await openAccount("sequential");
     const command = await storedDeposit("sequential", 25);
-    const first = await app.aggregates.process(command);
-    const second = await app.aggregates.process(command);
+    const first = await app.processor.process(command);
+    const second = await app.processor.process(command);
 
     expect(await balance("sequential")).toEqual({ balance: 125, version: 2 });
     expect(await storedFor(command.commandId)).toEqual({ events: ["MoneyDeposited"], processedResults: 1 });
@@ -113,7 +113,7 @@ describe.each(engines)("a command processed twice is applied once, on %s", (engi
   it("by one processor, both calls at once", async () => {
     await openAccount("together");
     const command = await storedDeposit("together", 25);
-    const outcomes = await Promise.all([app.aggregates.process(command), app.aggregates.process(command)]);
+    const outcomes = await Promise.all([app.processor.process(command), app.processor.process(command)]);
 
     expect(await balance("together")).toEqual({ balance: 125, version: 2 });
     expect(await storedFor(command.commandId)).toEqual({ events: ["MoneyDeposited"], processedResults: 1 });
@@ -124,8 +124,8 @@ describe.each(engines)("a command processed twice is applied once, on %s", (engi
   it("by two processes sharing the database, one after the other", async () => {
     await openAccount("two-apps");
     const command = await storedDeposit("two-apps", 25);
-    await app.aggregates.process(command);
-    const second = await other.aggregates.process(command);
+    await app.processor.process(command);
+    const second = await other.processor.process(command);
 
     expect(await balance("two-apps")).toEqual({ balance: 125, version: 2 });
     expect(await storedFor(command.commandId)).toEqual({ events: ["MoneyDeposited"], processedResults: 1 });
@@ -138,7 +138,7 @@ describe.each(engines)("a command processed twice is applied once, on %s", (engi
     // noticing the other's append (the outcome does not depend on the interleaving).
     await openAccount("two-apps-racing");
     const command = await storedDeposit("two-apps-racing", 40);
-    const outcomes = await Promise.all([app.aggregates.process(command), other.aggregates.process(command)]);
+    const outcomes = await Promise.all([app.processor.process(command), other.processor.process(command)]);
 
     expect(await balance("two-apps-racing")).toEqual({ balance: 140, version: 2 });
     expect(await storedFor(command.commandId)).toEqual({ events: ["MoneyDeposited"], processedResults: 1 });

@@ -152,7 +152,7 @@ describe.each(engines)("group commit on %s", (engine) => {
           processed(app, path, "Withdraw", `${path}-r-poor`, { amount: 1_000 }),
           processed(app, path, "Deposit", `${path}-r-stale`, { amount: 10 }),
         ]);
-        await vi.waitFor(() => expect(app.aggregates.commitsWaiting).toBe(3), { timeout: 10_000 });
+        await vi.waitFor(() => expect(app.processor.commitsWaiting).toBe(3), { timeout: 10_000 });
         release();
         const [ok, poor, stale] = await sent;
         expect((await first).errorCode).toBe(OK);
@@ -188,7 +188,7 @@ describe.each(engines)("group commit on %s", (engine) => {
         const sent = Promise.all(
           [`${path}-f-1`, `${path}-f-2`, `${path}-f-3`].map((id) => processed(app, path, "Deposit", id, { amount: 7 })),
         );
-        await vi.waitFor(() => expect(app.aggregates.commitsWaiting).toBe(3), { timeout: 10_000 });
+        await vi.waitFor(() => expect(app.processor.commitsWaiting).toBe(3), { timeout: 10_000 });
         hooks.failNextGroup = true;
         release();
         const answers = await sent;
@@ -228,7 +228,7 @@ describe.each(engines)("group commit on %s", (engine) => {
       for (const [i, id] of [...ids, ...ids].entries()) {
         sent.push(await send(crashing, "Deposit", id, { amount: 1 + (i % 3) * 10 }, "SENT"));
       }
-      await vi.waitFor(() => expect(crashing.aggregates.commitsWaiting).toBe(3), { timeout: 10_000 });
+      await vi.waitFor(() => expect(crashing.processor.commitsWaiting).toBe(3), { timeout: 10_000 });
       release();
       for (const s of sent) expect((await lastOf(s.results)).stage).toBe("SENT");
       await crashing.gateway.drain();

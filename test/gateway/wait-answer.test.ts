@@ -4,10 +4,13 @@
  * that made a real chain wait answer with a child's refusal (1 in 4 on PostgreSQL) is written
  * out here, so it is tested every time.
  */
+
 import { describe, expect, it } from "vitest";
-import { CHAIN_FAILED, type CommandResult, OK, type Stage } from "../../src/core/stages.ts";
+import { CoreCode } from "../../src/core/errors.ts";
+import { failed, newResult } from "../../src/core/results.ts";
+import type { CommandResult, Stage } from "../../src/core/stages.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
-import { WAIT_TIMEOUT, waitForResults } from "../../src/gateway/wait.ts";
+import { waitForResults } from "../../src/gateway/wait.ts";
 import { answerOf, waitAnswer } from "../../src/gateway/wait-answer.ts";
 import type { ResultStore } from "../../src/store/result-store.ts";
 
@@ -15,6 +18,8 @@ const ROOT = "00000000-0000-7000-8000-000000000001";
 const CHILD = "00000000-0000-7000-8000-000000000002";
 const UNLOCK = "00000000-0000-7000-8000-000000000003";
 let ids = 0;
+
+const ACCOUNT = { contextName: "banking", aggregateName: "Account" };
 
 function result(
   commandId: string,
@@ -24,29 +29,21 @@ function result(
 ): CommandResult {
   return {
     id: String(++ids),
-    commandId,
-    waitCommandId: ROOT,
-    stage,
-    scope: "STAGE",
-    tenantId: "default",
-    contextName: "banking",
-    aggregateName: "Account",
-    aggregateId,
-    aggregateVersion: stage === "SENT" ? null : 2,
-    requestId: commandId,
-    function: { functionKind: "AGGREGATE", contextName: "", processorName: "", name: "" },
-    errorCode: OK,
-    errorMsg: "",
-    bindingErrors: [],
-    result: {},
     signalTime: new Date(ids),
-    succeeded: true,
-    positions: [],
+    ...newResult(
+      { commandId, waitCommandId: ROOT, tenantId: "default", requestId: commandId, aggregateId, ...ACCOUNT },
+      {
+        stage,
+        scope: "STAGE",
+        function: { functionKind: "AGGREGATE", contextName: "", processorName: "", name: "" },
+        aggregateVersion: stage === "SENT" ? null : 2,
+      },
+    ),
     ...extra,
   };
 }
 
-const refused = (code: string) => ({ succeeded: false, errorCode: code, errorMsg: `refused: ${code}` });
+const refused = (code: string) => failed(code, `refused: ${code}`);
 const chainTarget = { stage: "SAGA_HANDLED" as const, chain: true };
 
 describe("the answer to a wait", () => {
@@ -72,7 +69,7 @@ describe("the answer to a wait", () => {
       aggregateVersion: 2,
       stage: "SAGA_HANDLED",
       succeeded: false,
-      errorCode: CHAIN_FAILED,
+      errorCode: CoreCode.CHAIN_FAILED,
       result: { commandIds: [CHILD, UNLOCK] },
     });
     expect(answer.id).not.toBe(rootSagaHandled.id);
@@ -99,9 +96,9 @@ describe("the answer to a wait", () => {
 
   it("a chain timeout stays a timeout about the root, with the failures seen so far", () => {
     const childRefusal = result(CHILD, "PROCESSED", refused("ACCOUNT_FROZEN"));
-    const timeout = result(ROOT, "SAGA_HANDLED", { errorCode: WAIT_TIMEOUT, succeeded: false });
+    const timeout = result(ROOT, "SAGA_HANDLED", { errorCode: CoreCode.WAIT_TIMEOUT, succeeded: false });
     const answer = waitAnswer(ROOT, chainTarget, [result(ROOT, "PROCESSED"), childRefusal, timeout]);
-    expect(answer).toMatchObject({ commandId: ROOT, errorCode: WAIT_TIMEOUT, succeeded: false });
+    expect(answer).toMatchObject({ commandId: ROOT, errorCode: CoreCode.WAIT_TIMEOUT, succeeded: false });
     expect(answer.chainFailures).toEqual([childRefusal]);
   });
 
@@ -120,7 +117,7 @@ describe("the answer to a wait", () => {
       commandId: ROOT,
       aggregateId: "ada",
       requestId: ROOT,
-      errorCode: WAIT_TIMEOUT,
+      errorCode: CoreCode.WAIT_TIMEOUT,
       succeeded: false,
       chainFailures: [stored[2]],
     });

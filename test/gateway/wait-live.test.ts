@@ -3,36 +3,28 @@
  * made before its command is stored misses nothing and reads nothing), a waiter that does not
  * read holds up no other waiter, and a wait nobody reads lets go of the bus.
  */
+
 import { describe, expect, it } from "vitest";
-import { type CommandResult, OK, type Stage } from "../../src/core/stages.ts";
+import { CoreCode } from "../../src/core/errors.ts";
+import { gatewayFunction, newResult } from "../../src/core/results.ts";
+import type { CommandResult, Stage } from "../../src/core/stages.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
-import { WAIT_TIMEOUT, waitForResults } from "../../src/gateway/wait.ts";
+import { waitForResults } from "../../src/gateway/wait.ts";
 import type { ResultStore } from "../../src/store/result-store.ts";
 
 const COMMAND = "00000000-0000-7000-8000-00000000000a";
 let ids = 0;
 
+const ADA = { contextName: "banking", aggregateName: "Account", aggregateId: "ada" };
+
 function result(stage: Stage, commandId = COMMAND): CommandResult {
   return {
     id: `r${++ids}`,
-    commandId,
-    waitCommandId: commandId,
-    stage,
-    scope: "STAGE",
-    contextName: "banking",
-    aggregateName: "Account",
-    tenantId: "default",
-    aggregateId: "ada",
-    aggregateVersion: stage === "SENT" ? null : 1,
-    requestId: commandId,
-    function: { functionKind: "GATEWAY", contextName: "", processorName: "", name: "" },
-    errorCode: OK,
-    errorMsg: "",
-    bindingErrors: [],
-    result: {},
     signalTime: new Date(),
-    succeeded: true,
-    positions: [],
+    ...newResult(
+      { commandId, waitCommandId: commandId, tenantId: "default", requestId: commandId, ...ADA },
+      { stage, scope: "STAGE", function: gatewayFunction("", ""), aggregateVersion: stage === "SENT" ? null : 1 },
+    ),
   };
 }
 
@@ -121,7 +113,7 @@ describe("a wait's live results", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const seen = await collect(stream);
     expect(seen[0]).toEqual(sent);
-    expect(seen.at(-1)).toMatchObject({ errorCode: WAIT_TIMEOUT, stage: "PROCESSED" });
+    expect(seen.at(-1)).toMatchObject({ errorCode: CoreCode.WAIT_TIMEOUT, stage: "PROCESSED" });
     expect(seen.at(-1)!.errorMsg).toMatch(/SENT/);
     expect(bus.listenerCount).toBe(0);
   });
@@ -138,7 +130,7 @@ describe("a wait's live results", () => {
     expect(bus.listenerCount).toBe(0);
   });
 
-  it("a timed-out wait ends with a WAIT_TIMEOUT result after what it saw", async () => {
+  it("a timed-out wait ends with a CoreCode.WAIT_TIMEOUT result after what it saw", async () => {
     const bus = new ResultBus();
     const { results } = countingStore();
     const stream = waitForResults({ bus, results }, COMMAND, {
@@ -150,7 +142,7 @@ describe("a wait's live results", () => {
     bus.publish([sent]);
     const seen = await collect(stream);
     expect(seen[0]).toEqual(sent);
-    expect(seen.at(-1)).toMatchObject({ errorCode: WAIT_TIMEOUT, succeeded: false, stage: "PROCESSED" });
+    expect(seen.at(-1)).toMatchObject({ errorCode: CoreCode.WAIT_TIMEOUT, succeeded: false, stage: "PROCESSED" });
     expect(bus.listenerCount).toBe(0);
   });
 

@@ -301,7 +301,7 @@ describe.each(engines)("bad input over GraphQL on %s", (engine) => {
     });
 
     // The next five catch the removal of guardArguments (src/graphql/input-guard.ts) or of the
-    // version bound in parseVersionCursor: each value then reaches SQL and fails there
+    // version bound in src/core/cursor.ts: each value then reaches SQL and fails there
     // (INTERNAL_SERVER_ERROR), or a lone surrogate is stored.
     it("a NUL byte in a name, an ID or search text: VALIDATION_FAILED (mutation), BAD_USER_INPUT (query)", async () => {
       const name = await send(CREATE_ACCOUNT, { name: "a\u0000b" });

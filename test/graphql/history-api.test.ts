@@ -184,6 +184,39 @@ describe.each(engines)("history and time travel on %s", (engine) => {
     expect(beforeBirth.json.data!.aggregateState).toBeNull();
   });
 
+  it("time travel loads through the aggregate loader: a snapshot at or below the point is used, one above it is not", async () => {
+    const snapId = `${engine}-hist-snap`;
+    await t.app.gateway.sendAndWait(send("CreateAccount", snapId, { name: "Bo", initialBalance: 10 }), {
+      stage: "PROCESSED",
+    });
+    const r = await t.app.gateway.sendAndWait(send("Deposit", snapId, { amount: 5 }), { stage: "SNAPSHOT" });
+    expect(r.succeeded).toBe(true);
+    // Tamper with the snapshot (version 2): a state that trusts it shows the marker balance.
+    await t.db.sql.query(`UPDATE snapshots SET state = jsonb_set(state, '{balance}', '1000') WHERE aggregate_id = $1`, [
+      snapId,
+    ]);
+    const stream = { tenantId: "default", aggregateName: "Account", aggregateId: snapId };
+    const events = await t.app.events.readStream(stream);
+    const stateAt = async (atVersion?: number) => {
+      const { json } = await t.post({ query: STATE, variables: { aggregate: "Account", id: snapId, atVersion } });
+      expect(json.errors).toBeUndefined();
+      return json.data!.aggregateState as { version: number; state: { balance: number }; at: string };
+    };
+    // At the snapshot's version no event is read, yet the time is that of version 2's event.
+    expect(await stateAt()).toMatchObject({
+      version: 2,
+      state: { balance: 1000 },
+      at: events[1]!.createdAt.toISOString(),
+    });
+    expect(await stateAt(2)).toMatchObject({ version: 2, state: { balance: 1000 } });
+    // Below the snapshot: replayed from the log's start.
+    expect(await stateAt(1)).toMatchObject({
+      version: 1,
+      state: { balance: 10 },
+      at: events[0]!.createdAt.toISOString(),
+    });
+  });
+
   it("applies upcasters when replaying", async () => {
     const stream = { tenantId: "default", aggregateName: "Counter", aggregateId: `${engine}-c` };
     const meta = { commandId: commandIds[0]!, requestId: "r", correlationId: commandIds[0]!, causationId: "test" };

@@ -4,7 +4,8 @@
  * worth of stuck queries).
  */
 import { describe, expect, it } from "vitest";
-import { ProbeTimeout, singleFlight, withTimeout } from "../../src/ops/bounded.ts";
+import { singleFlight, withTimeout } from "../../src/ops/bounded.ts";
+import { ProbeTimeout } from "../../src/ops/errors.ts";
 
 describe("probe guards", () => {
   it("rejects with PROBE_TIMEOUT when the work does not settle in time, and passes results through", async () => {

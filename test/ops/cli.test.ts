@@ -122,9 +122,9 @@ describe.each(engines)("the CLI on %s", (engine) => {
       });
     }
     await gateway.sendAndWait(accountCommand("Deposit", "bob", { amount: 5 }), { stage: "PROJECTED" });
-    await gateway.sendAndWaitForChain(
+    await gateway.sendAndWait(
       accountCommand("PrepareTransfer", "alice", { transferId: "t1", targetAccountId: "bob", amount: 30 }),
-      "PROJECTED",
+      { stage: "PROJECTED", chain: true },
     );
     await vi.waitFor(async () => {
       const transfer = await running.db.prisma.transferView.findFirst({ where: { id: "t1" } });

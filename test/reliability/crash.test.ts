@@ -9,9 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { StoredEventShape } from "../../src/core/aggregate.ts";
 import { replay } from "../../src/core/aggregate.ts";
+import { Registry } from "../../src/core/registry.ts";
 import { Account, type AccountState } from "../../src/domains/banking/account.ts";
 import { contexts } from "../../src/domains/index.ts";
-import { Registry } from "../../src/gateway/registry.ts";
 import { openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { EventLog } from "../../src/store/event-log.ts";

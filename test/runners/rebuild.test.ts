@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineContext } from "../../src/core/context.ts";
 import { defineProjection } from "../../src/core/processors.ts";
+import { Registry } from "../../src/core/registry.ts";
 import { Account, type AccountState } from "../../src/domains/banking/account.ts";
 import { banking } from "../../src/domains/banking/index.ts";
-import { Registry } from "../../src/gateway/registry.ts";
 import { ProjectionRebuilds, type RebuildProgress } from "../../src/runners/rebuild.ts";
 import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";

@@ -6,10 +6,10 @@ import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { defineContext } from "../../src/core/context.ts";
+import { CoreCode } from "../../src/core/errors.ts";
 import { LOG_START } from "../../src/core/messages.ts";
 import { defineEventHandler, defineProjection, defineSaga, type SagaRejection } from "../../src/core/processors.ts";
 import { sagaRequestId } from "../../src/core/request-ids.ts";
-import { CHAIN_FAILED } from "../../src/core/stages.ts";
 import { Account, type AccountEvent } from "../../src/domains/banking/account.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import { contexts } from "../../src/domains/index.ts";
@@ -177,7 +177,7 @@ describe.each(engines)("runners on %s", (engine) => {
       aggregateVersion: 2,
       stage: "PROJECTED",
       succeeded: false,
-      errorCode: CHAIN_FAILED,
+      errorCode: CoreCode.CHAIN_FAILED,
       chainFailures: [
         {
           aggregateName: "Account",
@@ -222,7 +222,7 @@ describe.each(engines)("runners on %s", (engine) => {
       stage: "SAGA_HANDLED",
       chain: true,
     });
-    expect(answer).toMatchObject({ aggregateId: root, succeeded: false, errorCode: CHAIN_FAILED });
+    expect(answer).toMatchObject({ aggregateId: root, succeeded: false, errorCode: CoreCode.CHAIN_FAILED });
     expect(answer.chainFailures?.map((f) => [f.aggregateId, f.errorCode])).toEqual([
       [`${root}-b`, "INSUFFICIENT_BALANCE"],
     ]);

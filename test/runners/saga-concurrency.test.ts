@@ -7,11 +7,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { defineContext } from "../../src/core/context.ts";
+import { ReadOnlyViolation } from "../../src/core/errors.ts";
 import { defineReadModel, defineSaga, type SagaAcceptance, type SagaCommand } from "../../src/core/processors.ts";
 import { Account, type AccountEvent, type AccountState } from "../../src/domains/banking/account.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import type { SendRequest, Wait } from "../../src/gateway/gateway.ts";
-import { type ReadOnlyPrisma, ReadOnlyViolation, readOnlyPrisma } from "../../src/store/read-only-prisma.ts";
+import { type ReadOnlyPrisma, readOnlyPrisma } from "../../src/store/read-only-prisma.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";

@@ -4,13 +4,12 @@
  * with them is tested every time. The end-to-end semantics are in runners.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { IdempotencyKeyReused } from "../../src/core/errors.ts";
+import { CoreCode, IdempotencyKeyReused } from "../../src/core/errors.ts";
 import type { RecordedEvent } from "../../src/core/messages.ts";
 import { defineSaga } from "../../src/core/processors.ts";
+import type { RegisteredProcessor } from "../../src/core/registry.ts";
 import { type CommandResult, OK } from "../../src/core/stages.ts";
 import type { CommandGateway, SendRequest } from "../../src/gateway/gateway.ts";
-import type { RegisteredProcessor } from "../../src/gateway/registry.ts";
-import { WAIT_TIMEOUT } from "../../src/gateway/wait.ts";
 import { toStep } from "../../src/runners/processor-adapters.ts";
 
 const event: RecordedEvent = {
@@ -78,9 +77,9 @@ describe("a saga's step", () => {
   it("a wait that times out fails the batch: no compensation, nothing more sent", async () => {
     // Catches a timed-out wait (it answers at the target stage, PROCESSED, not succeeded) taken
     // for a refusal (verified): the saga would unlock money for a command still to be accepted.
-    const { gateway, sent } = stubGateway({ succeeded: false, errorCode: WAIT_TIMEOUT });
+    const { gateway, sent } = stubGateway({ succeeded: false, errorCode: CoreCode.WAIT_TIMEOUT });
     const step = toStep(registered, { gateway } as unknown as Parameters<typeof toStep>[1]);
-    await expect(step.prepare([event])).rejects.toThrow(WAIT_TIMEOUT);
+    await expect(step.prepare([event])).rejects.toThrow(CoreCode.WAIT_TIMEOUT);
     expect(compensated).toEqual([]);
     expect(sent).toHaveLength(1);
   });

@@ -14,8 +14,8 @@
  */
 import type { GraphQLField } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Registry } from "../../src/core/registry.ts";
 import { contexts } from "../../src/domains/index.ts";
-import { Registry } from "../../src/gateway/registry.ts";
 import { buildSchema } from "../../src/graphql/schema.ts";
 import { CREATE_ACCOUNT, storedCounts, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";

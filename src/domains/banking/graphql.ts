@@ -10,6 +10,7 @@ import type { AccountView as AccountViewRow } from "../../generated/prisma/clien
 import type { StagelineBuilder } from "../../graphql/builder.ts";
 import { withErrorCodes } from "../../graphql/errors.ts";
 import { keysetConnection } from "../../graphql/keyset-connection.ts";
+import { readAfter, readAfterArgs } from "../../graphql/read-after.ts";
 import { Account, type AccountState } from "./account.ts";
 
 const accountCursor = idCursor("accounts");
@@ -54,14 +55,6 @@ export function bankingSchema(builder: StagelineBuilder): void {
     }),
   });
 
-  const readAfterArgs = (t: Parameters<Parameters<StagelineBuilder["queryField"]>[1]>[0]) => ({
-    afterCommand: t.arg.id({ description: "Wait (bounded) until the projections have passed this command." }),
-    minPosition: t.arg({
-      type: "BigInt",
-      description: "Wait (bounded) until the projections have passed this log position.",
-    }),
-  });
-
   builder.queryField("account", (t) =>
     t.prismaField({
       authScopes: { anyRole: ["teller", "auditor"] },
@@ -70,10 +63,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
       description: "An account from its read model.",
       args: { id: t.arg.id({ required: true }), ...readAfterArgs(t) },
       resolve: async (query, _root, args, ctx) => {
-        await ctx.readAfter({
-          commandId: args.afterCommand ? String(args.afterCommand) : null,
-          position: args.minPosition ?? null,
-        });
+        await readAfter(ctx, args);
         return ctx.prisma.accountView.findUnique({ ...query, where: { key: rowKey(ctx.tenantId, String(args.id)) } });
       },
     }),
@@ -86,10 +76,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
       description: "Accounts by ID, optionally of one status (a cursor is valid for its tenant only: INVALID_CURSOR).",
       args: { status: t.arg({ type: AccountStatus }), ...readAfterArgs(t) },
       resolve: withErrorCodes(async (_root, args, ctx) => {
-        await ctx.readAfter({
-          commandId: args.afterCommand ? String(args.afterCommand) : null,
-          position: args.minPosition ?? null,
-        });
+        await readAfter(ctx, args);
         // Keyset on the row key (indexed): the cursor holds the ID, turned back into its key here.
         const keyOf = (id: string) => rowKey(ctx.tenantId, id);
         return keysetConnection({
@@ -126,10 +113,7 @@ export function bankingSchema(builder: StagelineBuilder): void {
         "The latest transfer with this ID. Transfer IDs are unique only among an account's pending transfers: give `sourceAccountId` to pick that account's.",
       args: { id: t.arg.id({ required: true }), sourceAccountId: t.arg.id(), ...readAfterArgs(t) },
       resolve: async (query, _root, args, ctx) => {
-        await ctx.readAfter({
-          commandId: args.afterCommand ? String(args.afterCommand) : null,
-          position: args.minPosition ?? null,
-        });
+        await readAfter(ctx, args);
         return ctx.prisma.transferView.findFirst({
           ...query,
           where: {

@@ -4,6 +4,7 @@
  */
 import { rowKey } from "../../core/row-key.ts";
 import type { StagelineBuilder } from "../../graphql/builder.ts";
+import { readAfter, readAfterArgs } from "../../graphql/read-after.ts";
 
 export function inventorySchema(builder: StagelineBuilder): void {
   const StockView = builder.prismaObject("StockView", {
@@ -25,10 +26,10 @@ export function inventorySchema(builder: StagelineBuilder): void {
       description: "A SKU's stock from its read model.",
       args: {
         sku: t.arg.id({ required: true }),
-        afterCommand: t.arg.id({ description: "Wait (bounded) until the projections have passed this command." }),
+        ...readAfterArgs(t),
       },
       resolve: async (query, _root, args, ctx) => {
-        await ctx.readAfter({ commandId: args.afterCommand ? String(args.afterCommand) : null, position: null });
+        await readAfter(ctx, args);
         return ctx.prisma.stockView.findUnique({ ...query, where: { key: rowKey(ctx.tenantId, String(args.sku)) } });
       },
     }),

@@ -12,6 +12,7 @@ import type { OrderSummary as OrderSummaryRow, ProductView as ProductRow } from 
 import type { StagelineBuilder } from "../../graphql/builder.ts";
 import { withErrorCodes } from "../../graphql/errors.ts";
 import { keysetConnection } from "../../graphql/keyset-connection.ts";
+import { readAfter, readAfterArgs } from "../../graphql/read-after.ts";
 import { ORDER_STATUSES } from "./order-status.ts";
 import { searchOrderKeys } from "./sql.ts";
 
@@ -132,13 +133,6 @@ export function orderingSchema(builder: StagelineBuilder): void {
     }),
   });
 
-  type QueryFieldBuilder = Parameters<Parameters<StagelineBuilder["queryField"]>[1]>[0];
-  const readAfterArgs = (t: QueryFieldBuilder) => ({
-    afterCommand: t.arg.id({ description: "Wait (bounded) until the projections have passed this command." }),
-  });
-  const readAfter = (ctx: Parameters<typeof withReadAfter>[0], afterCommand: unknown) =>
-    withReadAfter(ctx, afterCommand);
-
   builder.queryField("order", (t) =>
     t.prismaField({
       authScopes: { anyRole: ["clerk", "auditor"] },
@@ -148,7 +142,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
       args: { id: t.arg.id({ required: true }), ...readAfterArgs(t) },
       resolve: (query, _root, args, ctx) =>
         coded(async () => {
-          await readAfter(ctx, args.afterCommand);
+          await readAfter(ctx, args);
           return ctx.prisma.orderSummary.findUnique({
             ...query,
             where: { key: rowKey(ctx.tenantId, String(args.id)) },
@@ -165,7 +159,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
       args: { customerId: t.arg.id({ required: true }), status: t.arg({ type: OrderStatusEnum }), ...readAfterArgs(t) },
       resolve: (_root, args, ctx) =>
         coded(async () => {
-          await readAfter(ctx, args.afterCommand);
+          await readAfter(ctx, args);
           return keysetConnection({
             args,
             tenantId: ctx.tenantId,
@@ -207,7 +201,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
       },
       resolve: (_root, args, ctx) =>
         coded(async () => {
-          await readAfter(ctx, args.afterCommand);
+          await readAfter(ctx, args);
           return keysetConnection({
             args,
             tenantId: ctx.tenantId,
@@ -243,7 +237,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
       args: { id: t.arg.id({ required: true }), ...readAfterArgs(t) },
       resolve: (query, _root, args, ctx) =>
         coded(async () => {
-          await readAfter(ctx, args.afterCommand);
+          await readAfter(ctx, args);
           return ctx.prisma.customerView.findUnique({
             ...query,
             where: { key: rowKey(ctx.tenantId, String(args.id)) },
@@ -261,7 +255,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
       args: { customerId: t.arg.id({ required: true }), ...readAfterArgs(t) },
       resolve: (query, _root, args, ctx) =>
         coded(async () => {
-          await readAfter(ctx, args.afterCommand);
+          await readAfter(ctx, args);
           return ctx.prisma.customerOrderStats.findUnique({
             ...query,
             where: { key: rowKey(ctx.tenantId, String(args.customerId)) },
@@ -278,7 +272,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
       args: { id: t.arg.id({ required: true }), ...readAfterArgs(t) },
       resolve: (query, _root, args, ctx) =>
         coded(async () => {
-          await readAfter(ctx, args.afterCommand);
+          await readAfter(ctx, args);
           return ctx.prisma.productView.findUnique({ ...query, where: { key: rowKey(ctx.tenantId, String(args.id)) } });
         }),
     }),
@@ -292,7 +286,7 @@ export function orderingSchema(builder: StagelineBuilder): void {
       args: { ...readAfterArgs(t) },
       resolve: (_root, args, ctx) =>
         coded(async () => {
-          await readAfter(ctx, args.afterCommand);
+          await readAfter(ctx, args);
           // Keyset on the row key (indexed): the cursor holds the ID, turned back into its key here.
           const keyOf = (id: string) => rowKey(ctx.tenantId, id);
           return keysetConnection({
@@ -317,11 +311,4 @@ export function orderingSchema(builder: StagelineBuilder): void {
         }),
     }),
   );
-}
-
-async function withReadAfter(
-  ctx: { readAfter(options: { commandId?: string | null }): Promise<void> },
-  afterCommand: unknown,
-): Promise<void> {
-  if (afterCommand !== undefined && afterCommand !== null) await ctx.readAfter({ commandId: String(afterCommand) });
 }

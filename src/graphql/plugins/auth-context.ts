@@ -13,15 +13,9 @@ import { GraphQLError } from "graphql";
 import type { Context as WsContext } from "graphql-ws";
 import type { Plugin } from "graphql-yoga";
 import type { Authenticator } from "../../auth/authenticator.ts";
-import { RateLimited, type RequestRate } from "../../auth/limits.ts";
-import {
-  chooseTenant,
-  credentialKey,
-  Forbidden,
-  isExpired,
-  type Principal,
-  Unauthenticated,
-} from "../../auth/principal.ts";
+import { AuthCode, Forbidden, RateLimited, Unauthenticated } from "../../auth/errors.ts";
+import type { RequestRate } from "../../auth/limits.ts";
+import { chooseTenant, credentialKey, isExpired, type Principal } from "../../auth/principal.ts";
 
 export interface Caller {
   /** The tenant asked for (checked against the credential's grants), or undefined: the default. */
@@ -83,7 +77,7 @@ export async function webSocketCaller(
   const caller = ctx.extra.caller ?? { principal: undefined, tenantId: undefined };
   if (caller.principal && isExpired(caller.principal)) {
     return new GraphQLError("The credential has expired; reconnect with a new one", {
-      extensions: { code: "UNAUTHENTICATED" },
+      extensions: { code: AuthCode.UNAUTHENTICATED },
     });
   }
   if (caller.principal && rate) {
@@ -167,7 +161,7 @@ function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: Date): AsyncIterabl
           value: {
             errors: [
               new GraphQLError("The credential has expired; subscribe again with a new one", {
-                extensions: { code: "UNAUTHENTICATED" },
+                extensions: { code: AuthCode.UNAUTHENTICATED },
               }),
             ],
           },

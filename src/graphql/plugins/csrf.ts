@@ -5,6 +5,7 @@
  * for other origins. Refused with 415 UNSUPPORTED_MEDIA_TYPE before anything is parsed.
  */
 import type { Plugin } from "graphql-yoga";
+import { GraphQLCode } from "../errors.ts";
 
 const ACCEPTED = new Set(["application/json", "application/graphql", "application/graphql+json"]);
 
@@ -20,7 +21,7 @@ export function useJsonOnlyPosts(): Plugin {
             errors: [
               {
                 message: "POST bodies must be application/json (or application/graphql)",
-                extensions: { code: "UNSUPPORTED_MEDIA_TYPE" },
+                extensions: { code: GraphQLCode.UNSUPPORTED_MEDIA_TYPE },
               },
             ],
           }),

@@ -7,6 +7,7 @@
  * count needs no bookkeeping of its own.
  */
 import { GraphQLError } from "graphql";
+import { GraphQLCode } from "../errors.ts";
 
 export function tooManyOperations(
   ctx: { subscriptions: Record<string, unknown> },
@@ -15,6 +16,6 @@ export function tooManyOperations(
   const open = Object.keys(ctx.subscriptions).length;
   if (open <= max) return undefined;
   return new GraphQLError(`At most ${max} operations may run at once on one WebSocket; complete some first`, {
-    extensions: { code: "TOO_MANY_OPERATIONS" },
+    extensions: { code: GraphQLCode.TOO_MANY_OPERATIONS },
   });
 }

@@ -1,13 +1,4 @@
-/**
- * The CLI's own small argument reader: positional words and `--flag` / `--flag value` options,
- * each command declaring which flags take a value. A mistake is a UsageError (exit code 2),
- * told apart from a failure of the work itself (exit code 1).
- */
-import { StagelineError } from "../../core/errors.ts";
-
-export class UsageError extends StagelineError {
-  readonly code = "USAGE";
-}
+import { UsageError } from "../errors.ts";
 
 export interface ParsedArgs {
   positional: string[];

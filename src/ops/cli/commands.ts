@@ -9,8 +9,8 @@ import cliProgress from "cli-progress";
 import { type Config, loadConfig } from "../../config.ts";
 import type { BoundedContext } from "../../core/context.ts";
 import { StagelineError } from "../../core/errors.ts";
+import { Registry } from "../../core/registry.ts";
 import { contexts as defaultContexts } from "../../domains/index.ts";
-import { Registry } from "../../gateway/registry.ts";
 import { logger } from "../../logger.ts";
 import { CheckpointStore } from "../../store/checkpoint-store.ts";
 import { CommandStore } from "../../store/command-store.ts";
@@ -20,9 +20,10 @@ import { migrate } from "../../store/migrations.ts";
 import { OpsQueries } from "../../store/ops-queries.ts";
 import { ResultStore } from "../../store/result-store.ts";
 import { sqlState } from "../../store/sql.ts";
-import { parseArgs, parsePosition, UsageError } from "./args.ts";
+import { ImportInvalid, NotMigrated, UsageError } from "../errors.ts";
+import { parseArgs, parsePosition } from "./args.ts";
 import { discardDeadLetter, retryDeadLetter, showDeadLetter, viewOf } from "./dead-letters.ts";
-import { exportLog, ImportInvalid, importLog } from "./log-transfer.ts";
+import { exportLog, importLog } from "./log-transfer.ts";
 import { rebuildProjection } from "./rebuild.ts";
 import { replayProcessor } from "./replay.ts";
 import { securityCommands } from "./security.ts";
@@ -295,10 +296,6 @@ const commands: Record<string, Command> = {
   },
   ...securityCommands(withDatabase),
 };
-
-class NotMigrated extends StagelineError {
-  readonly code = "DATABASE_NOT_MIGRATED";
-}
 
 const registryContexts = (io: CliIo) => io.contexts ?? defaultContexts;
 

@@ -8,21 +8,9 @@
 
 import type { App } from "../../app.ts";
 import { upcastRecorded } from "../../core/aggregate.ts";
-import { StagelineError } from "../../core/errors.ts";
 import type { OpsQueries, StoredDeadLetter } from "../../store/ops-queries.ts";
 import { prismaSqlExecutor } from "../../store/prisma-sql.ts";
-
-export class DeadLetterNotFound extends StagelineError {
-  readonly code = "DEAD_LETTER_NOT_FOUND";
-}
-
-export class UnknownProcessor extends StagelineError {
-  readonly code = "UNKNOWN_PROCESSOR";
-}
-
-export class RetryFailed extends StagelineError {
-  readonly code = "DEAD_LETTER_RETRY_FAILED";
-}
+import { DeadLetterNotFound, RetryFailed, UnknownProcessor } from "../errors.ts";
 
 export interface DeadLetterView {
   processor: string;

@@ -8,21 +8,13 @@
  */
 import { createInterface } from "node:readline";
 import { z } from "zod";
-import { StagelineError } from "../../core/errors.ts";
 import { LOG_START, type LogCheckpoint } from "../../core/messages.ts";
-import type { Registry } from "../../gateway/registry.ts";
+import type { Registry } from "../../core/registry.ts";
 import type { ExportedEvent, OpsQueries } from "../../store/ops-queries.ts";
 import type { SqlClient } from "../../store/sql.ts";
+import { ImportInvalid, ImportTargetNotEmpty } from "../errors.ts";
 
 export const EXPORT_HEADER = { stageline: "event-log", version: 1 } as const;
-
-export class ImportInvalid extends StagelineError {
-  readonly code = "IMPORT_INVALID";
-}
-
-export class ImportTargetNotEmpty extends StagelineError {
-  readonly code = "IMPORT_TARGET_NOT_EMPTY";
-}
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
 const eventLine = z.strictObject({

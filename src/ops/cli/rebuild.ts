@@ -5,10 +5,11 @@
 import cliProgress from "cli-progress";
 import { loadConfig } from "../../config.ts";
 import type { BoundedContext } from "../../core/context.ts";
+import { RebuildFailed } from "../../core/errors.ts";
+import { Registry } from "../../core/registry.ts";
 import { contexts as defaultContexts } from "../../domains/index.ts";
-import { Registry } from "../../gateway/registry.ts";
 import { logger } from "../../logger.ts";
-import { ProjectionRebuilds, RebuildFailed, type RebuildProgress } from "../../runners/rebuild.ts";
+import { ProjectionRebuilds, type RebuildProgress } from "../../runners/rebuild.ts";
 import { CheckpointStore } from "../../store/checkpoint-store.ts";
 import type { Database } from "../../store/database.ts";
 import { DeadLetterStore } from "../../store/dead-letter-store.ts";
@@ -67,6 +68,6 @@ export async function rebuildProjection(
     );
   }
   bar.stop();
-  if (last.state === "FAILED") throw new RebuildFailed(`${last.errorCode}: ${last.errorMessage}`);
+  if (last.state === "FAILED") throw new RebuildFailed(`${last.errorCode}: ${last.errorMsg}`);
   return last;
 }

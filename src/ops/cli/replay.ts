@@ -1,27 +1,8 @@
-/**
- * `stageline replay <processor> --from <position> --yes`: moves a processor's checkpoint back so
- * that it reads the log again from that event on (after fixing a handler, or to resend what a
- * downstream system lost). Refused, with a stable code, for an unknown processor, a position not
- * in the log, a move forward (that would skip events), and projections — re-applying events a
- * projection already applied would count them twice; `stageline rebuild` refills it instead.
- * Without --yes it only says what it would do. A runner running beside it (PostgreSQL) notices
- * the move at its next batch (its commit finds the checkpoint moved and reads again from it).
- */
-import { StagelineError } from "../../core/errors.ts";
 import { isAfter, LOG_START, type LogCheckpoint } from "../../core/messages.ts";
-import type { Registry } from "../../gateway/registry.ts";
+import type { Registry } from "../../core/registry.ts";
 import type { CheckpointStore } from "../../store/checkpoint-store.ts";
 import type { OpsQueries } from "../../store/ops-queries.ts";
-import { UnknownProcessor } from "./dead-letters.ts";
-
-export class ReplayRefused extends StagelineError {
-  constructor(
-    readonly code: "POSITION_NOT_FOUND" | "REPLAY_FORWARD" | "REPLAY_PROJECTION" | "CONFIRMATION_REQUIRED",
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { OpsCode, ReplayRefused, UnknownProcessor } from "../errors.ts";
 
 export interface ReplayPlan {
   processor: string;
@@ -47,28 +28,28 @@ export async function replayProcessor(
   const kind = registered.processor.kind;
   if (kind === "PROJECTION") {
     throw new ReplayRefused(
-      "REPLAY_PROJECTION",
+      OpsCode.REPLAY_PROJECTION,
       `${processor} is a projection: replaying would apply events twice; run \`stageline rebuild ${processor}\` instead`,
     );
   }
   let target: LogCheckpoint = LOG_START;
   if (position > 0n) {
     const event = await deps.queries.eventAt(position);
-    if (!event) throw new ReplayRefused("POSITION_NOT_FOUND", `No event at position ${position} in the log`);
+    if (!event) throw new ReplayRefused(OpsCode.POSITION_NOT_FOUND, `No event at position ${position} in the log`);
     // Just before the event in reading order (transaction, position): it is the first read again.
     target = { transactionId: event.transactionId, position: position - 1n };
   }
   const current = await deps.checkpoints.load(processor);
   if (isAfter(target, current)) {
     throw new ReplayRefused(
-      "REPLAY_FORWARD",
+      OpsCode.REPLAY_FORWARD,
       `${processor} has not read position ${position} yet (its checkpoint is at position ${current.position}): replay only moves a checkpoint back`,
     );
   }
   const plan = { processor, kind, from: show(current), to: show(target), replayFrom: String(position), applied: false };
   if (!confirmed) {
     throw new ReplayRefused(
-      "CONFIRMATION_REQUIRED",
+      OpsCode.CONFIRMATION_REQUIRED,
       `Would move ${processor} (${kind.toLowerCase()}) from position ${current.position} back to read again from position ${position}${kind === "EVENT_HANDLER" ? " (its side effects run again)" : ""}. Run again with --yes to do it.`,
     );
   }

@@ -6,10 +6,10 @@
 import { signLocalToken } from "../../auth/jwt.ts";
 import type { Config } from "../../config.ts";
 import { loadConfig } from "../../config.ts";
-import { StagelineError } from "../../core/errors.ts";
 import { ApiKeyStore } from "../../store/api-key-store.ts";
 import type { Database } from "../../store/database.ts";
-import { parseArgs, UsageError } from "./args.ts";
+import { NoSuchApiKey, UsageError } from "../errors.ts";
+import { parseArgs } from "./args.ts";
 import type { CliIo } from "./commands.ts";
 
 type WithDatabase = <T>(
@@ -112,11 +112,4 @@ export function securityCommands(withDatabase: WithDatabase): Record<string, Sec
       },
     },
   };
-}
-
-export class NoSuchApiKey extends StagelineError {
-  readonly code = "API_KEY_NOT_FOUND";
-  constructor(id: string) {
-    super(`No active API key ${id}`);
-  }
 }

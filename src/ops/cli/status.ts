@@ -2,7 +2,7 @@
  * `stageline status`: where every processor stands (checkpoint, lag, dead letters), the head of
  * the log, the async queue and the migrations, as a table or as JSON for scripts.
  */
-import type { Registry } from "../../gateway/registry.ts";
+import type { Registry } from "../../core/registry.ts";
 import { loadMigrations } from "../../store/migrations.ts";
 import type { OpsQueries } from "../../store/ops-queries.ts";
 

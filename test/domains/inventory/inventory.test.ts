@@ -33,6 +33,16 @@ describe.each(engines)("inventory context on %s", (engine) => {
           `mutation { setStockLevel(input: { onHand: 5 }, command: { aggregateId: "lamp", ${wait} }) { succeeded aggregateVersion } }`,
         ),
       ).toEqual({ succeeded: true, aggregateVersion: 2 });
+      // The read-your-writes arguments every query takes: here a log position, right after its write.
+      const leveled = await mutate(
+        `mutation { setStockLevel(input: { onHand: 5 }, command: { aggregateId: "lamp", ${wait} }) { positions } }`,
+      );
+      const position = (leveled.positions as string[]).at(-1);
+      const { json: read } = await t.post({
+        query: `{ stock(sku: "lamp", minPosition: "${position}") { onHand version } }`,
+      });
+      expect(read.errors).toBeUndefined();
+      expect(read.data?.stock).toEqual({ onHand: 5, version: 3 });
 
       const chain = "waitFor: { stage: SAGA_HANDLED, chain: true }";
       const served = await mutate(

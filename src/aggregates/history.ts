@@ -1,39 +1,16 @@
 /**
- * History and time travel, straight from the log: an aggregate's events with who caused them
- * (an audit trail, paged by version cursors), and its state at a version or at a moment,
- * replayed from its first event with the aggregate's upcasters (no snapshot, no read model).
+ * History and time travel, from the log: an aggregate's events with who caused them (an audit
+ * trail, paged by version), and its state at a version or at a moment, loaded by the one
+ * aggregate loader (the latest snapshot at or below that version, plus the events after it,
+ * upcast) — never from a read model. A read-side service: the gateway does not use it.
  */
-import { replay } from "../core/aggregate.ts";
-import { StagelineError } from "../core/errors.ts";
+import { AmbiguousPointInTime, InvalidPage, UnknownAggregate, VersionOutOfRange } from "../core/errors.ts";
 import type { RecordedEvent, StreamKey } from "../core/messages.ts";
+import type { Registry } from "../core/registry.ts";
 import { MAX_INT4 } from "../core/text.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { EventLog } from "../store/event-log.ts";
-import type { Registry } from "./registry.ts";
-
-export class UnknownAggregate extends StagelineError {
-  readonly code = "UNKNOWN_AGGREGATE";
-}
-
-/** A cursor this API did not hand out (or from another version of it). */
-export class InvalidCursor extends StagelineError {
-  readonly code = "INVALID_CURSOR";
-}
-
-/** Paging arguments out of range, or both directions at once. */
-export class InvalidPage extends StagelineError {
-  readonly code = "INVALID_PAGE";
-}
-
-/** Time travel takes a version or a time, not both. */
-export class AmbiguousPointInTime extends StagelineError {
-  readonly code = "AMBIGUOUS_POINT_IN_TIME";
-}
-
-/** The version asked for is below 1 or above the aggregate's current version. */
-export class VersionOutOfRange extends StagelineError {
-  readonly code = "VERSION_OUT_OF_RANGE";
-}
+import type { AggregateLoader } from "./loader.ts";
 
 export interface HistoryEntry {
   event: RecordedEvent;
@@ -47,11 +24,12 @@ export interface HistoryPage {
   hasPreviousPage: boolean;
 }
 
+/** Page bounds are versions: the caller decodes its cursors (src/core/cursor.ts) to them. */
 export interface PageArgs {
   first?: number | null;
-  after?: string | null;
+  after?: number | null;
   last?: number | null;
-  before?: string | null;
+  before?: number | null;
 }
 
 export interface StateAt {
@@ -63,24 +41,16 @@ export interface StateAt {
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
-const CURSOR_PREFIX = "v1:";
 
-/** Opaque to clients; a version of the stream underneath. */
-export const versionCursor = (version: number): string =>
-  Buffer.from(`${CURSOR_PREFIX}${version}`).toString("base64url");
-
-export function parseVersionCursor(cursor: string): number {
-  const text = Buffer.from(cursor, "base64url").toString("utf8");
-  const version = text.startsWith(CURSOR_PREFIX) ? Number(text.slice(CURSOR_PREFIX.length)) : Number.NaN;
-  // Versions are PostgreSQL integers: a larger one was never handed out (and would fail in SQL).
-  if (!Number.isSafeInteger(version) || version < 0 || version > MAX_INT4 || versionCursor(version) !== cursor) {
-    throw new InvalidCursor(`Cursor ${JSON.stringify(cursor)} is not one this API handed out`);
-  }
-  return version;
+export interface AggregateHistoryDeps {
+  registry: Registry;
+  events: Pick<EventLog, "readStream" | "streamVersion" | "versionAt">;
+  commands: Pick<CommandStore, "byIds">;
+  loader: Pick<AggregateLoader, "load">;
 }
 
 export class AggregateHistory {
-  constructor(private readonly deps: { registry: Registry; events: EventLog; commands: CommandStore }) {}
+  constructor(private readonly deps: AggregateHistoryDeps) {}
 
   /**
    * A page of the aggregate's events, oldest first: `first` after `after`, or `last` before
@@ -88,6 +58,12 @@ export class AggregateHistory {
    */
   async page(tenantId: string, aggregateName: string, aggregateId: string, args: PageArgs): Promise<HistoryPage> {
     const stream = this.stream(tenantId, aggregateName, aggregateId);
+    // Versions are PostgreSQL integers: a larger one was never handed out (and would fail in SQL).
+    const version = (v: number | null | undefined, name: string) => {
+      if (v === null || v === undefined) return undefined;
+      if (!Number.isInteger(v) || v < 0 || v > MAX_INT4) throw new InvalidPage(`${name} is not a version`);
+      return v;
+    };
     const size = (n: number | null | undefined, name: string) => {
       if (n === null || n === undefined) return undefined;
       if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
@@ -98,8 +74,8 @@ export class AggregateHistory {
     const first = size(args.first, "first");
     const last = size(args.last, "last");
     if (first !== undefined && last !== undefined) throw new InvalidPage("Give first or last, not both");
-    const after = args.after ? parseVersionCursor(args.after) : 0;
-    const before = args.before ? parseVersionCursor(args.before) : undefined;
+    const after = version(args.after, "after") ?? 0;
+    const before = version(args.before, "before");
 
     let events: RecordedEvent[];
     let hasNextPage: boolean;
@@ -129,8 +105,8 @@ export class AggregateHistory {
   }
 
   /**
-   * The aggregate's state after `atVersion`, or as it was at `atTime` (neither: now), replayed
-   * from the log. Null when the aggregate had no events yet at that point.
+   * The aggregate's state after `atVersion`, or as it was at `atTime` (neither: now). Null when
+   * the aggregate had no events yet at that point.
    */
   async stateAt(
     tenantId: string,
@@ -143,24 +119,24 @@ export class AggregateHistory {
     const hasVersion = point.atVersion !== null && point.atVersion !== undefined;
     const hasTime = point.atTime !== null && point.atTime !== undefined;
     if (hasVersion && hasTime) throw new AmbiguousPointInTime("Give atVersion or atTime, not both");
-    let events: RecordedEvent[];
+    let toVersion: number | undefined;
     if (hasVersion) {
-      const version = point.atVersion!;
+      toVersion = point.atVersion!;
       const current = await this.deps.events.streamVersion(stream);
-      if (!Number.isInteger(version) || version < 1 || version > current) {
+      if (!Number.isInteger(toVersion) || toVersion < 1 || toVersion > current) {
         throw new VersionOutOfRange(
-          `${aggregateName} ${aggregateId} has versions 1..${current}; atVersion ${version} is outside them`,
+          `${aggregateName} ${aggregateId} has versions 1..${current}; atVersion ${toVersion} is outside them`,
         );
       }
-      events = await this.deps.events.readStream(stream, 0, version);
     } else if (hasTime) {
-      events = await this.deps.events.readStreamUntil(stream, point.atTime!);
-    } else {
-      events = await this.deps.events.readStream(stream, 0);
+      toVersion = await this.deps.events.versionAt(stream, point.atTime!);
+      if (toVersion === 0) return null;
     }
-    const last = events.at(-1);
-    if (!last) return null;
-    return { state: replay(aggregate, events), version: last.version, at: last.createdAt };
+    const loaded = await this.deps.loader.load(aggregate, stream, { toVersion });
+    if (loaded.version === 0) return null;
+    // Loaded from a snapshot at exactly that version, no event was read: its time is one row away.
+    const last = loaded.last ?? (await this.deps.events.readStream(stream, loaded.version - 1, loaded.version))[0];
+    return { state: loaded.state, version: loaded.version, at: last!.createdAt };
   }
 
   private stream(tenantId: string, aggregateName: string, aggregateId: string): StreamKey {
