@@ -2,7 +2,7 @@
  * `npm run bench -- [--quick] [--rounds N] [--duration S] [--warmup S] [--clients 1,8,32,128]
  *   [--soak S] [--catchup-events N] [--subscribers N] [--spread S] [--engines postgres,durable,pglite]
  *   [--saga-load S]
- *   [--no-emmett] [--profile [--profile-clients N]] [--only cells,saga,soak,fanout,catchup]`
+ *   [--no-emmett] [--profile [--profile-clients N]] [--only cells,saga,soak,fanout,catchup] [--scaleout]`
  * `BENCH_DATABASE_URL=postgres://…` benchmarks an existing server instead of the embedded one
  * (it must allow CREATE DATABASE; the bench's databases are dropped afterwards).
  */
@@ -29,6 +29,8 @@ export interface BenchOptions {
   clientProcesses: number;
   /** Only these parts run (`--only cells,saga,soak,fanout,catchup`; default all): narrow development runs. */
   only: Set<string>;
+  /** Only the scale-out figures (bench/scaleout.ts): several processes on one PostgreSQL. */
+  scaleout: boolean;
 }
 
 /** The parts of a run that `--only` can pick. */
@@ -69,6 +71,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "saga-load",
     "profile-clients",
     "only",
+    "scaleout",
   ];
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`Unknown option --${name}`);
   const engines = (flags.get("engines") ?? "postgres,durable,pglite").split(",");
@@ -95,5 +98,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     profileClients: num("profile-clients", 32, 32),
     clientProcesses: num("client-processes", 2, 2),
     only: new Set((flags.get("only") ?? PARTS.join(",")).split(",")),
+    scaleout: flags.has("scaleout"),
   };
 }

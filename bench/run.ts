@@ -459,7 +459,25 @@ function machine() {
   };
 }
 
+/** `--scaleout`: only the scale-out figures (bench/scaleout.ts), printed and written as JSON. */
+async function scaleOut(options: BenchOptions) {
+  const server = await startBenchPostgres();
+  try {
+    const { runScaleOut } = await import("./scaleout.ts");
+    const result = await runScaleOut(server, options.durationMs, log);
+    const m = machine();
+    mkdirSync(`${benchDir}results`, { recursive: true });
+    const file = `${benchDir}results/scaleout-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+    writeFileSync(file, `${JSON.stringify({ machine: m, postgres: server.version, ...result }, null, 2)}\n`);
+    console.log(JSON.stringify({ machine: m, ...result }, null, 2));
+    log(`written to ${file}`);
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(options: BenchOptions) {
+  if (options.scaleout) return await scaleOut(options);
   const emmettProblem = options.emmett && !options.profile ? ensurePeers() : undefined;
   const pgServer = options.engines.includes("postgres") || options.profile ? await startBenchPostgres() : undefined;
   const durableServer = options.engines.includes("durable") ? await startBenchPostgres({ durable: true }) : undefined;

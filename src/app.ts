@@ -43,6 +43,8 @@ import { EventLog } from "./store/event-log.ts";
 import { LeaseStore } from "./store/lease-store.ts";
 import { migrate } from "./store/migrations.ts";
 import { OpsQueries } from "./store/ops-queries.ts";
+import { PgSignalTransport } from "./store/pg-signals.ts";
+import { RedisSignalTransport } from "./store/redis-signals.ts";
 import { ResultStore } from "./store/result-store.ts";
 import { SnapshotStore } from "./store/snapshot-store.ts";
 
@@ -87,7 +89,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const tracing = startConfiguredTracing(config.tracing, logger);
   const db =
     options.database ??
-    (await openDatabase(parseDatabaseUrl(config.databaseUrl, config.dataDir), { poolSize: config.poolSize }));
+    (await openDatabase(parseDatabaseUrl(config.databaseUrl, config.dataDir), {
+      poolSize: config.poolSize,
+      idleInTransactionTimeoutMs: config.scaleOut.idleInTransactionTimeoutMs ?? config.scaleOut.leaseTtlMs,
+    }));
   await migrate(db.sql, { logger });
 
   const registry = new Registry(options.contexts ?? defaultContexts, { snapshots: true });
@@ -131,10 +136,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs, waitPollMs: config.waitPollMs },
   );
 
-  // Scale-out: stage signals and appends reach the other processes by LISTEN/NOTIFY.
+  // Scale-out: stage signals and appends reach the other processes by LISTEN/NOTIFY, or Redis.
   const crossProcess =
-    db.target.engine === "postgres" && config.scaleOut.signals === "notify"
-      ? new CrossProcessSignals({ url: db.target.url, sql: db.sql, bus, results, events, logger })
+    db.target.engine === "postgres" && config.scaleOut.signals !== "off"
+      ? new CrossProcessSignals({
+          transport:
+            config.scaleOut.signals === "redis" && config.scaleOut.redisUrl
+              ? new RedisSignalTransport(config.scaleOut.redisUrl, config.scaleOut.redisChannel)
+              : new PgSignalTransport(db.target.url, db.sql),
+          bus,
+          results,
+          events,
+          logger,
+        })
       : undefined;
   const runners = new RunnerSet(
     {

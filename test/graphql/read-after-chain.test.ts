@@ -40,7 +40,8 @@ describe.each(engines)("afterChain on %s", (engine) => {
       }`,
       { source, target, transferId, amount },
     );
-    return (json.data?.prepareTransfer as { commandId: string }).commandId;
+    expect(json.errors).toBeUndefined();
+    return (json.data as { prepareTransfer: { commandId: string } }).prepareTransfer.commandId;
   };
 
   it("reads the target's balance and the completed transfer after the chain a transfer started", async () => {
