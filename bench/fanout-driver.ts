@@ -29,6 +29,8 @@ export interface FanOutResult {
   firstError?: string;
   /** ms from append (PROCESSED signal time) to delivery, one per delivered signal. */
   latencies: number[];
+  /** The same latencies by stage and scope (`PROJECTED/STAGE`): which signals come late. */
+  byStage: Record<string, number[]>;
   firstSendAt: number;
   lastDeliveryAt: number;
 }
@@ -84,6 +86,7 @@ serve({
       delivered: 0,
       errors: 0,
       latencies: [],
+      byStage: {},
       firstSendAt: Number.POSITIVE_INFINITY,
       lastDeliveryAt: 0,
     };
@@ -114,6 +117,8 @@ serve({
             if (r.signal.stage === "SENT") continue;
             result.delivered++;
             result.latencies.push(r.at - appendedAt);
+            const key = `${r.signal.stage}/${r.signal.scope}`;
+            result.byStage[key] = [...(result.byStage[key] ?? []), r.at - appendedAt];
             result.lastDeliveryAt = Math.max(result.lastDeliveryAt, r.at);
           }
         } catch (error) {

@@ -2,7 +2,7 @@
  * `npm run bench -- [--quick] [--rounds N] [--duration S] [--warmup S] [--clients 1,8,32,128]
  *   [--soak S] [--catchup-events N] [--subscribers N] [--spread S] [--engines postgres,durable,pglite]
  *   [--saga-load S]
- *   [--no-emmett] [--profile [--profile-clients N]]`
+ *   [--no-emmett] [--profile [--profile-clients N]] [--only cells,saga,soak,fanout,catchup] [--scaleout]`
  * `BENCH_DATABASE_URL=postgres://…` benchmarks an existing server instead of the embedded one
  * (it must allow CREATE DATABASE; the bench's databases are dropped afterwards).
  */
@@ -27,7 +27,14 @@ export interface BenchOptions {
   profileClients: number;
   /** Client processes that share the GraphQL load. */
   clientProcesses: number;
+  /** Only these parts run (`--only cells,saga,soak,fanout,catchup`; default all): narrow development runs. */
+  only: Set<string>;
+  /** Only the scale-out figures (bench/scaleout.ts): several processes on one PostgreSQL. */
+  scaleout: boolean;
 }
+
+/** The parts of a run that `--only` can pick. */
+export const PARTS = ["cells", "saga", "soak", "fanout", "catchup"];
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -63,9 +70,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "client-processes",
     "saga-load",
     "profile-clients",
+    "only",
+    "scaleout",
   ];
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`Unknown option --${name}`);
   const engines = (flags.get("engines") ?? "postgres,durable,pglite").split(",");
+  for (const part of (flags.get("only") ?? "cells").split(",")) {
+    if (!PARTS.includes(part)) throw new Error(`Unknown part ${part} (--only ${PARTS.join(",")})`);
+  }
   for (const engine of engines) {
     if (!["postgres", "durable", "pglite"].includes(engine)) throw new Error(`Unknown engine ${engine}`);
   }
@@ -85,5 +97,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     profile: flags.has("profile"),
     profileClients: num("profile-clients", 32, 32),
     clientProcesses: num("client-processes", 2, 2),
+    only: new Set((flags.get("only") ?? PARTS.join(",")).split(",")),
+    scaleout: flags.has("scaleout"),
   };
 }

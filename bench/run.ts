@@ -132,9 +132,24 @@ async function sagaLoad(engine: CellData["engine"], graphql: Child[], server: Ch
   sampling = false;
   await sampler;
   const ended = Date.now();
+  let settling = true;
+  const watcher = (async () => {
+    while (settling) {
+      log(`behind: ${(await server.call<string[]>("behind", {})).join(", ")}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
   const settled = await server.call<{ settled: boolean }>("settle", { timeoutMs: 120_000 });
+  settling = false;
+  await watcher;
   const settleMs = Date.now() - ended;
   const worst = samples.reduce((w, s) => (s.seconds > w.seconds ? s : w), { events: 0, seconds: 0 });
+  const batches = samples.reduce((n, s) => n + s.batches, 0);
+  const batchEvents = samples.reduce((n, s) => n + s.batchEvents, 0);
+  const batchSeconds = samples.reduce((n, s) => n + s.batchSeconds, 0);
+  log(
+    `${engine} saga batches during the load: ${batches}, ${(batchEvents / Math.max(1, batches)).toFixed(0)} events and ${((batchSeconds * 1000) / Math.max(1, batches)).toFixed(0)} ms each on average`,
+  );
   log(
     `${engine} saga load: ${load.completed} transfers, saga lag max ${worst.events} events / ${worst.seconds.toFixed(2)} s, settled ${settled.settled ? `in ${settleMs} ms` : "NOT within 120 s"}`,
   );
@@ -161,8 +176,13 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
   const common = { NODE_ENV: "production" };
 
   log(`${engine}: starting the server and the client processes`);
+  // BENCH_SERVER_PROF=cpu|heap: the server runs under --cpu-prof / --heap-prof (files in BENCH_PROF_DIR, else bench/profiles).
+  const prof = process.env.BENCH_SERVER_PROF;
   const server = await child(`${engine} server`, "./server.ts", {
     env: { ...common, DATABASE_URL: await dbUrl("app") },
+    nodeArgs: prof
+      ? [`--${prof}-prof`, `--${prof}-prof-dir=${process.env.BENCH_PROF_DIR ?? `${benchDir}profiles`}`]
+      : [],
   });
   const { url } = await server.call<{ url: string }>("url");
   const graphql = await Promise.all(
@@ -217,12 +237,12 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
     if (emmettProblem) run.notes.push(emmettProblem);
   }
 
-  const names = Object.keys(scenarios);
-  log(`${engine}: warming up (${names.join(", ")})`);
+  const names = options.only.has("cells") ? Object.keys(scenarios) : [];
+  if (names.length > 0) log(`${engine}: warming up (${names.join(", ")})`);
   for (const name of names) await runCell(engine, name, scenarios[name]!, server, 8, options.warmupMs, 0);
   await server.call("eventLoop"); // from here on: the delay during the measured figures
 
-  for (let round = 0; round < options.rounds; round++) {
+  for (let round = 0; round < (names.length > 0 ? options.rounds : 0); round++) {
     for (const [ci, clients] of options.clients.entries()) {
       // Rotate the order each time, so no scenario always runs first (or right after another).
       const shift = (round + ci) % names.length;
@@ -258,7 +278,8 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
   log(
     `${engine}: server event-loop delay p99 ${run.eventLoop.p99.toFixed(1)} ms, max ${run.eventLoop.max.toFixed(1)} ms`,
   );
-  if (engine === "postgres" && options.sagaLoadMs > 0) run.sagaLoad = await sagaLoad(engine, graphql, server);
+  if (engine === "postgres" && options.sagaLoadMs > 0 && options.only.has("saga"))
+    run.sagaLoad = await sagaLoad(engine, graphql, server);
 
   if (engine === "postgres") {
     log(`${engine}: soak, PROCESSED at 32 clients for ${options.soakMs / 1000} s`);
@@ -273,7 +294,9 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
         await new Promise((r) => setTimeout(r, every));
       }
     })();
-    const soak = await runCell(engine, "soak", scenarios.PROCESSED!, server, 32, options.soakMs, 0);
+    const soak = options.only.has("soak")
+      ? await runCell(engine, "soak", scenarios.PROCESSED!, server, 32, options.soakMs, 0)
+      : { completed: 0, errors: 0, latencies: [] };
     sampling = false;
     await sampler;
     const beforeFanOut = await server.call<Memory>("memory");
@@ -290,45 +313,55 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
         latencies: soak.latencies,
       },
     };
-    log(`${engine}: fan-out with ${options.subscribers} subscribers`);
-    const fanOut = await Promise.all(
-      Array.from({ length: options.clientProcesses }, (_, i) => child(`fan-out ${i}`, "./fanout-driver.ts")),
-    );
-    const perProcess = split(options.subscribers, fanOut.length);
-    await Promise.all(
-      fanOut.map((f, i) =>
-        f.call("setup", { url, wsUrl: url.replace(/^http/, "ws"), prefix: `fan${i}`, subscribers: perProcess[i] }),
-      ),
-    );
-    for (const spreadMs of [0, options.spreadMs]) {
-      const startAt = Date.now() + 500;
-      const results = await Promise.all(fanOut.map((f) => f.call<FanOutResult>("run", { startAt, spreadMs })));
-      await server.call("settle", {});
-      const data: FanOutData = {
-        engine,
-        subscribers: options.subscribers,
-        spreadMs,
-        delivered: 0,
-        errors: 0,
-        latencies: [],
-        elapsedMs: 0,
-      };
-      const firstSend = Math.min(...results.map((r) => r.firstSendAt));
-      const lastDelivery = Math.max(...results.map((r) => r.lastDeliveryAt));
-      for (const r of results) {
-        data.delivered += r.delivered;
-        data.errors += r.errors;
-        data.firstError ??= r.firstError;
-        for (const l of r.latencies) data.latencies.push(l);
-      }
-      data.elapsedMs = lastDelivery - firstSend;
-      run.fanOuts.push(data);
-      log(
-        `${engine} fan-out spread ${spreadMs} ms: ${data.delivered} signals in ${data.elapsedMs} ms, p99 ${percentiles(data.latencies).p99.toFixed(1)} ms${data.errors ? `, errors ${data.errors}: ${data.firstError}` : ""}`,
+    if (options.only.has("fanout")) {
+      log(`${engine}: fan-out with ${options.subscribers} subscribers`);
+      const fanOut = await Promise.all(
+        Array.from({ length: options.clientProcesses }, (_, i) => child(`fan-out ${i}`, "./fanout-driver.ts")),
       );
+      const perProcess = split(options.subscribers, fanOut.length);
+      await Promise.all(
+        fanOut.map((f, i) =>
+          f.call("setup", { url, wsUrl: url.replace(/^http/, "ws"), prefix: `fan${i}`, subscribers: perProcess[i] }),
+        ),
+      );
+      for (const spreadMs of [0, options.spreadMs]) {
+        const startAt = Date.now() + 500;
+        const results = await Promise.all(fanOut.map((f) => f.call<FanOutResult>("run", { startAt, spreadMs })));
+        await server.call("settle", {});
+        const data: FanOutData = {
+          engine,
+          subscribers: options.subscribers,
+          spreadMs,
+          delivered: 0,
+          errors: 0,
+          latencies: [],
+          elapsedMs: 0,
+        };
+        const firstSend = Math.min(...results.map((r) => r.firstSendAt));
+        const lastDelivery = Math.max(...results.map((r) => r.lastDeliveryAt));
+        for (const r of results) {
+          data.delivered += r.delivered;
+          data.errors += r.errors;
+          data.firstError ??= r.firstError;
+          for (const l of r.latencies) data.latencies.push(l);
+        }
+        data.elapsedMs = lastDelivery - firstSend;
+        const byStage: Record<string, number[]> = {};
+        for (const r of results)
+          for (const [k, l] of Object.entries(r.byStage)) byStage[k] = [...(byStage[k] ?? []), ...l];
+        log(
+          `fan-out by stage: ${Object.entries(byStage)
+            .map(([k, l]) => `${k} p50 ${percentiles(l).p50.toFixed(0)} p99 ${percentiles(l).p99.toFixed(0)}`)
+            .join(", ")}`,
+        );
+        run.fanOuts.push(data);
+        log(
+          `${engine} fan-out spread ${spreadMs} ms: ${data.delivered} signals in ${data.elapsedMs} ms, p99 ${percentiles(data.latencies).p99.toFixed(1)} ms${data.errors ? `, errors ${data.errors}: ${data.firstError}` : ""}`,
+        );
+      }
+      await Promise.all(fanOut.map((f) => f.call("close")));
+      await stopChildren(fanOut);
     }
-    await Promise.all(fanOut.map((f) => f.call("close")));
-    await stopChildren(fanOut);
 
     run.memory.peakRss = (await server.call<Memory>("memory")).maxRss;
   } else {
@@ -336,7 +369,7 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
     run.memory = { engine, peakRss: memory.maxRss };
   }
   await stopChildren([server, ...graphql]);
-  if (!full) return run;
+  if (!full || !options.only.has("catchup")) return run;
 
   log(`${engine}: projection catch-up over ${options.catchUpEvents} events`);
   const catchUp = await child("catch-up", "./catchup.ts", { env: { ...common, DATABASE_URL: await dbUrl("catchup") } });
@@ -426,7 +459,25 @@ function machine() {
   };
 }
 
+/** `--scaleout`: only the scale-out figures (bench/scaleout.ts), printed and written as JSON. */
+async function scaleOut(options: BenchOptions) {
+  const server = await startBenchPostgres();
+  try {
+    const { runScaleOut } = await import("./scaleout.ts");
+    const result = await runScaleOut(server, options.durationMs, log);
+    const m = machine();
+    mkdirSync(`${benchDir}results`, { recursive: true });
+    const file = `${benchDir}results/scaleout-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+    writeFileSync(file, `${JSON.stringify({ machine: m, postgres: server.version, ...result }, null, 2)}\n`);
+    console.log(JSON.stringify({ machine: m, ...result }, null, 2));
+    log(`written to ${file}`);
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(options: BenchOptions) {
+  if (options.scaleout) return await scaleOut(options);
   const emmettProblem = options.emmett && !options.profile ? ensurePeers() : undefined;
   const pgServer = options.engines.includes("postgres") || options.profile ? await startBenchPostgres() : undefined;
   const durableServer = options.engines.includes("durable") ? await startBenchPostgres({ durable: true }) : undefined;

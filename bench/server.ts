@@ -43,6 +43,22 @@ export interface EventLoopDelay {
 export interface SagaLag {
   events: number;
   seconds: number;
+  /** The processor's batches since the last sample: how many, their events, and their time (s). */
+  batches: number;
+  batchEvents: number;
+  batchSeconds: number;
+}
+
+/** Batches each processor committed since its lag was last sampled. */
+const batchStats = new Map<string, { batches: number; events: number; seconds: number }>();
+for (const runner of app.runners.runners) {
+  const stats = { batches: 0, events: 0, seconds: 0 };
+  batchStats.set(runner.step.id, stats);
+  runner.onProgress((_checkpoint, batch) => {
+    stats.batches++;
+    stats.events += batch.events;
+    stats.seconds += batch.seconds;
+  });
 }
 
 export interface Memory {
@@ -71,12 +87,23 @@ serve({
     if (!runner) throw new Error(`no runner ${args.processor}`);
     const checkpoint = runner.checkpoint;
     const head = await app.events.headPosition();
-    if (!checkpoint) return { events: Number(head), seconds: 0 };
+    if (!checkpoint) return { events: Number(head), seconds: 0, batches: 0, batchEvents: 0, batchSeconds: 0 };
     const next = (await app.events.readAll(checkpoint, 1)).events[0];
+    const stats = batchStats.get(args.processor) ?? { batches: 0, events: 0, seconds: 0 };
+    const sample = { batches: stats.batches, batchEvents: stats.events, batchSeconds: stats.seconds };
+    Object.assign(stats, { batches: 0, events: 0, seconds: 0 });
     return {
       events: Math.max(0, Number(head - checkpoint.position)),
       seconds: next ? Math.max(0, (Date.now() - next.createdAt.getTime()) / 1000) : 0,
+      ...sample,
     };
+  },
+  /** Every runner not at the log's head, with how many positions it is behind. */
+  behind: async () => {
+    const head = await app.events.headPosition();
+    return app.runners.runners
+      .filter((r) => !r.checkpoint || r.checkpoint.position < head)
+      .map((r) => `${r.step.id} ${Number(head - (r.checkpoint?.position ?? 0n))}`);
   },
   /** Statement counts since the last call (BENCH_COUNT_SQL=1), most frequent first. */
   statements: () => {

@@ -16,7 +16,7 @@ import type { Config } from "./config.ts";
 import { ConsoleService } from "./console/console-service.ts";
 import { serveConsole } from "./console/static.ts";
 import type { BoundedContext } from "./core/context.ts";
-import { InvalidTenant, ReadNotReady } from "./core/errors.ts";
+import { CoreCode, InvalidTenant, ReadNotReady } from "./core/errors.ts";
 import { positionTokens } from "./core/position-token.ts";
 import { Registry } from "./core/registry.ts";
 import { contexts as defaultContexts } from "./domains/index.ts";
@@ -45,7 +45,9 @@ import { EventLog } from "./store/event-log.ts";
 import { LeaseStore } from "./store/lease-store.ts";
 import { migrate } from "./store/migrations.ts";
 import { OpsQueries } from "./store/ops-queries.ts";
+import { PgSignalTransport } from "./store/pg-signals.ts";
 import { PositionKeyStore } from "./store/position-key-store.ts";
+import { RedisSignalTransport } from "./store/redis-signals.ts";
 import { ResultStore } from "./store/result-store.ts";
 import { SnapshotStore } from "./store/snapshot-store.ts";
 
@@ -90,7 +92,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const tracing = startConfiguredTracing(config.tracing, logger);
   const db =
     options.database ??
-    (await openDatabase(parseDatabaseUrl(config.databaseUrl, config.dataDir), { poolSize: config.poolSize }));
+    (await openDatabase(parseDatabaseUrl(config.databaseUrl, config.dataDir), {
+      poolSize: config.poolSize,
+      idleInTransactionTimeoutMs: config.scaleOut.idleInTransactionTimeoutMs ?? config.scaleOut.leaseTtlMs,
+    }));
   await migrate(db.sql, { logger });
   // One key for every process and restart: a token handed out yesterday still decodes today.
   const positionKey = config.positionTokenKey
@@ -139,10 +144,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs, waitPollMs: config.waitPollMs },
   );
 
-  // Scale-out: stage signals and appends reach the other processes by LISTEN/NOTIFY.
+  // Scale-out: stage signals and appends reach the other processes by LISTEN/NOTIFY, or Redis.
   const crossProcess =
-    db.target.engine === "postgres" && config.scaleOut.signals === "notify"
-      ? new CrossProcessSignals({ url: db.target.url, sql: db.sql, bus, results, events, logger })
+    db.target.engine === "postgres" && config.scaleOut.signals !== "off"
+      ? new CrossProcessSignals({
+          transport:
+            config.scaleOut.signals === "redis" && config.scaleOut.redisUrl
+              ? new RedisSignalTransport(config.scaleOut.redisUrl, config.scaleOut.redisChannel)
+              : new PgSignalTransport(db.target.url, db.sql),
+          bus,
+          results,
+          events,
+          logger,
+        })
       : undefined;
   const runners = new RunnerSet(
     {
@@ -208,13 +222,27 @@ export async function createApp(options: AppOptions): Promise<App> {
       scopes: scopesFor(principal, config.security, async (id) =>
         subjectOf((await gateway.command(tenantId, id)).header),
       ),
-      async readAfter({ commandId, position }) {
+      async readAfter({ commandId, chainOf, position }) {
         if (commandId) {
           const result = await gateway.waitFor(tenantId, commandId, {
             stage: "PROJECTED",
             timeoutMs: config.readYourWritesTimeoutMs,
           });
           if (!result.succeeded) throw new ReadNotReady(commandId, result.errorCode);
+        }
+        if (chainOf) {
+          // A saga command refused inside the chain (CHAIN_FAILED) still ends the wait well: its
+          // compensation is part of the chain, and the read models then show the chain's
+          // outcome, which is what the reader asked for. A refused root, as with afterCommand,
+          // has nothing to read after.
+          const result = await gateway.waitFor(tenantId, chainOf, {
+            stage: "PROJECTED",
+            chain: true,
+            timeoutMs: config.readYourWritesTimeoutMs,
+          });
+          if (!result.succeeded && result.errorCode !== CoreCode.CHAIN_FAILED) {
+            throw new ReadNotReady(chainOf, result.errorCode);
+          }
         }
         if (position !== undefined && position !== null) {
           if (!(await runners.waitForProjections(position, config.readYourWritesTimeoutMs))) {

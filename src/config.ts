@@ -50,7 +50,13 @@ const schema = z.object({
   RUNNER_ON_POISON: z.enum(["dead-letter", "stop"]).default("dead-letter"),
   // Scale-out (PostgreSQL): runner leases and cross-process signals; see docs/scale-out.md.
   RUNNER_LEASE_TTL_MS: int(9_000, 300),
-  CROSS_PROCESS_SIGNALS: z.enum(["notify", "off"]).default("notify"),
+  CROSS_PROCESS_SIGNALS: z.enum(["notify", "redis", "off"]).default("notify"),
+  // With CROSS_PROCESS_SIGNALS=redis: the Redis that carries the signals (redis://host:port).
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  // The pub/sub channel: one per deployment sharing that Redis.
+  REDIS_SIGNAL_CHANNEL: z.string().min(1).default("stageline_signals"),
+  // A transaction left idle this long is ended by the server (default: the lease TTL); 0: never.
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(0).optional(),
   // Operations endpoints (/metrics, /ready): see the README's Operations section.
   METRICS_ENABLED: z.enum(["true", "false"]).default("true"),
   READY_MAX_LAG_EVENTS: int(10_000, 0),
@@ -98,9 +104,19 @@ export interface Config {
   /**
    * Several processes on one PostgreSQL (docs/scale-out.md): a runner lease lives `leaseTtlMs`
    * unless renewed (a dead holder's processors move within about 4/3 of it); `signals`:
-   * LISTEN/NOTIFY carries stage signals and appends to the other processes.
+   * LISTEN/NOTIFY (or Redis pub/sub at `redisUrl`) carries stage signals and appends to the
+   * other processes; `idleInTransactionTimeoutMs` (default: the lease TTL, 0: off): the server
+   * ends a transaction left idle that long, so a stalled process (SIGSTOP, a frozen VM) cannot
+   * hold row locks and the xmin horizon that every other process's runners wait on.
    */
-  scaleOut: { leaseTtlMs: number; signals: "notify" | "off" };
+  scaleOut: {
+    leaseTtlMs: number;
+    signals: "notify" | "redis" | "off";
+    redisUrl?: string;
+    /** The Redis pub/sub channel (one per deployment sharing that Redis). */
+    redisChannel?: string;
+    idleInTransactionTimeoutMs?: number;
+  };
   runner: {
     batchSize: number;
     pollMs: number;
@@ -128,6 +144,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new StartupError("CONFIG_INVALID", `Invalid configuration: ${problems}. See .env.example.`);
   }
   const e = parsed.data;
+  if (e.CROSS_PROCESS_SIGNALS === "redis" && !e.REDIS_URL)
+    throw new StartupError(
+      "CONFIG_INVALID",
+      "Invalid configuration: CROSS_PROCESS_SIGNALS=redis needs REDIS_URL (redis://host:port). See .env.example.",
+    );
   const production = e.NODE_ENV === "production";
   return {
     databaseUrl: e.DATABASE_URL,
@@ -165,7 +186,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       onPoison: e.RUNNER_ON_POISON,
       sagaConcurrency: e.SAGA_CONCURRENCY,
     },
-    scaleOut: { leaseTtlMs: e.RUNNER_LEASE_TTL_MS, signals: e.CROSS_PROCESS_SIGNALS },
+    scaleOut: {
+      leaseTtlMs: e.RUNNER_LEASE_TTL_MS,
+      signals: e.CROSS_PROCESS_SIGNALS,
+      ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL, redisChannel: e.REDIS_SIGNAL_CHANNEL } : {}),
+      ...(e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS !== undefined
+        ? { idleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS }
+        : {}),
+    },
     ops: {
       metricsEnabled: e.METRICS_ENABLED === "true",
       readyMaxLagEvents: e.READY_MAX_LAG_EVENTS,

@@ -1,6 +1,7 @@
 /**
  * Stage signals and appends across processes on one PostgreSQL. What this process publishes
- * (results on its ResultBus, appends on its EventLog) goes out as one small NOTIFY per tick —
+ * (results on its ResultBus, appends on its EventLog) goes out as one small message per tick
+ * (a NOTIFY, or a Redis publish: src/store/signal-transport.ts) —
  * the IDs of the commands whose results were stored (with their chain roots), or just "appended".
  * What other processes announce comes in on one LISTEN connection: for each announced command a
  * local wait watches, its results are re-read from the store (the truth) and delivered to the
@@ -13,14 +14,12 @@ import { randomUUID } from "node:crypto";
 import type { CommandResult } from "../core/stages.ts";
 import type { Logger } from "../logger.ts";
 import type { EventLog } from "../store/event-log.ts";
-import { MAX_PAYLOAD_BYTES, notify, PgListener } from "../store/pg-signals.ts";
 import type { ResultStore } from "../store/result-store.ts";
-import type { SqlExecutor } from "../store/sql.ts";
+import type { SignalTransport } from "../store/signal-transport.ts";
 import type { ResultBus } from "./result-bus.ts";
 
 export interface CrossProcessDeps {
-  url: string;
-  sql: SqlExecutor;
+  transport: SignalTransport;
   bus: ResultBus;
   results: ResultStore;
   events: EventLog;
@@ -40,7 +39,6 @@ interface Message {
 
 export class CrossProcessSignals {
   readonly origin = randomUUID().slice(0, 8);
-  private readonly listener: PgListener;
   private pending = new Map<string, string>();
   private sent = new Map<string, string>();
   private appended = false;
@@ -49,9 +47,11 @@ export class CrossProcessSignals {
   /** Notifications received from other processes (tests, metrics). */
   received = 0;
 
-  constructor(private readonly deps: CrossProcessDeps) {
-    this.listener = new PgListener({
-      url: deps.url,
+  constructor(private readonly deps: CrossProcessDeps) {}
+
+  async start(): Promise<void> {
+    const { deps } = this;
+    await deps.transport.start({
       onMessage: (payload) => this.receive(payload),
       onReconnect: () => {
         deps.logger.info("signal connection back; re-reading watched commands");
@@ -64,10 +64,6 @@ export class CrossProcessSignals {
           deps.logger.warn({ err }, "signal connection lost; reconnecting (waits fall back to re-reads)");
       },
     });
-  }
-
-  async start(): Promise<void> {
-    await this.listener.start();
     const onResult = (result: CommandResult) => {
       this.pending.set(result.commandId, result.waitCommandId);
       if (result.stage === "SENT" && result.scope === "STAGE") this.sent.set(result.commandId, result.tenantId);
@@ -88,12 +84,12 @@ export class CrossProcessSignals {
     for (const off of this.offs.splice(0)) off();
     if (this.flushing) clearImmediate(this.flushing);
     await this.flush();
-    await this.listener.close();
+    await this.deps.transport.close();
   }
 
   /** Drops the LISTEN connection as a network fault would (tests). */
   dropConnection(): void {
-    this.listener.drop();
+    this.deps.transport.drop();
   }
 
   private schedule(): void {
@@ -115,7 +111,7 @@ export class CrossProcessSignals {
     let current: Message = { o: this.origin, ...(appended ? { a: 1 as const } : {}) };
     let size = 40;
     for (const [key, pair] of [...pairs, ...sent]) {
-      if (size + 250 > MAX_PAYLOAD_BYTES) {
+      if (size + 250 > this.deps.transport.maxPayloadBytes) {
         messages.push(current);
         current = { o: this.origin };
         size = 40;
@@ -125,9 +121,11 @@ export class CrossProcessSignals {
     }
     if (current.c || current.s || current.a) messages.push(current);
     for (const message of messages) {
-      await notify(this.deps.sql, JSON.stringify(message)).catch((err: unknown) =>
-        this.deps.logger.debug({ err }, "NOTIFY failed; other processes fall back to re-reads"),
-      );
+      await this.deps.transport
+        .publish(JSON.stringify(message))
+        .catch((err: unknown) =>
+          this.deps.logger.debug({ err }, "publishing a signal failed; other processes fall back to re-reads"),
+        );
     }
   }
 

@@ -14,6 +14,13 @@ export type ResultListener = (result: CommandResult) => void;
 export type SentListener = (sent: { commandId: string; tenantId: string }) => void;
 
 export class ResultBus {
+  /**
+   * Every result published or delivered here for the commands whose SENT this process published
+   * last (bounded, oldest first out): a subscriber arriving after its command was accepted here
+   * (a client subscribing once its mutation answered) starts from these instead of a store read
+   * — a thousand subscribers were a thousand reads queued behind the commands' own work.
+   */
+  private readonly history = new Map<string, CommandResult[]>();
   private readonly byCommand = new Map<string, Set<ResultListener>>();
   private readonly byChain = new Map<string, Set<ResultListener>>();
   private readonly interrupts = new Map<string, Set<(error: Error) => void>>();
@@ -21,8 +28,11 @@ export class ResultBus {
   private readonly sent = new Set<SentListener>();
   private readonly resyncs = new Set<() => void>();
 
+  constructor(private readonly historySize = DEFAULT_HISTORY) {}
+
   publish(results: readonly CommandResult[]): void {
     for (const result of results) {
+      this.remember(result, true);
       emit(this.byCommand.get(result.commandId), result);
       emit(this.byChain.get(result.waitCommandId), result);
       emit(this.any, result);
@@ -62,8 +72,27 @@ export class ResultBus {
    */
   deliver(results: readonly CommandResult[]): void {
     for (const result of results) {
+      this.remember(result, false);
       emit(this.byCommand.get(result.commandId), result);
       emit(this.byChain.get(result.waitCommandId), result);
+    }
+  }
+
+  /**
+   * The results of a command accepted here lately, in the order they were published (a copy);
+   * undefined when this process has not kept its history (then the store has it).
+   */
+  recent(commandId: string): CommandResult[] | undefined {
+    return this.history.get(commandId)?.slice();
+  }
+
+  /** `own`: published here; a history starts only at a SENT this process published (it accepted the command). */
+  private remember(result: CommandResult, own: boolean): void {
+    const kept = this.history.get(result.commandId);
+    if (kept) kept.push(result);
+    else if (own && result.stage === "SENT" && result.scope === "STAGE" && this.historySize > 0) {
+      this.history.set(result.commandId, [result]);
+      if (this.history.size > this.historySize) this.history.delete(this.history.keys().next().value!);
     }
   }
 
@@ -106,6 +135,9 @@ export class ResultBus {
     return n;
   }
 }
+
+/** Commands whose results are kept for late subscribers (a few MB at most). */
+const DEFAULT_HISTORY = 2_000;
 
 /** Calls each listener; one that throws keeps the value from no other, and its error reaches the publisher. */
 function emit<T>(listeners: Set<(value: T) => void> | undefined, value: T): void {

@@ -6,9 +6,10 @@
  * The wait listens from the moment it is created, not from its first read: a wait created
  * before its command is even accepted (`own`) sees every result this process publishes for it,
  * so it reads nothing from the store; only results another process stores (a worker or runner
- * elsewhere) need the store, and a slow poll finds those. A wait on a command sent earlier, or
- * by another process, reads the store first (after listening, so a result published in between
- * is seen twice, not never).
+ * elsewhere) need the store, and a slow poll finds those. A wait on a command this process
+ * accepted lately starts from what the bus kept of it (ResultBus.recent); on any other command
+ * it reads the store first (after listening, so a result published in between is seen twice,
+ * not never).
  */
 
 import { CoreCode } from "../core/errors.ts";
@@ -71,7 +72,10 @@ async function* follow(
   live.poll(read, options.own ? pollMs * OWN_POLL_FACTOR : pollMs, pollMs * 8);
   try {
     if (!options.own) {
-      for (const result of await read()) {
+      // A command accepted here lately: what this process published of it so far, without a
+      // store read. Results another process stored that no NOTIFY brought here are found by the poll.
+      const known = chain ? undefined : deps.bus.recent(commandId);
+      for (const result of known ?? (await read())) {
         yield* progress.accept(result);
         if (progress.done) return;
       }

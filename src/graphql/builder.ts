@@ -34,7 +34,7 @@ export interface GraphQLContext {
   /** Projection rebuilds (admin). */
   rebuilds: ProjectionRebuilds;
   /** Waits (bounded) until the projections have passed this command or position: read-your-writes. */
-  readAfter(options: { commandId?: string | null; position?: bigint | null }): Promise<void>;
+  readAfter(options: { commandId?: string | null; chainOf?: string | null; position?: bigint | null }): Promise<void>;
   /** Log positions as this tenant sees them: tokens (src/graphql/positions.ts). */
   positions: TenantPositions;
   /** Caller details recorded in each command's header. */

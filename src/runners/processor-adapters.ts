@@ -4,9 +4,9 @@
  * inside the batch's transaction, together with the checkpoint.
  */
 
-import { AggregateLoader } from "../aggregates/loader.ts";
+import { AggregateLoader, foldFrom, usableSnapshot } from "../aggregates/loader.ts";
 import { CoreCode, IdempotencyKeyReused } from "../core/errors.ts";
-import { type RecordedEvent, streamName } from "../core/messages.ts";
+import { type RecordedEvent, type StreamKey, streamName } from "../core/messages.ts";
 import type { EventHandler, Projection, Saga, SagaCommand, SagaContext, SentSagaCommand } from "../core/processors.ts";
 import type { RegisteredProcessor, SnapshotProcessor } from "../core/registry.ts";
 import { sagaCausationId, sagaRequestId } from "../core/request-ids.ts";
@@ -16,9 +16,9 @@ import type { Prisma } from "../generated/prisma/client.ts";
 import { traceReaction } from "../ops/tracing.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { ReadOnlyPrisma } from "../store/read-only-prisma.ts";
-import type { SnapshotStore, SnapshotToSave } from "../store/snapshot-store.ts";
+import { type Snapshot, type SnapshotStore, type SnapshotToSave, snapshotKey } from "../store/snapshot-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
-import { Limiter, runInKeyOrder } from "./saga-schedule.ts";
+import { type KeyTails, Limiter, runInKeyOrder } from "./saga-schedule.ts";
 
 export interface BatchTransaction {
   prisma: Prisma.TransactionClient;
@@ -35,6 +35,11 @@ export interface ProcessorStep {
   name: string;
   eventTypes: ReadonlySet<string>;
   prepare(events: readonly RecordedEvent[]): Promise<PreparedBatch>;
+  /**
+   * The runner reads and prepares the next batch while this one's preparation still runs (a
+   * saga: its batch mostly waits for the commands it sent); batches still commit in order.
+   */
+  pipelined?: boolean;
 }
 
 export interface PreparedBatch {
@@ -70,8 +75,11 @@ export function toStep(registered: RegisteredProcessor, deps: AdapterDeps): Proc
       return { ...base, prepare: projectionPrepare(processor) };
     case "EVENT_HANDLER":
       return { ...base, prepare: (events) => handleEvents(processor, events) };
-    case "SAGA":
-      return { ...base, prepare: (events) => runSaga(registered, processor, events, deps) };
+    case "SAGA": {
+      // One per saga: its runner may run two batches at once (runner.ts), in key order across both.
+      const tails: KeyTails = new Map();
+      return { ...base, pipelined: true, prepare: (events) => runSaga(registered, processor, events, deps, tails) };
+    }
   }
 }
 
@@ -101,18 +109,57 @@ async function prepareSnapshots(
   events: readonly RecordedEvent[],
   deps: AdapterDeps,
 ): Promise<PreparedBatch> {
-  const latest = new Map<string, RecordedEvent>();
-  for (const event of events) latest.set(`${event.tenantId}/${event.aggregateName}/${event.aggregateId}`, event);
+  // Each stream's events in this batch, in log order (so in version order).
+  const inBatch = new Map<string, RecordedEvent[]>();
+  for (const event of events) {
+    const key = snapshotKey(event);
+    const list = inBatch.get(key);
+    if (list) list.push(event);
+    else inBatch.set(key, [event]);
+  }
   const aggregate = processor.aggregate;
   const stateVersion = aggregate.snapshotVersion ?? 1;
-  const loader = loaderOf(deps);
-  const toSave: SnapshotToSave[] = [];
-  for (const event of latest.values()) {
-    const stream = { tenantId: event.tenantId, aggregateName: event.aggregateName, aggregateId: event.aggregateId };
-    // The previous snapshot plus the events up to this one: the state the new snapshot holds.
-    const { state } = await loader.load(aggregate, stream, { toVersion: event.version });
-    toSave.push({ ...stream, version: event.version, stateVersion, state, position: event.position });
+  const streamOf = (e: RecordedEvent): StreamKey => ({
+    tenantId: e.tenantId,
+    aggregateName: e.aggregateName,
+    aggregateId: e.aggregateId,
+  });
+  // One statement for every stream's snapshot, and one for the events the batch does not hold
+  // (a stream's first snapshot, or one written by an older state version): a batch of a hundred
+  // streams cost two hundred sequential reads.
+  const previous = await deps.snapshots.loadMany([...inBatch.values()].map((list) => streamOf(list[0]!)));
+  const plans: { stream: StreamKey; usable?: Snapshot; latest: RecordedEvent; later?: RecordedEvent[] }[] = [];
+  const missing: { stream: StreamKey; afterVersion: number; toVersion: number }[] = [];
+  for (const [key, list] of inBatch) {
+    const latest = list.at(-1)!;
+    const stream = streamOf(latest);
+    const usable = usableSnapshot(aggregate, previous.get(key), latest.version);
+    const from = usable?.version ?? 0;
+    const later = list.filter((e) => e.version > from);
+    // The batch holds every event after the snapshot when their versions run on from it.
+    const complete =
+      later.every((e, i) => e.version === from + i + 1) && (later.at(-1)?.version ?? from) === latest.version;
+    if (complete) plans.push({ stream, usable, latest, later });
+    else {
+      plans.push({ stream, usable, latest });
+      missing.push({ stream, afterVersion: from, toVersion: latest.version });
+    }
   }
+  const read = new Map<string, RecordedEvent[]>();
+  for (const event of await deps.events.readStreams(missing)) {
+    const key = snapshotKey(event);
+    const list = read.get(key);
+    if (list) list.push(event);
+    else read.set(key, [event]);
+  }
+  const toSave: SnapshotToSave[] = plans.map(({ stream, usable, latest, later }) => ({
+    ...stream,
+    version: latest.version,
+    stateVersion,
+    // The previous snapshot plus the events up to this one: the state the new snapshot holds.
+    state: foldFrom(aggregate, usable, later ?? read.get(snapshotKey(stream)) ?? []).state,
+    position: latest.position,
+  }));
   return { apply: (tx) => deps.snapshots.save(toSave, tx.sql) };
 }
 
@@ -138,6 +185,7 @@ async function runSaga(
   saga: Saga,
   events: readonly RecordedEvent[],
   deps: AdapterDeps,
+  tails: KeyTails,
 ): Promise<PreparedBatch> {
   const concurrency = deps.sagaConcurrency ?? DEFAULT_SAGA_CONCURRENCY;
   const reacting = new Limiter(concurrency);
@@ -154,7 +202,7 @@ async function runSaga(
       run: () => traceReaction(event, () => runReaction(registered, saga, event, commands, deps.gateway)),
     };
   });
-  const reports = await runInKeyOrder(items, sending);
+  const reports = await runInKeyOrder(items, sending, tails);
   const outputs: CommandOutputs = new Map();
   for (const [index, event] of events.entries()) {
     const report = reports[index]!;

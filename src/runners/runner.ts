@@ -123,6 +123,11 @@ export class Runner {
   private held = new Set<string>();
   /** When the batch in hand started (performance.now()), for RunnerProgress.seconds. */
   private batchStarted = 0;
+  /**
+   * A pipelined step's batch still in flight (ProcessorStep.pipelined), and where it ends: the
+   * next read starts there instead of at the committed checkpoint.
+   */
+  private inFlight: { task: Promise<void>; next: LogCheckpoint; settled: boolean }[] = [];
 
   constructor(
     readonly step: ProcessorStep,
@@ -216,18 +221,46 @@ export class Runner {
           this.checkpoint = opened;
         }
         limit = isolate ? 1 : this.batchLimit;
-        const batch = await this.deps.events.readAll(this.checkpoint, limit, {
+        const from = this.inFlight.at(-1)?.next ?? this.checkpoint;
+        const batch = await this.deps.events.readAll(from, limit, {
           through: await this.options.through?.(),
         });
         read = batch.events.length;
         if (read > 0) {
-          const from = this.checkpoint;
-          this.batchStarted = performance.now();
-          await traceBatch(this.step, batch.events, () =>
-            this.process(batch.events, from, batch.checkpoint, read >= limit),
+          const started = performance.now();
+          const before = this.inFlight.at(-1)?.task;
+          const task = traceBatch(this.step, batch.events, () =>
+            this.process(batch.events, from, batch.checkpoint, read >= limit, started, before),
           );
+          if (this.step.pipelined && !isolate && this.state === "running") {
+            // A saga's batch mostly waits for its commands: read and start the next ones
+            // meanwhile (each commits after the one before, and its reactions follow earlier
+            // batches' on shared aggregates), at most PIPELINE_DEPTH at once.
+            const entry = { task, next: batch.checkpoint, settled: false };
+            task.then(
+              () => {
+                entry.settled = true;
+              },
+              () => {},
+            );
+            this.inFlight.push(entry);
+            while (this.inFlight[0]?.settled) this.inFlight.shift();
+            if (this.inFlight.length >= PIPELINE_DEPTH) {
+              await this.inFlight[0]!.task;
+              this.inFlight.shift();
+              failures = 0;
+            }
+          } else {
+            await task;
+            this.inFlight = [];
+            failures = 0;
+            isolate = false;
+          }
+        } else if (this.inFlight.length > 0) {
+          // Nothing more to read yet: see the batches in flight through before deciding to sleep.
+          // Only a batch seen through counts as a success (a failing one is retried, then isolated).
+          await this.settleInFlight(true);
           failures = 0;
-          isolate = false;
         }
         if (!isolate) {
           this.batchLimit =
@@ -246,15 +279,17 @@ export class Runner {
           // Events announced in-process tell by themselves whether the read stopped short of
           // them; otherwise ask. Only a hint: a failure must not count against the batch.
           const upTo = this.announcedUpTo;
-          const held = upTo
-            ? isAfter(upTo, this.checkpoint)
-            : await this.deps.events.hasEventsAfter(this.checkpoint).catch(() => false);
+          const readTo = this.inFlight.at(-1)?.next ?? this.checkpoint;
+          const held = upTo ? isAfter(upTo, readTo) : await this.deps.events.hasEventsAfter(readTo).catch(() => false);
           if (!held) this.announcedUpTo = undefined;
           heldBackMs = held ? Math.min(Math.max(heldBackMs * 2, QUICK_REREAD_MS), this.options.pollMs) : 0;
         } else if (read >= limit) heldBackMs = 0;
         if (outage > 0) logger.info({ processor: this.step.id, attempts: outage }, "database back; runner resumed");
         outage = 0;
       } catch (error) {
+        // A pipelined batch failed (or the read did): the one after it is abandoned (it cannot
+        // commit past a batch that did not); once it settled, read again from the checkpoint.
+        await this.settleInFlight(false);
         if (error instanceof LeaseLost) {
           logger.warn(
             { processor: this.step.id },
@@ -316,6 +351,19 @@ export class Runner {
       }
       if (read < limit) await this.sleep(heldBackMs > 0 ? heldBackMs : this.options.pollMs);
     }
+    await this.settleInFlight(false);
+  }
+
+  /**
+   * Waits for every pipelined batch in flight; `rethrow`: the first failure (in log order: the
+   * batches after a failed one fail because of it) is the caller's.
+   */
+  private async settleInFlight(rethrow: boolean): Promise<void> {
+    const inFlight = this.inFlight.splice(0);
+    if (inFlight.length === 0) return;
+    const settled = await Promise.allSettled(inFlight.map((e) => e.task));
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed && rethrow) throw failed.reason;
   }
 
   /**
@@ -338,6 +386,8 @@ export class Runner {
     from: LogCheckpoint,
     next: LogCheckpoint,
     behind: boolean,
+    started = performance.now(),
+    before?: Promise<void>,
   ): Promise<void> {
     if (this.deps.fence && !this.deps.fence.holds(this.step.id)) throw new LeaseLost(this.step.id, 0n);
     // A held tenant's events are parked, not processed (onPoison "stop"): split them off first.
@@ -349,6 +399,8 @@ export class Runner {
       ...this.signals(events, relevant, prepared.outputs, undefined),
       ...this.signals(heldEvents, heldRelevant, undefined, HELD),
     ];
+    // The batch before this one (pipelined) commits first; if it failed, so does this one.
+    if (before) await before;
     const stored = await this.commit(
       from,
       next,
@@ -371,7 +423,7 @@ export class Runner {
         "event of a held tenant parked in dead letters",
       );
     }
-    this.advance(next, stored, signals, read.length);
+    this.advance(next, stored, signals, read.length, started);
   }
 
   /**
@@ -443,6 +495,7 @@ export class Runner {
     stored: CommandResult[],
     signals: { result: NewResult; eventTypes: string[]; stageStored?: boolean }[],
     events: number,
+    started = this.batchStarted,
   ): void {
     this.checkpoint = next;
     const sink = this.deps.signals;
@@ -457,7 +510,7 @@ export class Runner {
           .catch((err: unknown) => this.deps.logger.warn({ err, processor: this.step.id }, "stage tracking failed"));
       }
     }
-    const seconds = (performance.now() - this.batchStarted) / 1000;
+    const seconds = (performance.now() - started) / 1000;
     for (const listener of this.progress) listener(next, { checkpoint: next, events, seconds });
   }
 
@@ -548,6 +601,13 @@ export class Runner {
     });
   }
 }
+
+/**
+ * Batches a pipelined runner (a saga) has in flight at most. A saga's batch takes a few commit
+ * cycles whatever its size (its commands, then its checkpoint); with one batch at a time the saga
+ * fell seconds behind a sustained load, its batches never full enough to grow.
+ */
+export const PIPELINE_DEPTH = 4;
 
 /** How far the batch size may grow while a runner is behind (× the configured size). */
 export const MAX_BATCH_GROWTH = 10;

@@ -28,6 +28,12 @@ export class Limiter {
   }
 }
 
+/**
+ * The last item started on each key. Shared by the batches a pipelined saga runs at once
+ * (runner.ts), so an item of the next batch also waits for the earlier batch's items on its keys.
+ */
+export type KeyTails = Map<string, Promise<unknown>>;
+
 export interface KeyedItem<T> {
   /** The aggregates the item touches: it runs after every earlier item that shares one. */
   keys: readonly string[];
@@ -40,8 +46,11 @@ export interface KeyedItem<T> {
  * succeeded; else rejects with the first failure, in log order, after every started item settled.
  * A failure while preparing an item stops the scheduling of later ones.
  */
-export async function runInKeyOrder<T>(items: readonly Promise<KeyedItem<T>>[], limiter: Limiter): Promise<T[]> {
-  const tails = new Map<string, Promise<unknown>>();
+export async function runInKeyOrder<T>(
+  items: readonly Promise<KeyedItem<T>>[],
+  limiter: Limiter,
+  tails: KeyTails = new Map(),
+): Promise<T[]> {
   const started: Promise<T>[] = [];
   let prepareFailure: { error: unknown } | undefined;
   for (const pending of items) {
@@ -58,6 +67,12 @@ export async function runInKeyOrder<T>(items: readonly Promise<KeyedItem<T>>[], 
     // Handled here at once (and awaited below), so a failure never goes unhandled meanwhile.
     task.catch(() => {});
     for (const key of keys) tails.set(key, task);
+    // A key's entry lives only while its last item runs (a shared map would grow without bound).
+    void task
+      .catch(() => {})
+      .finally(() => {
+        for (const key of keys) if (tails.get(key) === task) tails.delete(key);
+      });
     started.push(task);
   }
   // The items never reached: their preparation may still fail, and nobody else will look.

@@ -44,6 +44,12 @@ export interface OpenDatabaseOptions {
   /** Connections in the pool (PostgreSQL only). */
   poolSize?: number;
   connectTimeoutMs?: number;
+  /**
+   * PostgreSQL only: the server ends a session whose transaction stays idle this long (0 or
+   * absent: never). A process stopped mid-transaction (SIGSTOP, a frozen VM) would otherwise
+   * hold its row locks and the xmin horizon, and every other process's runners wait behind them.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export async function openDatabase(target: DatabaseTarget, options: OpenDatabaseOptions = {}): Promise<Database> {
@@ -68,6 +74,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     connectionString: target.url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    ...(options.idleInTransactionTimeoutMs
+      ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }
+      : {}),
   });
   quietLostConnections(pool);
   try {

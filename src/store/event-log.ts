@@ -247,6 +247,33 @@ export class EventLog {
   }
 
   /**
+   * Several streams' events in one statement: for each range, the versions above `afterVersion`
+   * up to `toVersion`; in order per stream (the snapshot runner's batch).
+   */
+  async readStreams(
+    ranges: readonly { stream: StreamKey; afterVersion: number; toVersion: number }[],
+  ): Promise<RecordedEvent[]> {
+    if (ranges.length === 0) return [];
+    const rows = await this.sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events
+         JOIN unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[])
+              AS r(r_tenant, r_aggregate, r_id, r_after, r_to)
+           ON events.tenant_id = r.r_tenant AND events.aggregate_name = r.r_aggregate
+          AND events.aggregate_id = r.r_id AND events.version > r.r_after AND events.version <= r.r_to
+        ORDER BY events.tenant_id, events.aggregate_name, events.aggregate_id, events.version`,
+      [
+        ranges.map((r) => r.stream.tenantId),
+        ranges.map((r) => r.stream.aggregateName),
+        ranges.map((r) => r.stream.aggregateId),
+        ranges.map((r) => r.afterVersion),
+        ranges.map((r) => r.toVersion),
+      ],
+      { name: "stageline_read_streams" },
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
    * The stream's version at `time` (time travel; 0: none yet): the end of the longest run of
    * versions from the first written at or before `time`, so a state in time is always a prefix
    * of the stream.

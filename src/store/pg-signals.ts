@@ -6,6 +6,7 @@
  * re-reads what it may have missed while the connection was down.
  */
 import pg from "pg";
+import type { SignalTransport } from "./signal-transport.ts";
 import type { SqlExecutor } from "./sql.ts";
 
 export const SIGNAL_CHANNEL = "stageline_signals";
@@ -82,4 +83,32 @@ export class PgListener {
 /** Sends one notification on the channel (its own small transaction on the pool). */
 export async function notify(sql: SqlExecutor, payload: string): Promise<void> {
   await sql.query("SELECT pg_notify($1, $2)", [SIGNAL_CHANNEL, payload], { name: "stageline_notify" });
+}
+
+/** LISTEN/NOTIFY as the signal transport: listening on its own connection, notifying on the pool. */
+export class PgSignalTransport implements SignalTransport {
+  readonly maxPayloadBytes = MAX_PAYLOAD_BYTES;
+  private listener: PgListener | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly sql: SqlExecutor,
+  ) {}
+
+  async start(handlers: Parameters<SignalTransport["start"]>[0]): Promise<void> {
+    this.listener = new PgListener({ url: this.url, ...handlers });
+    await this.listener.start();
+  }
+
+  publish(payload: string): Promise<void> {
+    return notify(this.sql, payload);
+  }
+
+  drop(): void {
+    this.listener?.drop();
+  }
+
+  async close(): Promise<void> {
+    await this.listener?.close();
+  }
 }

@@ -35,6 +35,43 @@ export class SnapshotStore {
       : undefined;
   }
 
+  /**
+   * The latest snapshot of each stream, in one statement (the snapshot runner's batch), keyed
+   * by `streamName`-like `tenant/aggregate/id`; a stream without one is absent.
+   */
+  async loadMany(streams: readonly StreamKey[]): Promise<Map<string, Snapshot>> {
+    const found = new Map<string, Snapshot>();
+    if (streams.length === 0) return found;
+    const rows = await this.sql.query<{
+      tenant_id: string;
+      aggregate_name: string;
+      aggregate_id: string;
+      version: number;
+      state_version: number;
+      state: unknown;
+      position: string | number;
+    }>(
+      `SELECT s.tenant_id, s.aggregate_name, s.aggregate_id, s.version, s.state_version, s.state, s.position
+         FROM snapshots s
+         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(tenant_id, aggregate_name, aggregate_id)
+           ON s.tenant_id = k.tenant_id AND s.aggregate_name = k.aggregate_name AND s.aggregate_id = k.aggregate_id`,
+      [streams.map((s) => s.tenantId), streams.map((s) => s.aggregateName), streams.map((s) => s.aggregateId)],
+      { name: "stageline_load_snapshots" },
+    );
+    for (const row of rows) {
+      found.set(
+        snapshotKey({ tenantId: row.tenant_id, aggregateName: row.aggregate_name, aggregateId: row.aggregate_id }),
+        {
+          version: row.version,
+          stateVersion: row.state_version,
+          state: row.state,
+          position: BigInt(row.position),
+        },
+      );
+    }
+    return found;
+  }
+
   /** Saves snapshots in one statement; an older version never overwrites a newer one. */
   async save(snapshots: readonly SnapshotToSave[], executor: SqlExecutor = this.sql): Promise<void> {
     if (snapshots.length === 0) return;
@@ -51,3 +88,6 @@ export class SnapshotStore {
     );
   }
 }
+
+/** The key `loadMany` answers under. */
+export const snapshotKey = (stream: StreamKey) => `${stream.tenantId}/${stream.aggregateName}/${stream.aggregateId}`;

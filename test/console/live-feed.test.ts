@@ -15,6 +15,7 @@ import { type Database, openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { EventLog } from "../../src/store/event-log.ts";
 import { OpsQueries } from "../../src/store/ops-queries.ts";
+import { PgSignalTransport } from "../../src/store/pg-signals.ts";
 import { ResultStore } from "../../src/store/result-store.ts";
 import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
@@ -97,8 +98,7 @@ describe("the console's live feed across processes on postgres", () => {
     const other = await openDatabase(parseDatabaseUrl(t.db.url!, ""), { poolSize: 2 });
     const bus = new ResultBus();
     const signals = new CrossProcessSignals({
-      url: t.db.url!,
-      sql: other.sql,
+      transport: new PgSignalTransport(t.db.url!, other.sql),
       bus,
       results: new ResultStore(other.sql, 60_000),
       events: new EventLog(other.sql),

@@ -111,4 +111,29 @@ describe("runInKeyOrder", () => {
     await expect(done).rejects.toThrow("react threw");
     expect(ran).toEqual(["a"]);
   });
+
+  it("with shared tails, a later batch's item on a key waits for the earlier batch's; its other items run, and the map empties", async () => {
+    const tails = new Map<string, Promise<unknown>>();
+    const log: string[] = [];
+    const first = gate();
+    const item = (name: string, keys: string[], wait?: Promise<void>): Promise<KeyedItem<string>> =>
+      Promise.resolve({
+        keys,
+        run: async () => {
+          log.push(`start ${name}`);
+          await wait;
+          log.push(`end ${name}`);
+          return name;
+        },
+      });
+    const earlier = runInKeyOrder([item("a", ["x"], first.opened)], new Limiter(8), tails);
+    const later = runInKeyOrder([item("b", ["x"]), item("c", ["y"])], new Limiter(8), tails);
+    await until(() => log.includes("end c"));
+    expect(log).not.toContain("start b");
+    first.open();
+    expect(await earlier).toEqual(["a"]);
+    expect(await later).toEqual(["b", "c"]);
+    expect(log.indexOf("end a")).toBeLessThan(log.indexOf("start b"));
+    await until(() => tails.size === 0);
+  });
 });

@@ -1,9 +1,11 @@
 /**
  * Stage signals across processes: a stage reached in instance A reaches a wait in B through
- * LISTEN/NOTIFY, with B's store re-read pushed out of reach (10 minutes), so only the
- * notification can deliver it in time; and after B's LISTEN connection is dropped, stages still
- * arrive (B reconnects and re-reads what it watches).
+ * LISTEN/NOTIFY (or Redis pub/sub), with B's store re-read pushed out of reach (10 minutes), so
+ * only the signal can deliver it in time; and after B's listening connection is dropped, stages
+ * still arrive (B reconnects and re-reads what it watches). The Redis suite runs where REDIS_URL
+ * names a reachable redis-server (CI, and any machine that has one).
  */
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
@@ -18,17 +20,23 @@ import { logger } from "../../src/logger.ts";
 import { type Database, openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { EventLog } from "../../src/store/event-log.ts";
+import { PgSignalTransport } from "../../src/store/pg-signals.ts";
+import { RedisSignalTransport } from "../../src/store/redis-signals.ts";
 import { ResultStore } from "../../src/store/result-store.ts";
+import type { SignalTransport } from "../../src/store/signal-transport.ts";
 import { accountCommand } from "../support/app.ts";
 import { openTestDatabase, type TestDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
 
-const config: Config = {
+const redisUrl = process.env.REDIS_URL;
+/** Its own channel: other suites and deployments may share the Redis. */
+const redisChannel = `stageline_test_${randomUUID()}`;
+const configFor = (signals: "notify" | "redis"): Config => ({
   ...loadConfig({ NODE_ENV: "test" }),
   port: 0,
   runner: { batchSize: 100, pollMs: 50, maxAttempts: 3, onPoison: "dead-letter" },
-  scaleOut: { leaseTtlMs: 3_000, signals: "notify" },
-};
+  scaleOut: { leaseTtlMs: 3_000, signals, ...(signals === "redis" ? { redisUrl, redisChannel } : {}) },
+});
 
 /** Holds A's event handler until the test lets it go, so B's wait starts before the stage. */
 let gate: Promise<void> = Promise.resolve();
@@ -52,7 +60,19 @@ const gated = defineContext({
   ],
 });
 
-describe("stage signals across instances on one PostgreSQL", () => {
+describe("stage signals across instances on one PostgreSQL (LISTEN/NOTIFY)", () => {
+  signalSuite("notify", (url, sql) => new PgSignalTransport(url, sql));
+});
+
+describe.runIf(redisUrl)("stage signals across instances on one PostgreSQL (Redis pub/sub)", () => {
+  signalSuite("redis", () => new RedisSignalTransport(redisUrl!, redisChannel));
+});
+
+function signalSuite(
+  kind: "notify" | "redis",
+  transportFor: (url: string, sql: Database["sql"]) => SignalTransport,
+): void {
+  const config = configFor(kind);
   let db: TestDatabase;
   let a: App;
   let other: Database;
@@ -67,8 +87,7 @@ describe("stage signals across instances on one PostgreSQL", () => {
     const bus = new ResultBus();
     const results = new ResultStore(other.sql, config.retentionMs);
     const signals = new CrossProcessSignals({
-      url: db.url!,
-      sql: other.sql,
+      transport: transportFor(db.url!, other.sql),
       bus,
       results,
       events: new EventLog(other.sql),
@@ -105,7 +124,7 @@ describe("stage signals across instances on one PostgreSQL", () => {
     return result.commandId;
   }
 
-  it("a stage reached on A reaches a wait on B by NOTIFY", async () => {
+  it(`a stage reached on A reaches a wait on B by ${kind === "redis" ? "Redis" : "NOTIFY"}`, async () => {
     hold();
     const commandId = await depositOnA();
     const waiting = waitOnB(commandId);
@@ -116,7 +135,7 @@ describe("stage signals across instances on one PostgreSQL", () => {
     expect(b.signals.received).toBeGreaterThan(0);
   });
 
-  it("after B's LISTEN connection is dropped, stages still arrive", async () => {
+  it("after B's listening connection is dropped, stages still arrive", async () => {
     hold();
     const commandId = await depositOnA();
     const waiting = waitOnB(commandId);
@@ -126,4 +145,4 @@ describe("stage signals across instances on one PostgreSQL", () => {
     const seen = await waiting;
     expect(seen.at(-1)).toMatchObject({ stage: "EVENT_HANDLED", scope: "STAGE", succeeded: true });
   });
-});
+}

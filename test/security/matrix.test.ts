@@ -26,8 +26,8 @@ import {
 import { createClient as createSseClient } from "graphql-sse";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { contexts } from "../../src/domains/index.ts";
 import { Registry } from "../../src/core/registry.ts";
+import { contexts } from "../../src/domains/index.ts";
 import { buildSchema } from "../../src/graphql/schema.ts";
 import { OpsQueries } from "../../src/store/ops-queries.ts";
 import { CREATE_ACCOUNT, storedCounts, type TestApp } from "../support/app.ts";

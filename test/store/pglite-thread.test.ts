@@ -23,17 +23,23 @@ describe("PGlite in a worker thread", () => {
   it("keeps the main thread's timers firing while one statement runs", async () => {
     const db = await openDatabase({ engine: "pglite", dataDir: "memory://" });
     try {
-      let ticks = 0;
-      const timer = setInterval(() => ticks++, 5);
-      let ticksWhenDone: number | undefined;
-      // One statement that keeps PGlite busy for two seconds of wall-clock time. On the main
-      // thread it would be one synchronous WASM call: no timer could fire until it returned.
-      await db.sql.query("SELECT pg_sleep(2)").then(() => {
-        ticksWhenDone = ticks;
+      await db.sql.query("SELECT 1"); // the connection is open: the next statement goes at once
+      let answered = false;
+      // One statement that keeps PGlite busy for seconds of wall-clock time. On the main thread
+      // it would be one synchronous WASM call: no timer could fire until it returned.
+      const statement = db.sql.query("SELECT pg_sleep(5)").then(() => {
+        answered = true;
       });
-      clearInterval(timer);
-      // 400 intervals fit in the sleep; asking for 20 leaves room for the busiest machine.
-      expect(ticksWhenDone).toBeGreaterThanOrEqual(20);
+      // Timers chained one after the other, each set only once the one before fired: on a
+      // blocked event loop none of them could fire before the answer.
+      const pendingAtEachTimer: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        pendingAtEachTimer.push(!answered);
+      }
+      await statement;
+      expect(pendingAtEachTimer).toEqual([true, true, true]);
+      expect(answered).toBe(true);
     } finally {
       await db.close();
     }
