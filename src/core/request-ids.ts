@@ -26,13 +26,16 @@ const SAGA_REQUEST_ID = /^(internal:saga:[^:]*:)(0|[1-9][0-9]{0,18})(:[\s\S]*)$/
 const SAGA_CAUSATION_ID = /^event:(0|[1-9][0-9]{0,18})$/;
 
 /**
- * The ID as a tenant sees it: the log position inside a saga's request ID or causation ID
- * (global, issue 13) replaced by `show(position)`; any other ID unchanged.
+ * A request ID as a tenant sees it: the log position inside a saga's (global, issue 13)
+ * replaced by `show(position)`; a client's key unchanged.
  */
-export function withShownPosition(id: string, show: (position: bigint) => string): string {
-  const request = SAGA_REQUEST_ID.exec(id);
-  if (request) return `${request[1]}${show(BigInt(request[2]!))}${request[3]}`;
-  const causation = SAGA_CAUSATION_ID.exec(id);
-  if (causation) return `event:${show(BigInt(causation[1]!))}`;
-  return id;
+export function requestIdShown(requestId: string, show: (position: bigint) => string): string {
+  const saga = SAGA_REQUEST_ID.exec(requestId);
+  return saga ? `${saga[1]}${show(BigInt(saga[2]!))}${saga[3]}` : requestId;
+}
+
+/** A causation ID as a tenant sees it: `event:<position>` with `show(position)`; a command ID unchanged. */
+export function causationIdShown(causationId: string, show: (position: bigint) => string): string {
+  const saga = SAGA_CAUSATION_ID.exec(causationId);
+  return saga ? `event:${show(BigInt(saga[1]!))}` : causationId;
 }

@@ -8,7 +8,7 @@ import { CoreCode } from "../core/errors.ts";
 import { type CommandResult, type FunctionInfo, STAGES, type Stage, type WaitTarget } from "../core/stages.ts";
 import type { StagelineBuilder } from "./builder.ts";
 import { GraphQLCode } from "./errors.ts";
-import { definePositionScalar, shownId } from "./positions.ts";
+import { definePositionScalar, shownRequestId } from "./positions.ts";
 
 export function defineCommandTypes(builder: StagelineBuilder) {
   definePositionScalar(builder);
@@ -88,7 +88,7 @@ export function defineCommandTypes(builder: StagelineBuilder) {
       aggregateVersion: t.exposeInt("aggregateVersion", { nullable: true }),
       requestId: t.string({
         description: "The idempotency key; a saga's (internal:saga:…) carries a position token.",
-        resolve: (r, _args, ctx) => shownId(ctx.positions, r.requestId),
+        resolve: (r, _args, ctx) => shownRequestId(ctx.positions, r.requestId),
       }),
       commandId: t.exposeID("commandId"),
       function: t.field({ type: FunctionInfoRef, resolve: (r) => r.function }),

@@ -9,7 +9,7 @@ import { subjectOf } from "../auth/scopes.ts";
 import { streamVersionCursor } from "../core/cursor.ts";
 import type { StagelineBuilder } from "./builder.ts";
 import { withErrorCodes } from "./errors.ts";
-import { shownId } from "./positions.ts";
+import { shownCausationId, shownRequestId } from "./positions.ts";
 
 /** The app's one cursor codec (src/core/cursor.ts), bound to the tenant; `page` reads the versions. */
 const historyCursor = streamVersionCursor("aggregateHistory");
@@ -60,14 +60,14 @@ export function defineHistoryApi(builder: StagelineBuilder): void {
       }),
       data: t.field({ type: "JSON", description: "As stored.", resolve: (e) => e.event.data }),
       commandId: t.id({ resolve: (e) => e.event.commandId }),
-      requestId: t.string({ resolve: (e, _args, ctx) => shownId(ctx.positions, e.event.requestId) }),
+      requestId: t.string({ resolve: (e, _args, ctx) => shownRequestId(ctx.positions, e.event.requestId) }),
       correlationId: t.id({
         description: "The root command of the causal chain.",
         resolve: (e) => e.event.correlationId,
       }),
       causationId: t.string({
         description: "What caused the command: a command ID, or event:<position token> for saga commands.",
-        resolve: (e, _args, ctx) => shownId(ctx.positions, e.event.causationId),
+        resolve: (e, _args, ctx) => shownCausationId(ctx.positions, e.event.causationId),
       }),
       createdAt: t.field({ type: "DateTime", resolve: (e) => e.event.createdAt }),
       command: t.field({

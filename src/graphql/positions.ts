@@ -6,7 +6,7 @@
  */
 import { GraphQLError } from "graphql";
 import type { PositionTokens } from "../core/position-token.ts";
-import { withShownPosition } from "../core/request-ids.ts";
+import { causationIdShown, requestIdShown } from "../core/request-ids.ts";
 import type { StagelineBuilder } from "./builder.ts";
 import { GraphQLCode } from "./errors.ts";
 
@@ -22,8 +22,12 @@ export const tenantPositions = (tokens: PositionTokens, tenantId: string): Tenan
   decode: (token) => tokens.decode(tenantId, token),
 });
 
-/** A request or causation ID as the tenant sees it: a saga's carries a token, not the position. */
-export const shownId = (positions: TenantPositions, id: string): string => withShownPosition(id, positions.encode);
+/** A request ID as the tenant sees it: a saga's carries a token, not the position. */
+export const shownRequestId = (positions: TenantPositions, id: string): string => requestIdShown(id, positions.encode);
+
+/** A causation ID as the tenant sees it: a saga command's `event:<token>`, not the position. */
+export const shownCausationId = (positions: TenantPositions, id: string): string =>
+  causationIdShown(id, positions.encode);
 
 /** Longer than any token (48 characters); a longer string is refused before any decoding. */
 const MAX_TOKEN_LENGTH = 256;

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { positionTokens } from "../../src/core/position-token.ts";
-import { withShownPosition } from "../../src/core/request-ids.ts";
+import { causationIdShown, requestIdShown } from "../../src/core/request-ids.ts";
 
 const codec = positionTokens(randomBytes(32));
 const codeOf = (work: () => unknown): string | undefined => {
@@ -57,15 +57,17 @@ describe("position tokens", () => {
 
   it("replace the position inside a saga's request and causation IDs, nothing else", () => {
     const show = (p: bigint) => `<${p}>`;
-    expect(withShownPosition("internal:saga:banking.Transfer:17:credit", show)).toBe(
+    expect(requestIdShown("internal:saga:banking.Transfer:17:credit", show)).toBe(
       "internal:saga:banking.Transfer:<17>:credit",
     );
-    expect(withShownPosition("internal:saga:banking.Transfer:17:a:b", show)).toBe(
+    expect(requestIdShown("internal:saga:banking.Transfer:17:a:b", show)).toBe(
       "internal:saga:banking.Transfer:<17>:a:b",
     );
-    expect(withShownPosition("event:9", show)).toBe("event:<9>");
-    for (const id of ["client-key-17", "event:x", "0190a0c0-0000-7000-8000-000000000000", "internal:other:5:k"]) {
-      expect(withShownPosition(id, show)).toBe(id);
+    expect(causationIdShown("event:9", show)).toBe("event:<9>");
+    // A client's own key is shown as sent, even one that looks like a causation ID.
+    for (const id of ["client-key-17", "event:9", "internal:other:5:k"]) expect(requestIdShown(id, show)).toBe(id);
+    for (const id of ["event:x", "0190a0c0-0000-7000-8000-000000000000", "internal:saga:s:1:k"]) {
+      expect(causationIdShown(id, show)).toBe(id);
     }
   });
 });
