@@ -30,7 +30,10 @@ export interface ReadAfterArgs {
   minPosition?: string | null;
 }
 
-/** Waits for what the query's read-your-writes arguments ask (nothing when they are absent). */
+/**
+ * Waits for what the query's read-your-writes arguments ask (nothing when they are absent).
+ * Async so that a refused token (INVALID_POSITION) rejects, as every other failure here does.
+ */
 export async function readAfter(
   ctx: Pick<GraphQLContext, "readAfter" | "positions">,
   args: ReadAfterArgs,
