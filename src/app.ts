@@ -17,6 +17,7 @@ import { ConsoleService } from "./console/console-service.ts";
 import { serveConsole } from "./console/static.ts";
 import type { BoundedContext } from "./core/context.ts";
 import { CoreCode, InvalidTenant, ReadNotReady } from "./core/errors.ts";
+import { positionTokens } from "./core/position-token.ts";
 import { Registry } from "./core/registry.ts";
 import { contexts as defaultContexts } from "./domains/index.ts";
 import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
@@ -25,6 +26,7 @@ import { CrossProcessSignals } from "./gateway/cross-process-signals.ts";
 import { CommandGateway } from "./gateway/gateway.ts";
 import { ResultBus } from "./gateway/result-bus.ts";
 import type { GraphQLContext } from "./graphql/builder.ts";
+import { tenantPositions } from "./graphql/positions.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createGraphQLServer, type GraphQLServer } from "./graphql/server.ts";
 import { addLogFields, logger as defaultLogger, type Logger } from "./logger.ts";
@@ -44,6 +46,7 @@ import { LeaseStore } from "./store/lease-store.ts";
 import { migrate } from "./store/migrations.ts";
 import { OpsQueries } from "./store/ops-queries.ts";
 import { PgSignalTransport } from "./store/pg-signals.ts";
+import { PositionKeyStore } from "./store/position-key-store.ts";
 import { RedisSignalTransport } from "./store/redis-signals.ts";
 import { ResultStore } from "./store/result-store.ts";
 import { SnapshotStore } from "./store/snapshot-store.ts";
@@ -94,6 +97,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       idleInTransactionTimeoutMs: config.scaleOut.idleInTransactionTimeoutMs ?? config.scaleOut.leaseTtlMs,
     }));
   await migrate(db.sql, { logger });
+  // One key for every process and restart: a token handed out yesterday still decodes today.
+  const positionKey = config.positionTokenKey
+    ? Buffer.from(config.positionTokenKey, "utf8")
+    : await new PositionKeyStore(db.sql).load();
+  const positionCodec = positionTokens(positionKey);
 
   const registry = new Registry(options.contexts ?? defaultContexts, { snapshots: true });
   const events = new EventLog(db.sql);
@@ -209,6 +217,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       console: consoleService,
       caller: principal ? { subject: principal.subject, via: principal.via } : {},
       principal,
+      positions: tenantPositions(positionCodec, tenantId),
       requireAdmin: () => requireRole(principal, config.security.adminRole),
       scopes: scopesFor(principal, config.security, async (id) =>
         subjectOf((await gateway.command(tenantId, id)).header),

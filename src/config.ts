@@ -66,6 +66,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default("stageline"),
+  POSITION_TOKEN_KEY: z.string().min(32).optional(),
 });
 
 export type EnvConfig = z.infer<typeof schema>;
@@ -132,6 +133,8 @@ export interface Config {
   tracing: TracingConfig;
   /** Authentication, tenants from credentials, CORS, introspection: src/auth/config.ts. */
   security: SecurityConfig;
+  /** The key of the position tokens tenants see (src/core/position-token.ts); absent: one kept in the database. */
+  positionTokenKey: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -200,5 +203,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     tracing: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     security: loadSecurityConfig(env, production),
+    positionTokenKey: e.POSITION_TOKEN_KEY,
   };
 }

@@ -30,6 +30,7 @@ export const CoreCode = codes(
   "READ_TIMEOUT",
   "READ_AFTER_FAILED_COMMAND",
   "INVALID_CURSOR",
+  "INVALID_POSITION",
   "INVALID_TENANT",
   "UNAVAILABLE",
   // History
@@ -162,6 +163,8 @@ export class InvalidEvent extends withCode(CoreCode.EVENT_INVALID) {}
 
 /** A cursor this API did not hand out (forged, truncated, another tenant's or another connection's). */
 export class InvalidCursor extends withCode(CoreCode.INVALID_CURSOR) {}
+/** A position token this tenant was not handed: forged, malformed, or another tenant's. */
+export class InvalidPosition extends withCode(CoreCode.INVALID_POSITION) {}
 
 /** A tenant ID that is not 1-100 letters, digits, '.', '_' or '-'. */
 export class InvalidTenant extends withCode(CoreCode.INVALID_TENANT) {}

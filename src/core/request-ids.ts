@@ -18,3 +18,24 @@ export const isInternalRequestId = (requestId: string): boolean => requestId.sta
  */
 export const sagaRequestId = (sagaId: string, position: bigint, key: string): string =>
   `${INTERNAL_REQUEST_PREFIX}saga:${sagaId}:${position}:${key}`;
+
+/** What caused a saga's command: the event it reacted to, by its log position. */
+export const sagaCausationId = (position: bigint): string => `event:${position}`;
+
+const SAGA_REQUEST_ID = /^(internal:saga:[^:]*:)(0|[1-9][0-9]{0,18})(:[\s\S]*)$/;
+const SAGA_CAUSATION_ID = /^event:(0|[1-9][0-9]{0,18})$/;
+
+/**
+ * A request ID as a tenant sees it: the log position inside a saga's (global, issue 13)
+ * replaced by `show(position)`; a client's key unchanged.
+ */
+export function requestIdShown(requestId: string, show: (position: bigint) => string): string {
+  const saga = SAGA_REQUEST_ID.exec(requestId);
+  return saga ? `${saga[1]}${show(BigInt(saga[2]!))}${saga[3]}` : requestId;
+}
+
+/** A causation ID as a tenant sees it: `event:<position>` with `show(position)`; a command ID unchanged. */
+export function causationIdShown(causationId: string, show: (position: bigint) => string): string {
+  const saga = SAGA_CAUSATION_ID.exec(causationId);
+  return saga ? `event:${show(BigInt(saga[1]!))}` : causationId;
+}

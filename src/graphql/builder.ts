@@ -19,6 +19,7 @@ import type PrismaTypes from "../generated/pothos-prisma-types.ts";
 import { getDatamodel } from "../generated/pothos-prisma-types.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { ProjectionRebuilds } from "../runners/rebuild.ts";
+import type { TenantPositions } from "./positions.ts";
 
 /** What every resolver gets. Built per request (HTTP) or per operation (WebSocket). */
 export interface GraphQLContext {
@@ -34,6 +35,8 @@ export interface GraphQLContext {
   rebuilds: ProjectionRebuilds;
   /** Waits (bounded) until the projections have passed this command or position: read-your-writes. */
   readAfter(options: { commandId?: string | null; chainOf?: string | null; position?: bigint | null }): Promise<void>;
+  /** Log positions as this tenant sees them: tokens (src/graphql/positions.ts). */
+  positions: TenantPositions;
   /** Caller details recorded in each command's header. */
   caller: Record<string, unknown>;
   /** The verified credential; undefined when authentication is off. */
@@ -53,6 +56,7 @@ export function createBuilder() {
     PrismaTypes: PrismaTypes;
     Scalars: {
       BigInt: { Input: bigint; Output: bigint | number | string };
+      Position: { Input: string; Output: string };
       DateTime: { Input: Date; Output: Date | string };
       JSON: { Input: unknown; Output: unknown };
     };

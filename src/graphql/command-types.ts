@@ -8,10 +8,12 @@ import { CoreCode } from "../core/errors.ts";
 import { type CommandResult, type FunctionInfo, STAGES, type Stage, type WaitTarget } from "../core/stages.ts";
 import type { StagelineBuilder } from "./builder.ts";
 import { GraphQLCode } from "./errors.ts";
+import { definePositionScalar, shownRequestId } from "./positions.ts";
 
 export function defineCommandTypes(builder: StagelineBuilder) {
+  definePositionScalar(builder);
   builder.scalarType("BigInt", {
-    description: "A 64-bit integer (event log positions), as a decimal string.",
+    description: "A 64-bit integer (event log positions in admin fields), as a decimal string.",
     serialize: (value) => String(value),
     parseValue: (value) => {
       try {
@@ -84,7 +86,10 @@ export function defineCommandTypes(builder: StagelineBuilder) {
       tenantId: t.exposeString("tenantId"),
       aggregateId: t.exposeID("aggregateId"),
       aggregateVersion: t.exposeInt("aggregateVersion", { nullable: true }),
-      requestId: t.exposeString("requestId"),
+      requestId: t.string({
+        description: "The idempotency key; a saga's (internal:saga:…) carries a position token.",
+        resolve: (r, _args, ctx) => shownRequestId(ctx.positions, r.requestId),
+      }),
       commandId: t.exposeID("commandId"),
       function: t.field({ type: FunctionInfoRef, resolve: (r) => r.function }),
       errorCode: t.exposeString("errorCode", { description: '"Ok" on success, else a stable code.' }),
@@ -94,9 +99,9 @@ export function defineCommandTypes(builder: StagelineBuilder) {
       signalTime: t.field({ type: "DateTime", resolve: (r) => r.signalTime }),
       succeeded: t.exposeBoolean("succeeded"),
       positions: t.field({
-        type: ["BigInt"],
-        description: "Log positions of the events the command produced.",
-        resolve: (r) => r.positions,
+        type: ["Position"],
+        description: "Where the events the command produced are in the log, as tokens for minPosition.",
+        resolve: (r, _args, ctx) => r.positions.map((position) => ctx.positions.encode(position)),
       }),
       chainFailures: t.field({
         type: [CommandResultRef],

@@ -28,6 +28,7 @@ import type { GraphQLContext, StagelineBuilder } from "./builder.ts";
 import { endWhenAbandoned } from "./command-api.ts";
 import type { defineCommandTypes } from "./command-types.ts";
 import { withErrorCodes } from "./errors.ts";
+import { shownRequestId } from "./positions.ts";
 
 type ResultRef = ReturnType<typeof defineCommandTypes>["CommandResultRef"];
 
@@ -48,7 +49,7 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
       contextName: t.exposeString("contextName"),
       aggregateName: t.exposeString("aggregateName"),
       aggregateId: t.exposeID("aggregateId"),
-      requestId: t.exposeString("requestId"),
+      requestId: t.string({ resolve: (c, _args, ctx) => shownRequestId(ctx.positions, c.requestId) }),
       status: t.exposeString("status", { description: "PENDING (not processed yet) or DONE." }),
       async: t.exposeBoolean("isAsync"),
       createdAt: t.field({ type: "DateTime", resolve: (c) => c.createdAt }),

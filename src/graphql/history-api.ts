@@ -9,6 +9,7 @@ import { subjectOf } from "../auth/scopes.ts";
 import { streamVersionCursor } from "../core/cursor.ts";
 import type { StagelineBuilder } from "./builder.ts";
 import { withErrorCodes } from "./errors.ts";
+import { shownCausationId, shownRequestId } from "./positions.ts";
 
 /** The app's one cursor codec (src/core/cursor.ts), bound to the tenant; `page` reads the versions. */
 const historyCursor = streamVersionCursor("aggregateHistory");
@@ -46,7 +47,11 @@ export function defineHistoryApi(builder: StagelineBuilder): void {
   const AggregateEvent = builder.objectRef<HistoryEntry>("AggregateEvent").implement({
     description: "One event of an aggregate, with where it came from: an audit trail entry.",
     fields: (t) => ({
-      position: t.field({ type: "BigInt", description: "Place in the global log.", resolve: (e) => e.event.position }),
+      position: t.field({
+        type: "Position",
+        description: "Where the event is in the log, as a token for minPosition.",
+        resolve: (e, _args, ctx) => ctx.positions.encode(e.event.position),
+      }),
       version: t.int({ description: "The aggregate's version after this event.", resolve: (e) => e.event.version }),
       type: t.string({ resolve: (e) => e.event.type }),
       schemaVersion: t.int({
@@ -55,14 +60,14 @@ export function defineHistoryApi(builder: StagelineBuilder): void {
       }),
       data: t.field({ type: "JSON", description: "As stored.", resolve: (e) => e.event.data }),
       commandId: t.id({ resolve: (e) => e.event.commandId }),
-      requestId: t.string({ resolve: (e) => e.event.requestId }),
+      requestId: t.string({ resolve: (e, _args, ctx) => shownRequestId(ctx.positions, e.event.requestId) }),
       correlationId: t.id({
         description: "The root command of the causal chain.",
         resolve: (e) => e.event.correlationId,
       }),
       causationId: t.string({
-        description: "What caused the command: a command ID, or event:<position> for saga commands.",
-        resolve: (e) => e.event.causationId,
+        description: "What caused the command: a command ID, or event:<position token> for saga commands.",
+        resolve: (e, _args, ctx) => shownCausationId(ctx.positions, e.event.causationId),
       }),
       createdAt: t.field({ type: "DateTime", resolve: (e) => e.event.createdAt }),
       command: t.field({

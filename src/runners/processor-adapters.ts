@@ -9,7 +9,7 @@ import { CoreCode, IdempotencyKeyReused } from "../core/errors.ts";
 import { type RecordedEvent, type StreamKey, streamName } from "../core/messages.ts";
 import type { EventHandler, Projection, Saga, SagaCommand, SagaContext, SentSagaCommand } from "../core/processors.ts";
 import type { RegisteredProcessor, SnapshotProcessor } from "../core/registry.ts";
-import { sagaRequestId } from "../core/request-ids.ts";
+import { sagaCausationId, sagaRequestId } from "../core/request-ids.ts";
 import type { CommandResult, ProcessorKind } from "../core/stages.ts";
 import { type CommandGateway, lastOf, type SendRequest, type Sent } from "../gateway/gateway.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
@@ -241,7 +241,7 @@ async function runReaction(
       async: false,
       chain: {
         correlationId: event.correlationId,
-        causationId: `event:${event.position}`,
+        causationId: sagaCausationId(event.position),
       },
     });
     report.commandIds.push(commandId);

@@ -6,7 +6,7 @@ import { html } from "./html.js";
 
 const HISTORY = `query History($aggregate: String!, $id: ID!, $after: String) {
   aggregateHistory(aggregate: $aggregate, id: $id, first: 50, after: $after) {
-    edges { node { version type data position commandId causationId createdAt } }
+    edges { node { version type data commandId causationId createdAt } }
     pageInfo { hasNextPage endCursor } } }`;
 const STATE = `query State($aggregate: String!, $id: ID!, $v: Int) {
   aggregateState(aggregate: $aggregate, id: $id, atVersion: $v) { state version at } }`;
@@ -60,7 +60,7 @@ export function History({ catalog }) {
           (
             e,
           ) => html`<li key=${e.version} class=${state?.version === e.version ? "selected" : ""} onClick=${() => showState(e.version)}>
-            <strong>v${e.version}</strong> ${e.type} <span class="muted">#${e.position} · ${new Date(e.createdAt).toLocaleTimeString()}</span>
+            <strong>v${e.version}</strong> ${e.type} <span class="muted">${new Date(e.createdAt).toLocaleTimeString()}</span>
             <pre>${JSON.stringify(e.data)}</pre>
           </li>`,
         )}

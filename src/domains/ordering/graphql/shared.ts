@@ -20,7 +20,7 @@ export { readAfterArgs } from "../../../graphql/read-after.ts";
 
 /** Waits as the read-your-writes arguments ask, then reads the row keyed by `id` in the caller's tenant. */
 export const findByKey = <T>(
-  ctx: Pick<GraphQLContext, "readAfter" | "tenantId">,
+  ctx: Pick<GraphQLContext, "readAfter" | "positions" | "tenantId">,
   args: ReadAfterArgs,
   id: string | number,
   find: (key: string) => Promise<T>,
@@ -32,7 +32,7 @@ export const findByKey = <T>(
 
 /** Waits as the read-your-writes arguments ask, then reads one page of a keyset connection (PAGE sizes). */
 export const readModelConnection = <Row, V>(
-  ctx: Pick<GraphQLContext, "readAfter" | "tenantId">,
+  ctx: Pick<GraphQLContext, "readAfter" | "positions" | "tenantId">,
   args: ConnectionArgs & ReadAfterArgs,
   options: { codec: CursorCodec<V>; valueOf(row: Row): V; page(page: KeysetPage<V>): Promise<Row[]> },
 ) =>
