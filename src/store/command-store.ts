@@ -29,25 +29,12 @@ export interface StoredCommand {
 export const COLUMNS = `command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name, aggregate_id, type, body,
   header, expected_version, correlation_id, causation_id, wait_command_id, is_async, status, created_at`;
 
-export interface CommandRow {
-  command_id: string;
-  tenant_id: string;
-  request_id: string;
-  payload_hash: string;
-  context_name: string;
-  aggregate_name: string;
-  aggregate_id: string;
-  type: string;
-  body: Record<string, unknown>;
-  header: Record<string, unknown>;
-  expected_version: number | null;
-  correlation_id: string;
-  causation_id: string;
-  wait_command_id: string;
-  is_async: boolean;
-  status: "PENDING" | "DONE";
-  created_at: Date;
-}
+/** A command's row as the driver returns it: the same fields under their snake_case column names. */
+export type CommandRow = { [K in keyof StoredCommand as SnakeCase<K>]: StoredCommand[K] };
+
+type SnakeCase<S extends string> = S extends `${infer H}${infer T}`
+  ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<T>}`
+  : S;
 
 export const toCommand = (r: CommandRow): StoredCommand => ({
   commandId: r.command_id,
