@@ -5,84 +5,38 @@
  * handled and never committed, handled again once by the survivor (at-least-once across a
  * crash, as within one process): never twice by one process.
  */
-import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
-import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAfter } from "../../src/core/messages.ts";
-import { openDatabase } from "../../src/store/database.ts";
-import { parseDatabaseUrl } from "../../src/store/database-url.ts";
+import type { Database } from "../../src/store/database.ts";
 import { LeaseStore } from "../../src/store/lease-store.ts";
-import { migrate } from "../../src/store/migrations.ts";
 import { CREATE_ACCOUNT, DEPOSIT } from "../support/app.ts";
-import { createPostgresDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
+import { type Child, openProbeDatabase, pidOf, post, spawnChild } from "./support/children.ts";
 
 const RECORDER = "probe.Recorder";
 /** The default takeover bound the issue asks for (RUNNER_LEASE_TTL_MS here is far below it). */
 const BOUND_MS = 15_000;
 
-interface Instance {
-  child: ChildProcess;
-  url: string;
-}
-
 describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
   let url: string;
   let drop: () => Promise<void>;
-  let db: Awaited<ReturnType<typeof openDatabase>>;
-  const instances: Instance[] = [];
+  let db: Database;
+  const instances: Child[] = [];
 
   beforeAll(async () => {
-    ({ url, drop } = await createPostgresDatabase());
-    db = await openDatabase(parseDatabaseUrl(url, ""), { poolSize: 4 });
-    await migrate(db.sql);
-    await db.sql.exec("CREATE TABLE handler_effects (position bigint NOT NULL, pid int NOT NULL)");
+    ({ url, drop, db } = await openProbeDatabase());
   });
   afterAll(async () => {
-    for (const { child } of instances) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    for (const instance of instances) if (instance.alive()) instance.child.kill("SIGKILL");
     await db?.close();
     await drop?.();
   });
 
-  async function spawnInstance(): Promise<Instance> {
-    const child = fork(resolve(import.meta.dirname, "support/instance.ts"), [], {
-      execArgv: ["--import", "tsx"],
-      env: {
-        ...process.env,
-        NODE_ENV: "test",
-        LOG_LEVEL: "error",
-        DATABASE_URL: url,
-        DATABASE_POOL_SIZE: "6",
-        RUNNER_POLL_MS: "50",
-        RUNNER_LEASE_TTL_MS: "1500",
-      },
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    const [message] = (await Promise.race([
-      once(child, "message"),
-      once(child, "exit").then(() => {
-        throw new Error("instance exited before serving");
-      }),
-    ])) as [{ url: string }];
-    const instance = { child, url: message.url };
+  async function spawnInstance(): Promise<Child> {
+    const instance = await spawnChild({ url, ttlMs: 1_500 });
     instances.push(instance);
     return instance;
-  }
-
-  async function post(instance: Instance, query: string, variables: Record<string, unknown>): Promise<boolean> {
-    try {
-      const response = await fetch(instance.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      const json = (await response.json()) as { data?: Record<string, { errorCode: string }> };
-      return Object.values(json.data ?? {})[0]?.errorCode === "Ok";
-    } catch {
-      return false;
-    }
   }
 
   it("the survivor takes over within the bound; no event handled twice except the dead holder's last batch", {
@@ -93,8 +47,8 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     await waitUntil(
       "both processes hold leases",
       async () => {
-        const owners = new Set((await leases.holders()).filter((h) => h.live).map((h) => h.owner.split(":")[1]));
-        return owners.has(String(a!.child.pid)) && owners.has(String(b!.child.pid));
+        const owners = new Set((await leases.holders()).filter((h) => h.live).map((h) => pidOf(h.owner)));
+        return owners.has(a!.pid) && owners.has(b!.pid);
       },
       { timeoutMs: 60_000 },
     );
@@ -110,7 +64,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     let sent = 0;
     const client = async (i: number) => {
       while (load) {
-        const via = instances.filter((x) => x.child.exitCode === null && x.child.signalCode === null);
+        const via = instances.filter((x) => x.alive());
         if (
           await post(via[i % via.length]!, DEPOSIT, {
             amount: 1,
@@ -126,7 +80,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     await waitUntil("20 deposits handled", async () => (await effects()) >= 20, { timeoutMs: 60_000 });
 
     const holder = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
-    const victim = instances.find((x) => holder.owner.split(":")[1] === String(x.child.pid))!;
+    const victim = instances.find((x) => pidOf(holder.owner) === x.pid)!;
     const survivor = instances.find((x) => x !== victim)!;
     const killedAt = Date.now();
     victim.child.kill("SIGKILL");
@@ -143,7 +97,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
       "the survivor holds the recorder's lease",
       async () => {
         const now = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
-        return now.live && now.owner.split(":")[1] === String(survivor.child.pid) && now.epoch > holder.epoch;
+        return now.live && pidOf(now.owner) === survivor.pid && now.epoch > holder.epoch;
       },
       { timeoutMs: 60_000 },
     );
@@ -173,7 +127,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     );
     for (const row of twice) {
       // Only what the killed holder handled and never committed is handled again, once, by the survivor.
-      expect(row.pids.sort()).toEqual([victim.child.pid!, survivor.child.pid!].sort());
+      expect(row.pids.sort()).toEqual([victim.pid, survivor.pid].sort());
       expect(isAfter({ transactionId: BigInt(row.transaction_id), position: BigInt(row.position) }, committed)).toBe(
         true,
       );
@@ -181,7 +135,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     expect(twice.length).toBeLessThanOrEqual(1_000);
     const survivorHandled = await db.sql.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM handler_effects WHERE pid = $1",
-      [survivor.child.pid],
+      [survivor.pid],
     );
     expect(survivorHandled[0]!.n).toBeGreaterThan(0);
     survivor.child.kill("SIGTERM");

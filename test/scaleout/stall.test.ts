@@ -9,14 +9,11 @@
  */
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/store/database.ts";
-import { parseDatabaseUrl } from "../../src/store/database-url.ts";
+import type { Database } from "../../src/store/database.ts";
 import { LeaseStore } from "../../src/store/lease-store.ts";
-import { migrate } from "../../src/store/migrations.ts";
 import { CREATE_ACCOUNT, DEPOSIT } from "../support/app.ts";
-import { createPostgresDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
-import { type Child, pidOf, post, spawnChild, stopChild } from "./support/children.ts";
+import { type Child, openProbeDatabase, pidOf, post, spawnChild, stopChild } from "./support/children.ts";
 
 const RECORDER = "probe.Recorder";
 /** support/instance.ts stalls its recorder on a deposit of this amount. */
@@ -26,14 +23,11 @@ const TTL_MS = 1_500;
 describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (PostgreSQL)", () => {
   let url: string;
   let drop: () => Promise<void>;
-  let db: Awaited<ReturnType<typeof openDatabase>>;
+  let db: Database;
   const children: Child[] = [];
 
   beforeAll(async () => {
-    ({ url, drop } = await createPostgresDatabase());
-    db = await openDatabase(parseDatabaseUrl(url, ""), { poolSize: 4 });
-    await migrate(db.sql);
-    await db.sql.exec("CREATE TABLE handler_effects (position bigint NOT NULL, pid int NOT NULL)");
+    ({ url, drop, db } = await openProbeDatabase());
   });
   afterAll(async () => {
     for (const c of children) {

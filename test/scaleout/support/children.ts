@@ -6,6 +6,10 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { resolve } from "node:path";
+import { type Database, openDatabase } from "../../../src/store/database.ts";
+import { parseDatabaseUrl } from "../../../src/store/database-url.ts";
+import { migrate } from "../../../src/store/migrations.ts";
+import { createPostgresDatabase } from "../../support/databases.ts";
 
 export interface Child {
   child: ChildProcess;
@@ -22,10 +26,27 @@ export interface ChildOptions {
   /** pino level; lines are collected from stdout. */
   logLevel?: string;
   env?: Record<string, string>;
+  /** The entry point beside this file; support/instance.ts unless told. */
+  script?: string;
+}
+
+export interface ProbeDatabase {
+  url: string;
+  db: Database;
+  drop: () => Promise<void>;
+}
+
+/** A fresh migrated PostgreSQL database with the table support/instance.ts's recorder writes. */
+export async function openProbeDatabase(): Promise<ProbeDatabase> {
+  const { url, drop } = await createPostgresDatabase();
+  const db = await openDatabase(parseDatabaseUrl(url, ""), { poolSize: 4 });
+  await migrate(db.sql);
+  await db.sql.exec("CREATE TABLE handler_effects (position bigint NOT NULL, pid int NOT NULL)");
+  return { url, db, drop };
 }
 
 export async function spawnChild(options: ChildOptions): Promise<Child> {
-  const child = fork(resolve(import.meta.dirname, "instance.ts"), [], {
+  const child = fork(resolve(import.meta.dirname, options.script ?? "instance.ts"), [], {
     execArgv: ["--import", "tsx"],
     env: {
       ...process.env,
