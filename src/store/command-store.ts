@@ -56,6 +56,18 @@ export const toCommand = (r: CommandRow): StoredCommand => ({
   createdAt: r.created_at,
 });
 
+/**
+ * The SENT result of every command in the statement's `inserted` CTE (which returns the
+ * commands' IDs, routing columns and expires_at): `accept` and `acceptMany` store a command and
+ * its first result in one statement.
+ */
+const INSERT_SENT_RESULTS = `INSERT INTO command_results (command_id, wait_command_id, stage, scope, tenant_id,
+    context_name, aggregate_name, aggregate_id, request_id, function_kind, function_context, processor_name,
+    function_name, error_code, succeeded, positions, expires_at)
+  SELECT command_id, wait_command_id, 'SENT', 'STAGE', tenant_id, context_name, aggregate_name, aggregate_id,
+         request_id, 'GATEWAY', '', 'CommandGateway', 'send', 'Ok', true, '{}', expires_at
+    FROM inserted`;
+
 export type AcceptOutcome =
   | { accepted: true; command: StoredCommand; sentResultId: string; sentAt: Date }
   | { accepted: false; existing: StoredCommand };
@@ -83,12 +95,7 @@ export class CommandStore {
            RETURNING command_id, wait_command_id, tenant_id, context_name, aggregate_name, aggregate_id, request_id,
                      created_at, expires_at
          )
-         INSERT INTO command_results (command_id, wait_command_id, stage, scope, tenant_id, context_name,
-                                      aggregate_name, aggregate_id, request_id, function_kind, function_context,
-                                      processor_name, function_name, error_code, succeeded, positions, expires_at)
-         SELECT command_id, wait_command_id, 'SENT', 'STAGE', tenant_id, context_name, aggregate_name, aggregate_id,
-                request_id, 'GATEWAY', '', 'CommandGateway', 'send', 'Ok', true, '{}', expires_at
-           FROM inserted
+         ${INSERT_SENT_RESULTS}
          RETURNING id, signal_time, (SELECT created_at FROM inserted) AS created_at`,
         [
           command.commandId,
@@ -161,12 +168,7 @@ export class CommandStore {
          RETURNING command_id, wait_command_id, tenant_id, context_name, aggregate_name, aggregate_id, request_id,
                    expires_at
        )
-       INSERT INTO command_results (command_id, wait_command_id, stage, scope, tenant_id, context_name,
-                                    aggregate_name, aggregate_id, request_id, function_kind, function_context,
-                                    processor_name, function_name, error_code, succeeded, positions, expires_at)
-       SELECT command_id, wait_command_id, 'SENT', 'STAGE', tenant_id, context_name, aggregate_name, aggregate_id,
-              request_id, 'GATEWAY', '', 'CommandGateway', 'send', 'Ok', true, '{}', expires_at
-         FROM inserted
+       ${INSERT_SENT_RESULTS}
        RETURNING id, command_id, signal_time`,
       [
         JSON.stringify(
