@@ -15,7 +15,6 @@
  */
 import { once } from "node:events";
 import { createApp } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
 import type { CommandResult } from "../src/core/stages.ts";
 import { banking } from "../src/domains/banking/index.ts";
 import { waitForResults } from "../src/gateway/wait.ts";
@@ -27,6 +26,7 @@ import { PgSignalTransport } from "../src/store/pg-signals.ts";
 import { RedisSignalTransport } from "../src/store/redis-signals.ts";
 import type { SignalTransport } from "../src/store/signal-transport.ts";
 import { type Child, pidOf, post, spawnChild, stopChild } from "../test/scaleout/support/children.ts";
+import { instanceConfig } from "../test/scaleout/support/config.ts";
 import { gatedHandler } from "../test/scaleout/support/gated.ts";
 import { startListener } from "../test/scaleout/support/listener.ts";
 import { accountCommand, CREATE_ACCOUNT, DEPOSIT } from "../test/support/app.ts";
@@ -50,11 +50,12 @@ async function signalLatency(pg: BenchPostgres, kind: "notify" | "redis", log: L
   const channel = `stageline_bench_${process.pid}`;
   const { context: gated, hold, open } = gatedHandler();
   const config = {
-    ...loadConfig({ NODE_ENV: "test" }),
-    port: 0,
+    ...instanceConfig({
+      leaseTtlMs: 9_000,
+      signals: kind,
+      ...(kind === "redis" ? { redisUrl, redisChannel: channel } : {}),
+    }),
     databaseUrl: url,
-    runner: { batchSize: 100, pollMs: 50, maxAttempts: 3, onPoison: "dead-letter" as const },
-    scaleOut: { leaseTtlMs: 9_000, signals: kind, ...(kind === "redis" ? { redisUrl, redisChannel: channel } : {}) },
   };
   const a = await createApp({ config, contexts: [banking, gated] });
   await a.start();

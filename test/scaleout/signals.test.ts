@@ -8,7 +8,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
-import { type Config, loadConfig } from "../../src/config.ts";
 import type { CommandResult } from "../../src/core/stages.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import { waitForResults } from "../../src/gateway/wait.ts";
@@ -20,18 +19,15 @@ import type { SignalTransport } from "../../src/store/signal-transport.ts";
 import { accountCommand } from "../support/app.ts";
 import { openTestDatabase, type TestDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
+import { instanceConfig } from "./support/config.ts";
 import { gatedHandler } from "./support/gated.ts";
 import { type Listener, startListener } from "./support/listener.ts";
 
 const redisUrl = process.env.REDIS_URL;
 /** Its own channel: other suites and deployments may share the Redis. */
 const redisChannel = `stageline_test_${randomUUID()}`;
-const configFor = (signals: "notify" | "redis"): Config => ({
-  ...loadConfig({ NODE_ENV: "test" }),
-  port: 0,
-  runner: { batchSize: 100, pollMs: 50, maxAttempts: 3, onPoison: "dead-letter" },
-  scaleOut: { leaseTtlMs: 3_000, signals, ...(signals === "redis" ? { redisUrl, redisChannel } : {}) },
-});
+const configFor = (signals: "notify" | "redis") =>
+  instanceConfig({ leaseTtlMs: 3_000, signals, ...(signals === "redis" ? { redisUrl, redisChannel } : {}) });
 
 /** Holds A's event handler until the test lets it go, so B's wait starts before the stage. */
 const { context: gated, hold, open } = gatedHandler();
