@@ -8,11 +8,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { DeadLetterStore } from "../../src/store/dead-letter-store.ts";
 import { EventLog } from "../../src/store/event-log.ts";
-import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
+import { accountCommand, FAST_RUNNER, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 import { sample, scrape } from "./prometheus-text.ts";
 
-const fastRunners = { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" as const };
 const waitLong = { timeout: 20_000, interval: 50 };
 
 interface ReadyBody {
@@ -33,7 +32,7 @@ describe.each(engines)("operations endpoints on %s", (engine) => {
   describe("a server whose runners run", () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp(engine, { runner: fastRunners });
+      t = await startTestApp(engine, { runner: FAST_RUNNER });
     });
     afterAll(async () => {
       await t?.stop();
@@ -156,7 +155,7 @@ describe.each(engines)("operations endpoints on %s", (engine) => {
   describe("a server whose runners have not started", () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp(engine, { runner: fastRunners, ops: { ...defaults(), readyMaxLagEvents: 2 } }, undefined, {
+      t = await startTestApp(engine, { runner: FAST_RUNNER, ops: { ...defaults(), readyMaxLagEvents: 2 } }, undefined, {
         workers: false,
       });
     });

@@ -15,10 +15,9 @@ import { banking } from "../../src/domains/banking/index.ts";
 import { contexts } from "../../src/domains/index.ts";
 import type { SendRequest } from "../../src/gateway/gateway.ts";
 import type { Prisma } from "../../src/generated/prisma/client.ts";
-import { countRows, DEPOSIT, startTestApp, type TestApp } from "../support/app.ts";
+import { countRows, DEPOSIT, FAST_RUNNER, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
-const fastRunners = { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" as const };
 const send = (type: string, aggregateId: string, input: unknown, extra: Partial<SendRequest> = {}): SendRequest => ({
   aggregateName: "Account",
   type,
@@ -78,7 +77,7 @@ const sagaTesting = defineContext({ name: "sagatest", aggregates: [], processors
 describe.each(engines)("runners on %s", (engine) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(engine, { runner: fastRunners }, [...contexts, sagaTesting]);
+    t = await startTestApp(engine, { runner: FAST_RUNNER }, [...contexts, sagaTesting]);
   });
 
   afterAll(async () => {
@@ -459,7 +458,7 @@ describe.each(engines)("runner failures on %s", (engine) => {
   const testing = defineContext({ name: "testing", aggregates: [], processors: [flaky, counter, twinKeys] });
 
   beforeAll(async () => {
-    t = await startTestApp(engine, { runner: fastRunners }, [banking, testing]);
+    t = await startTestApp(engine, { runner: FAST_RUNNER }, [banking, testing]);
   });
   afterAll(async () => {
     await t?.stop();

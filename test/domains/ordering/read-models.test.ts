@@ -4,11 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrderingViews } from "../../../src/domains/ordering/projection.ts";
-import { startTestApp, type TestApp } from "../../support/app.ts";
+import { FAST_RUNNER, startTestApp, type TestApp } from "../../support/app.ts";
 import { engines } from "../../support/databases.ts";
 import { accepted, command, createOrder, query } from "./graphql-client.ts";
-
-const fastRunners = { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" as const };
 
 interface Line {
   productId: string;
@@ -42,7 +40,7 @@ const SEARCH = `query($text: String!, $from: DateTime, $to: DateTime, $status: O
 describe.each(engines)("ordering read models on %s", (engine) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(engine, { runner: fastRunners });
+    t = await startTestApp(engine, { runner: FAST_RUNNER });
     await accepted(t, "registerCustomer", { name: "Ada Lovelace", email: "ada@example.com" }, "ada");
     await accepted(t, "registerCustomer", { name: "Grace Hopper" }, "grace");
     await accepted(t, "registerProduct", { name: "Brass Lamp", price: 1500 }, "lamp");

@@ -2,22 +2,16 @@
  * Schema evolution: a log that still holds ItemAdded v1 rows ({ price }) replays into the same
  * aggregate state and the same read models as one written in v2 ({ unitPrice }), on both engines.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { newId } from "../../../src/core/ids.ts";
 import { Order } from "../../../src/domains/ordering/order.ts";
-import { startTestApp, type TestApp } from "../../support/app.ts";
+import { FAST_RUNNER, useTestApp } from "../../support/app.ts";
 import { engines } from "../../support/databases.ts";
 
 const tenantId = "default";
 
 describe.each(engines)("ordering upcasting on %s", (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(engine, { runner: { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp(engine, { runner: FAST_RUNNER });
 
   const send = async (aggregateName: string, type: string, aggregateId: string, input: unknown) => {
     const result = await t.app.gateway.sendAndWait(
