@@ -6,44 +6,27 @@
  * crash, as within one process): never twice by one process.
  */
 import { once } from "node:events";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isAfter } from "../../src/core/messages.ts";
-import type { Database } from "../../src/store/database.ts";
 import { LeaseStore } from "../../src/store/lease-store.ts";
 import { CREATE_ACCOUNT, DEPOSIT } from "../support/app.ts";
 import { waitUntil } from "../support/eventually.ts";
-import { type Child, openProbeDatabase, pidOf, post, spawnChild } from "./support/children.ts";
+import { pidOf, post } from "./support/children.ts";
+import { useProbeSuite } from "./support/probe-suite.ts";
 
 const RECORDER = "probe.Recorder";
 /** The default takeover bound the issue asks for (RUNNER_LEASE_TTL_MS here is far below it). */
 const BOUND_MS = 15_000;
 
 describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
-  let url: string;
-  let drop: () => Promise<void>;
-  let db: Database;
-  const instances: Child[] = [];
-
-  beforeAll(async () => {
-    ({ url, drop, db } = await openProbeDatabase());
-  });
-  afterAll(async () => {
-    for (const instance of instances) if (instance.alive()) instance.child.kill("SIGKILL");
-    await db?.close();
-    await drop?.();
-  });
-
-  async function spawnInstance(): Promise<Child> {
-    const instance = await spawnChild({ url, ttlMs: 1_500 });
-    instances.push(instance);
-    return instance;
-  }
+  const { probe, children: instances, spawn } = useProbeSuite();
+  const spawnInstance = () => spawn({ ttlMs: 1_500 });
 
   it("the survivor takes over within the bound; no event handled twice except the dead holder's last batch", {
     timeout: 180_000,
   }, async () => {
     const [a, b] = [await spawnInstance(), await spawnInstance()];
-    const leases = new LeaseStore(db.sql);
+    const leases = new LeaseStore(probe.db.sql);
     await waitUntil(
       "both processes hold leases",
       async () => {
@@ -76,7 +59,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     };
     const clients = [client(0), client(1)];
     const effects = async () =>
-      (await db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM handler_effects"))[0]!.n;
+      (await probe.db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM handler_effects"))[0]!.n;
     await waitUntil("20 deposits handled", async () => (await effects()) >= 20, { timeoutMs: 60_000 });
 
     const holder = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
@@ -86,7 +69,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     victim.child.kill("SIGKILL");
     await once(victim.child, "exit");
     // What the dead holder committed last, read while its lease is still its own (same snapshot).
-    const [final] = await db.sql.query<{ transaction_id: string; position: string; epoch: string }>(
+    const [final] = await probe.db.sql.query<{ transaction_id: string; position: string; epoch: string }>(
       `SELECT c.transaction_id::text AS transaction_id, c.position::text AS position, l.epoch::text AS epoch
          FROM processor_checkpoints c JOIN runner_leases l USING (processor_name) WHERE processor_name = $1`,
       [RECORDER],
@@ -111,7 +94,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     await waitUntil(
       "every deposit handled",
       async () => {
-        const rows = await db.sql.query<{ missing: number }>(
+        const rows = await probe.db.sql.query<{ missing: number }>(
           `SELECT count(*)::int AS missing FROM events e WHERE e.type = 'MoneyDeposited'
            AND NOT EXISTS (SELECT 1 FROM handler_effects h WHERE h.position = e.position)`,
         );
@@ -120,7 +103,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
       { timeoutMs: 60_000 },
     );
 
-    const twice = await db.sql.query<{ position: string; transaction_id: string; pids: number[] }>(
+    const twice = await probe.db.sql.query<{ position: string; transaction_id: string; pids: number[] }>(
       `SELECT h.position::text AS position, e.transaction_id::text AS transaction_id, array_agg(h.pid) AS pids
          FROM handler_effects h JOIN events e ON e.position = h.position
         GROUP BY h.position, e.transaction_id HAVING count(*) > 1`,
@@ -133,7 +116,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
       );
     }
     expect(twice.length).toBeLessThanOrEqual(1_000);
-    const survivorHandled = await db.sql.query<{ n: number }>(
+    const survivorHandled = await probe.db.sql.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM handler_effects WHERE pid = $1",
       [survivor.pid],
     );

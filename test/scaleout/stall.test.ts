@@ -8,12 +8,12 @@
  * new epoch. PostgreSQL only: on PGlite there is one process by nature.
  */
 import { once } from "node:events";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../src/store/database.ts";
+import { describe, expect, it } from "vitest";
 import { LeaseStore } from "../../src/store/lease-store.ts";
 import { CREATE_ACCOUNT, DEPOSIT } from "../support/app.ts";
 import { waitUntil } from "../support/eventually.ts";
-import { type Child, openProbeDatabase, pidOf, post, spawnChild, stopChild } from "./support/children.ts";
+import { type Child, pidOf, post, stopChild } from "./support/children.ts";
+import { useProbeSuite } from "./support/probe-suite.ts";
 
 const RECORDER = "probe.Recorder";
 /** support/instance.ts stalls its recorder on a deposit of this amount. */
@@ -21,43 +21,28 @@ const STALL_AMOUNT = 99;
 const TTL_MS = 1_500;
 
 describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (PostgreSQL)", () => {
-  let url: string;
-  let drop: () => Promise<void>;
-  let db: Database;
-  const children: Child[] = [];
-
-  beforeAll(async () => {
-    ({ url, drop, db } = await openProbeDatabase());
-  });
-  afterAll(async () => {
-    for (const c of children) {
-      if (c.alive()) {
-        c.child.kill("SIGCONT");
-        c.child.kill("SIGKILL");
-      }
-    }
-    await db?.close();
-    await drop?.();
-  });
+  const { probe, children, spawn } = useProbeSuite();
 
   const effectsOf = async (pid: number) =>
-    (await db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM handler_effects WHERE pid = $1", [pid]))[0]!.n;
+    (
+      await probe.db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM handler_effects WHERE pid = $1", [pid])
+    )[0]!.n;
   const handledPositions = async () =>
-    (await db.sql.query<{ position: string }>("SELECT DISTINCT position::text AS position FROM handler_effects")).map(
-      (r) => r.position,
-    );
+    (
+      await probe.db.sql.query<{ position: string }>("SELECT DISTINCT position::text AS position FROM handler_effects")
+    ).map((r) => r.position);
   const unhandled = async () =>
     (
-      await db.sql.query<{ n: number }>(
+      await probe.db.sql.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM events e WHERE e.type = 'MoneyDeposited'
           AND NOT EXISTS (SELECT 1 FROM handler_effects h WHERE h.position = e.position)`,
       )
     )[0]!.n;
 
   it("the woken holder is fenced and applies nothing; the other process took over", { timeout: 180_000 }, async () => {
-    for (let i = 0; i < 2; i++) children.push(await spawnChild({ url, ttlMs: TTL_MS, logLevel: "warn" }));
+    for (let i = 0; i < 2; i++) await spawn({ ttlMs: TTL_MS, logLevel: "warn" });
     const [a, b] = children as [Child, Child];
-    const leases = new LeaseStore(db.sql);
+    const leases = new LeaseStore(probe.db.sql);
     await waitUntil(
       "both processes hold leases",
       async () => {
@@ -130,13 +115,13 @@ describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (Postgre
     await waitUntil("every deposit handled", async () => (await unhandled()) === 0, { timeoutMs: 60_000 });
 
     // Nothing the survivor handled was handled again by the woken process.
-    const again = await db.sql.query<{ n: number }>(
+    const again = await probe.db.sql.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM handler_effects WHERE pid = $1 AND position = ANY($2::bigint[])",
       [victim.pid, handledWhileStopped],
     );
     expect(again[0]!.n).toBe(victimEffects);
     // Only the stalled event was handled twice (by the stopped holder, then by its successor).
-    const twice = await db.sql.query<{ position: string }>(
+    const twice = await probe.db.sql.query<{ position: string }>(
       "SELECT position::text AS position FROM handler_effects GROUP BY position HAVING count(*) > 1",
     );
     expect(twice.map((r) => r.position)).toEqual([stalledAt]);
@@ -144,7 +129,7 @@ describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (Postgre
     await waitUntil(
       "the balance projected",
       async () => {
-        const rows = await db.sql.query<{ balance: number }>("SELECT balance FROM account_views WHERE id = 's'");
+        const rows = await probe.db.sql.query<{ balance: number }>("SELECT balance FROM account_views WHERE id = 's'");
         return rows[0]?.balance === 3 + STALL_AMOUNT + 10;
       },
       { timeoutMs: 60_000 },
