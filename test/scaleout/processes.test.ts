@@ -12,6 +12,7 @@ import { LeaseStore } from "../../src/store/lease-store.ts";
 import { CREATE_ACCOUNT, DEPOSIT } from "../support/app.ts";
 import { waitUntil } from "../support/eventually.ts";
 import { pidOf, post } from "./support/children.ts";
+import { holderOf, untilEachHoldsALease, untilTakenOver } from "./support/lease-waits.ts";
 import { useProbeSuite } from "./support/probe-suite.ts";
 
 const RECORDER = "probe.Recorder";
@@ -27,14 +28,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
   }, async () => {
     const [a, b] = [await spawnInstance(), await spawnInstance()];
     const leases = new LeaseStore(probe.db.sql);
-    await waitUntil(
-      "both processes hold leases",
-      async () => {
-        const owners = new Set((await leases.holders()).filter((h) => h.live).map((h) => pidOf(h.owner)));
-        return owners.has(a!.pid) && owners.has(b!.pid);
-      },
-      { timeoutMs: 60_000 },
-    );
+    await untilEachHoldsALease(leases, [a!, b!]);
     expect(
       await post(a!, CREATE_ACCOUNT, {
         name: "k",
@@ -62,7 +56,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
       (await probe.db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM handler_effects"))[0]!.n;
     await waitUntil("20 deposits handled", async () => (await effects()) >= 20, { timeoutMs: 60_000 });
 
-    const holder = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
+    const holder = await holderOf(leases, RECORDER);
     const victim = instances.find((x) => pidOf(holder.owner) === x.pid)!;
     const survivor = instances.find((x) => x !== victim)!;
     const killedAt = Date.now();
@@ -76,14 +70,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     );
     expect(BigInt(final!.epoch)).toBe(holder.epoch);
     const committed = { transactionId: BigInt(final!.transaction_id), position: BigInt(final!.position) };
-    await waitUntil(
-      "the survivor holds the recorder's lease",
-      async () => {
-        const now = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
-        return now.live && pidOf(now.owner) === survivor.pid && now.epoch > holder.epoch;
-      },
-      { timeoutMs: 60_000 },
-    );
+    await untilTakenOver(leases, RECORDER, survivor, holder);
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan(BOUND_MS);
 

@@ -13,6 +13,7 @@ import { LeaseStore } from "../../src/store/lease-store.ts";
 import { CREATE_ACCOUNT, DEPOSIT } from "../support/app.ts";
 import { waitUntil } from "../support/eventually.ts";
 import { type Child, pidOf, post, stopChild } from "./support/children.ts";
+import { holderOf, untilEachHoldsALease, untilTakenOver } from "./support/lease-waits.ts";
 import { useProbeSuite } from "./support/probe-suite.ts";
 
 const RECORDER = "probe.Recorder";
@@ -43,14 +44,7 @@ describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (Postgre
     for (let i = 0; i < 2; i++) await spawn({ ttlMs: TTL_MS, logLevel: "warn" });
     const [a, b] = children as [Child, Child];
     const leases = new LeaseStore(probe.db.sql);
-    await waitUntil(
-      "both processes hold leases",
-      async () => {
-        const owners = new Set((await leases.holders()).filter((h) => h.live).map((h) => pidOf(h.owner)));
-        return owners.has(a.pid) && owners.has(b.pid);
-      },
-      { timeoutMs: 60_000 },
-    );
+    await untilEachHoldsALease(leases, [a, b]);
     const deposit = (via: Child, amount: number) =>
       post(via, DEPOSIT, { amount, command: { aggregateId: "s", waitFor: { stage: "PROCESSED" } } });
     expect(
@@ -63,7 +57,7 @@ describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (Postgre
     for (let i = 0; i < 3; i++) expect(await deposit(a, 1)).toBe(true);
     await waitUntil("the first deposits handled", async () => (await unhandled()) === 0, { timeoutMs: 60_000 });
 
-    const holder = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
+    const holder = await holderOf(leases, RECORDER);
     const victim = children.find((c) => c.pid === pidOf(holder.owner))!;
     const survivor = children.find((c) => c !== victim)!;
 
@@ -80,14 +74,7 @@ describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (Postgre
     const stalledAt = await stalled;
     const victimEffects = await effectsOf(victim.pid);
 
-    await waitUntil(
-      "the survivor takes the recorder's lease over while the holder is stopped",
-      async () => {
-        const now = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
-        return now.live && pidOf(now.owner) === survivor.pid && now.epoch > holder.epoch;
-      },
-      { timeoutMs: 60_000 },
-    );
+    await untilTakenOver(leases, RECORDER, survivor, holder);
     for (let i = 0; i < 5; i++) expect(await deposit(survivor, 1)).toBe(true);
     await waitUntil(
       "the survivor handles the stalled batch and the later deposits",
