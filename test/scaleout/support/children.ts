@@ -10,6 +10,7 @@ import { type Database, openDatabase } from "../../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../../src/store/database-url.ts";
 import { migrate } from "../../../src/store/migrations.ts";
 import { createPostgresDatabase } from "../../support/databases.ts";
+import { postToProcess } from "../../support/server-process.ts";
 
 export interface Child {
   child: ChildProcess;
@@ -84,18 +85,8 @@ export async function spawnChild(options: ChildOptions): Promise<Child> {
 
 /** Sends a mutation; true when its result says Ok. Never throws (a dead instance is false). */
 export async function post(target: Child, query: string, variables: Record<string, unknown>): Promise<boolean> {
-  try {
-    const response = await fetch(target.url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const json = (await response.json()) as { data?: Record<string, { errorCode: string }> };
-    return Object.values(json.data ?? {})[0]?.errorCode === "Ok";
-  } catch {
-    return false;
-  }
+  const json = await postToProcess<{ data?: Record<string, { errorCode: string }> }>(target.url, query, variables);
+  return Object.values(json?.data ?? {})[0]?.errorCode === "Ok";
 }
 
 /** Stops a child gracefully (SIGTERM: it releases its leases) and waits for it to exit. */
