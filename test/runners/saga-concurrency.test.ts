@@ -5,7 +5,7 @@
  * an accepted command up. The gateway's `send` is watched (and held or failed on cue) to make
  * each interleaving happen by a condition, never by timing.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { defineContext } from "../../src/core/context.ts";
 import { ReadOnlyViolation } from "../../src/core/errors.ts";
 import { defineReadModel, defineSaga, type SagaAcceptance, type SagaCommand } from "../../src/core/processors.ts";
@@ -13,7 +13,7 @@ import { Account, type AccountEvent, type AccountState } from "../../src/domains
 import { banking } from "../../src/domains/banking/index.ts";
 import type { SendRequest, Wait } from "../../src/gateway/gateway.ts";
 import { type ReadOnlyPrisma, readOnlyPrisma } from "../../src/store/read-only-prisma.ts";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { useTestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
 
@@ -79,13 +79,7 @@ const Probe = defineSaga<AccountEvent>({
 const probing = defineContext({ name: "sagaconc", aggregates: [], processors: [Probe] });
 
 describe.each(engines)("a saga's batch on %s", (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(engine, { runner: fastRunners }, [banking, probing]);
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp(engine, { runner: fastRunners }, [banking, probing]);
   afterEach(() => {
     vi.restoreAllMocks();
   });

@@ -7,8 +7,8 @@
  * Catches: joining the IDs with ':' unescaped in rowKey (src/core/row-key.ts) — checked: the
  * second order's line then updates the first order's line and every assertion below fails.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApp, type TestApp } from "../../support/app.ts";
+import { describe, expect, it } from "vitest";
+import { useTestApp } from "../../support/app.ts";
 import { engines } from "../../support/databases.ts";
 import { accepted, createOrder, query } from "./graphql-client.ts";
 
@@ -28,13 +28,7 @@ const ORDERS = `query($a: ID!, $b: ID!) {
 }`;
 
 describe.each(engines)("read-model keys of IDs holding ':' on %s", (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(engine, { runner });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp(engine, { runner });
 
   it("a line of product x:y on order o and a line of product y on order o:x stay two lines", async () => {
     await accepted(t, "registerCustomer", { name: "Ada" }, "ada");
