@@ -157,6 +157,24 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
     }
   }
 
+  /**
+   * Watches the saga's sends, holding its command on `<p>:t` of amount 1 until a command on
+   * `<p>:u` has started; `inVain()` tells whether that never happened (the hold timed out).
+   */
+  function holdTUntilUSends(p: string) {
+    let inVain = false;
+    const sends = watchSends(async (req) => {
+      if (req.aggregateId === `${p}:t` && (req.input as { amount: number }).amount === 1) {
+        await waitUntil("a command on u to start", () => sends.started.some((r) => r.aggregateId === `${p}:u`), {
+          timeoutMs: 15_000,
+        }).catch(() => {
+          inVain = true;
+        });
+      }
+    });
+    return { sends, inVain: () => inVain };
+  }
+
   /** The amounts deposited on an account after its creation, in log order. */
   const depositsOn = async (id: string) =>
     (
@@ -169,22 +187,9 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
 
   it("reacts to events for different aggregates at once: one reaction waits until another's has started", async () => {
     const p = `${engine}-c`;
-    let waitedInVain = false;
-    const sends = watchSends(async (req) => {
-      // The first event's command is held until the third event's reaction (another aggregate)
-      // has sent: a saga handling one event at a time never gets there (verified: held to the end).
-      if (req.aggregateId === `${p}:t` && (req.input as { amount: number }).amount === 1) {
-        await waitUntil(
-          "the other event's reaction to send",
-          () => sends.started.some((r) => r.aggregateId === `${p}:u`),
-          {
-            timeoutMs: 15_000,
-          },
-        ).catch(() => {
-          waitedInVain = true;
-        });
-      }
-    });
+    // The first event's command is held until the third event's reaction (another aggregate)
+    // has sent: a saga handling one event at a time never gets there (verified: held to the end).
+    const held = holdTUntilUSends(p);
     await routeBatch(
       p,
       [
@@ -193,27 +198,17 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
       ],
       async () => {},
     );
-    expect(waitedInVain).toBe(false);
+    expect(held.inVain()).toBe(false);
     expect(await balance(`${p}:t`)).toBe(1);
     expect(await balance(`${p}:u`)).toBe(3);
   });
 
   it("keeps log order for one aggregate's commands from different events, while others go on", async () => {
     const p = `${engine}-o`;
-    const sends = watchSends(async (req) => {
-      // Hold the first event's command on t until the third event (on u) has sent. A second
-      // event's command on t that did not wait for the first would be sent meanwhile (it comes
-      // before the third in the log) and land first (verified, by dropping the key chain).
-      if (req.aggregateId === `${p}:t` && (req.input as { amount: number }).amount === 1) {
-        await waitUntil(
-          "the third event's reaction to send",
-          () => sends.started.some((r) => r.aggregateId === `${p}:u`),
-          {
-            timeoutMs: 15_000,
-          },
-        );
-      }
-    });
+    // Hold the first event's command on t until the third event (on u) has sent. A second
+    // event's command on t that did not wait for the first would be sent meanwhile (it comes
+    // before the third in the log) and land first (verified, by dropping the key chain).
+    const { sends, inVain } = holdTUntilUSends(p);
     await routeBatch(
       p,
       [
@@ -224,6 +219,7 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
       ],
       async () => {},
     );
+    expect(inVain()).toBe(false);
     expect(await depositsOn(`${p}:t`)).toEqual([1, 2, 4]);
     // Each was sent only once the one before it on t had its outcome; u's went on meanwhile.
     expect(sends.timeline.filter((step) => step.includes(`${p}:t `))).toEqual([
