@@ -175,6 +175,16 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
     return { sends, inVain: () => inVain };
   }
 
+  /** Opens account `id` and deposits `amount` on it, waiting until the saga's reaction has run (chain-wide). */
+  async function openAndReact(id: string, amount: number): Promise<void> {
+    await open(id);
+    const r = await t.app.gateway.sendAndWait(request("Deposit", id, { amount }), {
+      stage: "SAGA_HANDLED",
+      chain: true,
+    });
+    expect(r.succeeded).toBe(true);
+  }
+
   /** The amounts deposited on an account after its creation, in log order. */
   const depositsOn = async (id: string) =>
     (
@@ -279,12 +289,7 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
     const id = `${engine}-look`;
     await open(`${id}-src`, 321);
     for (const suffix of ["view", "state"]) await open(`${id}-${suffix}`);
-    await open(id);
-    const r = await t.app.gateway.sendAndWait(request("Deposit", id, { amount: LOOK }), {
-      stage: "SAGA_HANDLED",
-      chain: true,
-    });
-    expect(r.succeeded).toBe(true);
+    await openAndReact(id, LOOK);
     // The view's balance, and the aggregate's (321) plus its version (1) × 1000.
     expect(await balance(`${id}-view`)).toBe(321);
     expect(await balance(`${id}-state`)).toBe(1321);
@@ -293,12 +298,7 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
   it("onAccepted follows an accepted command up with commands of its own", async () => {
     const id = `${engine}-follow`;
     for (const suffix of ["a", "b"]) await open(`${id}-${suffix}`);
-    await open(id);
-    const r = await t.app.gateway.sendAndWait(request("Deposit", id, { amount: FOLLOW }), {
-      stage: "SAGA_HANDLED",
-      chain: true,
-    });
-    expect(r.succeeded).toBe(true);
+    await openAndReact(id, FOLLOW);
     const acceptance = acceptances.find((a) => a.accepted.command.aggregateId === `${id}-a`);
     expect(acceptance).toMatchObject({ accepted: { aggregateVersion: 2 }, before: [] });
     expect(acceptance!.accepted.commandId).toMatch(/^[0-9a-f-]{36}$/);
