@@ -21,7 +21,7 @@ import { rowKey } from "../../src/core/row-key.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import { MAX_BATCH_GROWTH } from "../../src/runners/runner.ts";
 import { accountCommand, createRunnerApp } from "../support/app.ts";
-import { engines, useTestDatabase } from "../support/databases.ts";
+import { engines, openTestDatabase, type TestDatabase, useTestDatabase } from "../support/databases.ts";
 
 const ACCOUNT_VIEW = "banking.AccountView";
 const BATCH = 10;
