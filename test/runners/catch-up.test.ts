@@ -21,7 +21,7 @@ import { rowKey } from "../../src/core/row-key.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import { MAX_BATCH_GROWTH } from "../../src/runners/runner.ts";
 import { accountCommand, createRunnerApp } from "../support/app.ts";
-import { engines, openTestDatabase, type TestDatabase, useTestDatabase } from "../support/databases.ts";
+import { engines, useTestDatabase } from "../support/databases.ts";
 
 const ACCOUNT_VIEW = "banking.AccountView";
 const BATCH = 10;
@@ -148,12 +148,11 @@ describe.each(engines)("runner catch-up on %s", (engine) => {
  * reads (its horizon is never held back by another connection).
  */
 describe("a runner held back by the xmin horizon", () => {
-  let db: TestDatabase;
+  const db = useTestDatabase("postgres");
   let app: App;
   let holder: pg.Client;
 
   beforeAll(async () => {
-    db = await openTestDatabase("postgres");
     app = await createApp({
       config: {
         ...loadConfig({ NODE_ENV: "test" }),
@@ -171,7 +170,6 @@ describe("a runner held back by the xmin horizon", () => {
   afterAll(async () => {
     await holder?.end().catch(() => {});
     await app?.stop();
-    await db?.close();
   });
 
   it("reads again soon after the holding transaction ends, though nothing announces it", async () => {
