@@ -28,7 +28,7 @@ describe.each(engines)("afterChain on %s", (engine) => {
   };
   const transfer = async (source: string, target: string, transferId: string, amount: number) => {
     const json = await post(
-      `mutation($source: ID, $target: ID!, $transferId: String!, $amount: Int!) {
+      `mutation($source: ID, $target: String!, $transferId: String!, $amount: Int!) {
         prepareTransfer(input: { transferId: $transferId, targetAccountId: $target, amount: $amount },
                         command: { aggregateId: $source, waitFor: { stage: SENT } }) { commandId }
       }`,

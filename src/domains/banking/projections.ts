@@ -103,58 +103,86 @@ function evolveRow(row: AccountRow | undefined, key: string, event: AccountRecor
  * One row per transfer, keyed by the position of its TransferPrepared event: transfer IDs are
  * the client's, and an account refuses only an ID it has pending itself, so the same ID may
  * belong to another account's transfer, or to this account's earlier one. Confirmation and
- * unlocking happen on the source account and find the one transfer it has pending with that ID.
+ * unlocking happen on the source account and end the one transfer it has pending with that ID.
+ *
+ * Set-based like AccountView: a batch is folded in memory (a transfer prepared and ended in one
+ * batch is written once, already ended), the rows pending from earlier batches that it ends are
+ * read with one statement, replaced (delete, then insert with their outcome) and inserted with
+ * the new ones: at most three statements a batch. Under a transfer load this view used to be the
+ * last runner to catch up, one statement per event.
  */
+const transferEvents = on(Account, "TransferPrepared", "TransferConfirmed", "TransferUnlocked");
+type TransferRecord = HandledEvent<typeof transferEvents>;
+
 export const TransferViewProjection = defineProjection({
   name: "TransferView",
   tables: ["transfer_views"],
-  handles: [on(Account, "TransferPrepared", "TransferConfirmed", "TransferUnlocked")],
+  handles: [transferEvents],
   async apply(events, tx: Tx) {
-    for (const event of events) {
-      switch (event.type) {
-        case "TransferPrepared": {
-          const { data } = event;
-          await tx.transferView.create({
-            data: {
-              preparedPosition: event.position,
-              tenantId: event.tenantId,
-              id: data.transferId,
-              sourceAccountId: event.aggregateId,
-              targetAccountId: data.targetAccountId,
-              amount: data.amount,
-              status: "PREPARED",
-              createdAt: event.createdAt,
-              updatedAt: event.createdAt,
-            },
-          });
-          break;
-        }
-        case "TransferConfirmed":
-          await endPendingTransfer(tx, event, event.data.transferId, {
-            status: "COMPLETED",
-          });
-          break;
-        case "TransferUnlocked": {
-          const { data } = event;
-          await endPendingTransfer(tx, event, data.transferId, { status: "FAILED", reason: data.reason || "REFUSED" });
-          break;
-        }
-      }
-    }
+    await applyToTransfers(events, tx);
   },
 });
 
-async function endPendingTransfer(
-  tx: Tx,
-  event: AccountRecord,
-  transferId: string,
-  outcome: { status: "COMPLETED" | "FAILED"; reason?: string },
-): Promise<void> {
-  const pending = { tenantId: event.tenantId, sourceAccountId: event.aggregateId, id: transferId, status: "PREPARED" };
-  const { count } = await tx.transferView.updateMany({
-    where: pending,
-    data: { ...outcome, updatedAt: event.createdAt },
-  });
-  // The account decided this event only with the transfer pending: a missing row is a broken view.
-  if (count !== 1) throw new Error(`TransferView: no pending transfer ${transferId} of ${event.aggregateId}`);
+type TransferRow = Prisma.TransferViewCreateManyInput;
+
+/** The key an account's pending transfer is found by (unique while it is pending). */
+const pendingKey = (tenantId: string, sourceAccountId: string, transferId: string) =>
+  JSON.stringify([tenantId, sourceAccountId, transferId]);
+
+async function applyToTransfers(events: readonly TransferRecord[], tx: Tx): Promise<void> {
+  // Ends of transfers prepared before this batch: those rows are read first, in one statement.
+  const preparedHere = new Set<string>();
+  const endedFromBefore = new Map<string, { tenantId: string; sourceAccountId: string; id: string }>();
+  for (const event of events) {
+    const transferId = event.data.transferId;
+    const key = pendingKey(event.tenantId, event.aggregateId, transferId);
+    if (event.type === "TransferPrepared") preparedHere.add(key);
+    else if (!preparedHere.has(key)) {
+      endedFromBefore.set(key, { tenantId: event.tenantId, sourceAccountId: event.aggregateId, id: transferId });
+    }
+  }
+  const earlier: TransferRow[] =
+    endedFromBefore.size > 0
+      ? await tx.transferView.findMany({ where: { status: "PREPARED", OR: [...endedFromBefore.values()] } })
+      : [];
+  const pending = new Map<string, TransferRow>(
+    earlier.map((row) => [pendingKey(row.tenantId, row.sourceAccountId, row.id), { ...row }]),
+  );
+  const written: TransferRow[] = [...pending.values()];
+  for (const event of events) {
+    const key = pendingKey(event.tenantId, event.aggregateId, event.data.transferId);
+    if (event.type === "TransferPrepared") {
+      const { data } = event;
+      const row: TransferRow = {
+        preparedPosition: event.position,
+        tenantId: event.tenantId,
+        id: data.transferId,
+        sourceAccountId: event.aggregateId,
+        targetAccountId: data.targetAccountId,
+        amount: data.amount,
+        status: "PREPARED",
+        createdAt: event.createdAt,
+        updatedAt: event.createdAt,
+      };
+      pending.set(key, row);
+      written.push(row);
+      continue;
+    }
+    const row = pending.get(key);
+    // The account decided this event only with the transfer pending: a missing row is a broken view.
+    if (!row) throw new Error(`TransferView: no pending transfer ${event.data.transferId} of ${event.aggregateId}`);
+    pending.delete(key);
+    if (event.type === "TransferConfirmed") row.status = "COMPLETED";
+    else {
+      row.status = "FAILED";
+      row.reason = event.data.reason || "REFUSED";
+    }
+    row.updatedAt = event.createdAt;
+  }
+  if (earlier.length > 0) {
+    await tx.transferView.deleteMany({
+      where: { preparedPosition: { in: earlier.map((row) => BigInt(row.preparedPosition)) } },
+    });
+  }
+  if (written.length > 0) await tx.transferView.createMany({ data: written });
 }
