@@ -15,25 +15,20 @@
  */
 import { once } from "node:events";
 import { createApp } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
-import { defineContext } from "../src/core/context.ts";
-import { defineEventHandler } from "../src/core/processors.ts";
 import type { CommandResult } from "../src/core/stages.ts";
 import { banking } from "../src/domains/banking/index.ts";
-import { CrossProcessSignals } from "../src/gateway/cross-process-signals.ts";
-import { ResultBus } from "../src/gateway/result-bus.ts";
 import { waitForResults } from "../src/gateway/wait.ts";
-import { logger } from "../src/logger.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { parseDatabaseUrl } from "../src/store/database-url.ts";
-import { EventLog } from "../src/store/event-log.ts";
 import { LeaseStore } from "../src/store/lease-store.ts";
 import { migrate } from "../src/store/migrations.ts";
 import { PgSignalTransport } from "../src/store/pg-signals.ts";
 import { RedisSignalTransport } from "../src/store/redis-signals.ts";
-import { ResultStore } from "../src/store/result-store.ts";
 import type { SignalTransport } from "../src/store/signal-transport.ts";
 import { type Child, pidOf, post, spawnChild, stopChild } from "../test/scaleout/support/children.ts";
+import { instanceConfig } from "../test/scaleout/support/config.ts";
+import { gatedHandler } from "../test/scaleout/support/gated.ts";
+import { startListener } from "../test/scaleout/support/listener.ts";
 import { accountCommand, CREATE_ACCOUNT, DEPOSIT } from "../test/support/app.ts";
 import type { BenchPostgres } from "./postgres.ts";
 import { percentiles } from "./stats.ts";
@@ -53,27 +48,14 @@ async function signalLatency(pg: BenchPostgres, kind: "notify" | "redis", log: L
   const url = await pg.createDatabase(`stageline_bench_signals_${kind}`);
   const redisUrl = process.env.REDIS_URL;
   const channel = `stageline_bench_${process.pid}`;
-  let gate: Promise<void> = Promise.resolve();
-  let open: () => void = () => undefined;
-  const gated = defineContext({
-    name: "gated",
-    aggregates: [],
-    processors: [
-      defineEventHandler({
-        name: "Handler",
-        eventTypes: ["MoneyDeposited"],
-        handle: async () => {
-          await gate;
-        },
-      }),
-    ],
-  });
+  const { context: gated, hold, open } = gatedHandler();
   const config = {
-    ...loadConfig({ NODE_ENV: "test" }),
-    port: 0,
+    ...instanceConfig({
+      leaseTtlMs: 9_000,
+      signals: kind,
+      ...(kind === "redis" ? { redisUrl, redisChannel: channel } : {}),
+    }),
     databaseUrl: url,
-    runner: { batchSize: 100, pollMs: 50, maxAttempts: 3, onPoison: "dead-letter" as const },
-    scaleOut: { leaseTtlMs: 9_000, signals: kind, ...(kind === "redis" ? { redisUrl, redisChannel: channel } : {}) },
   };
   const a = await createApp({ config, contexts: [banking, gated] });
   await a.start();
@@ -81,18 +63,12 @@ async function signalLatency(pg: BenchPostgres, kind: "notify" | "redis", log: L
   await migrate(other.sql);
   const transport: SignalTransport =
     kind === "redis" ? new RedisSignalTransport(redisUrl!, channel) : new PgSignalTransport(url, other.sql);
-  const bus = new ResultBus();
-  const results = new ResultStore(other.sql, config.retentionMs);
-  const signals = new CrossProcessSignals({ transport, bus, results, events: new EventLog(other.sql), logger });
-  await signals.start();
-  const b = { bus, results };
+  const b = await startListener(other.sql, transport, config.retentionMs);
   try {
     await a.gateway.sendAndWait(accountCommand("CreateAccount", "lat", { name: "lat", initialBalance: 0 }));
     const samples: number[] = [];
     for (let i = 0; i < SAMPLES; i++) {
-      gate = new Promise((resolve) => {
-        open = resolve;
-      });
+      hold();
       const sent = await a.gateway.sendAndWait(accountCommand("Deposit", "lat", { amount: 1 }));
       const seen: CommandResult[] = [];
       const waiting = (async () => {
@@ -103,7 +79,7 @@ async function signalLatency(pg: BenchPostgres, kind: "notify" | "redis", log: L
         }))
           seen.push(result);
       })();
-      while (!bus.watches(sent.commandId)) await new Promise((resolve) => setTimeout(resolve, 1));
+      while (!b.bus.watches(sent.commandId)) await new Promise((resolve) => setTimeout(resolve, 1));
       const released = performance.now();
       open();
       await waiting;
@@ -114,7 +90,7 @@ async function signalLatency(pg: BenchPostgres, kind: "notify" | "redis", log: L
     return { transport: kind, samples: samples.length, p50: p.p50, p99: p.p99 };
   } finally {
     open();
-    await signals.stop();
+    await b.signals.stop();
     await other.close();
     await a.stop();
   }

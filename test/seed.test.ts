@@ -1,19 +1,13 @@
 /**
  * `npm run seed` in small: the data goes through the gateway and lands in every read model.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { seed } from "../src/seed.ts";
-import { startTestApp, type TestApp } from "./support/app.ts";
+import { FAST_RUNNER, useTestApp } from "./support/app.ts";
 import { engines } from "./support/databases.ts";
 
 describe.each(engines)("seed on %s", (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(engine, { runner: { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp(engine, { runner: FAST_RUNNER });
 
   it("sends customers, products and orders as commands; the projections build every read model", async () => {
     const progress: number[] = [];

@@ -15,17 +15,15 @@ export function inSendScope<T extends { duplicate: boolean; commandId: string }>
   logger: Logger,
   send: () => Promise<T>,
 ): Promise<T> {
-  return withLogContext(
-    { commandId: command.commandId, tenantId: command.tenantId, requestId: command.requestId },
-    () =>
-      traceCommand(command, async () => {
-        const sent = await send();
-        if (sent.duplicate) {
-          idempotencyHits.inc({ command_type: `${command.aggregateName}.${command.type}` });
-          logger.debug({ duplicateOf: sent.commandId }, "request ID seen before: answered from the first command");
-        } else logger.debug({ aggregate: command.aggregateName, type: command.type }, "command sent");
-        return sent;
-      }),
+  return inLogContext(command, () =>
+    traceCommand(command, async () => {
+      const sent = await send();
+      if (sent.duplicate) {
+        idempotencyHits.inc({ command_type: `${command.aggregateName}.${command.type}` });
+        logger.debug({ duplicateOf: sent.commandId }, "request ID seen before: answered from the first command");
+      } else logger.debug({ aggregate: command.aggregateName, type: command.type }, "command sent");
+      return sent;
+    }),
   );
 }
 
@@ -35,8 +33,9 @@ export function inWorkerScope<T>(
   recovered: boolean,
   work: () => Promise<T>,
 ): Promise<T> {
-  return withLogContext(
-    { commandId: command.commandId, tenantId: command.tenantId, requestId: command.requestId },
-    () => traceWorker(command, recovered, work),
-  );
+  return inLogContext(command, () => traceWorker(command, recovered, work));
 }
+
+/** The command's log context: its ID, tenant and request ID on every line `work` logs. */
+const inLogContext = <T>(command: TracedCommand & { requestId: string }, work: () => Promise<T>): Promise<T> =>
+  withLogContext({ commandId: command.commandId, tenantId: command.tenantId, requestId: command.requestId }, work);

@@ -143,50 +143,35 @@ export class StagelineMetrics {
         },
       });
     }
-    this.databaseUp = new client.Gauge({
-      name: "stageline_database_up",
-      help: "1 when the database answered this scrape's reads in time, else 0 (the gauges below are then absent)",
-      registers,
-    });
-    this.lagEvents = new client.Gauge({
-      name: "stageline_runner_lag_events",
-      help: "Events past a processor's checkpoint (counted up to 100,000)",
-      labelNames: ["processor"],
-      registers,
-    });
-    this.lagSeconds = new client.Gauge({
-      name: "stageline_runner_lag_seconds",
-      help: "Age of the oldest event past a processor's checkpoint (0 when caught up)",
-      labelNames: ["processor"],
-      registers,
-    });
-    this.runnerHalted = new client.Gauge({
-      name: "stageline_runner_halted",
-      help: "1 when this process's runner stopped on a poison event (RUNNER_ON_POISON=stop)",
-      labelNames: ["processor"],
-      registers,
-    });
-    this.deadLetters = new client.Gauge({
-      name: "stageline_dead_letters",
-      help: "Events parked in dead letters, by processor",
-      labelNames: ["processor"],
-      registers,
-    });
-    this.queueDepth = new client.Gauge({
-      name: "stageline_async_queue_depth",
-      help: "Asynchronous commands waiting for a worker",
-      registers,
-    });
-    this.queueOldest = new client.Gauge({
-      name: "stageline_async_queue_oldest_seconds",
-      help: "How long the oldest waiting asynchronous command has waited",
-      registers,
-    });
-    this.logHead = new client.Gauge({
-      name: "stageline_log_head_position",
-      help: "The newest position in the event log",
-      registers,
-    });
+    // The plain gauges, set by `apply` (the database's) or by `scrape`.
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+      new client.Gauge<L>({ name, help, labelNames, registers });
+    this.databaseUp = gauge(
+      "stageline_database_up",
+      "1 when the database answered this scrape's reads in time, else 0 (the gauges below are then absent)",
+    );
+    this.lagEvents = gauge(
+      "stageline_runner_lag_events",
+      "Events past a processor's checkpoint (counted up to 100,000)",
+      ["processor"],
+    );
+    this.lagSeconds = gauge(
+      "stageline_runner_lag_seconds",
+      "Age of the oldest event past a processor's checkpoint (0 when caught up)",
+      ["processor"],
+    );
+    this.runnerHalted = gauge(
+      "stageline_runner_halted",
+      "1 when this process's runner stopped on a poison event (RUNNER_ON_POISON=stop)",
+      ["processor"],
+    );
+    this.deadLetters = gauge("stageline_dead_letters", "Events parked in dead letters, by processor", ["processor"]);
+    this.queueDepth = gauge("stageline_async_queue_depth", "Asynchronous commands waiting for a worker");
+    this.queueOldest = gauge(
+      "stageline_async_queue_oldest_seconds",
+      "How long the oldest waiting asynchronous command has waited",
+    );
+    this.logHead = gauge("stageline_log_head_position", "The newest position in the event log");
     this.openStreams = new client.Gauge({
       name: "stageline_open_streams",
       help: "Open subscription transports: WebSocket connections (each may carry several subscriptions) and SSE streams",

@@ -29,25 +29,12 @@ export interface StoredCommand {
 export const COLUMNS = `command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name, aggregate_id, type, body,
   header, expected_version, correlation_id, causation_id, wait_command_id, is_async, status, created_at`;
 
-export interface CommandRow {
-  command_id: string;
-  tenant_id: string;
-  request_id: string;
-  payload_hash: string;
-  context_name: string;
-  aggregate_name: string;
-  aggregate_id: string;
-  type: string;
-  body: Record<string, unknown>;
-  header: Record<string, unknown>;
-  expected_version: number | null;
-  correlation_id: string;
-  causation_id: string;
-  wait_command_id: string;
-  is_async: boolean;
-  status: "PENDING" | "DONE";
-  created_at: Date;
-}
+/** A command's row as the driver returns it: the same fields under their snake_case column names. */
+export type CommandRow = { [K in keyof StoredCommand as SnakeCase<K>]: StoredCommand[K] };
+
+type SnakeCase<S extends string> = S extends `${infer H}${infer T}`
+  ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<T>}`
+  : S;
 
 export const toCommand = (r: CommandRow): StoredCommand => ({
   commandId: r.command_id,
@@ -68,6 +55,18 @@ export const toCommand = (r: CommandRow): StoredCommand => ({
   status: r.status,
   createdAt: r.created_at,
 });
+
+/**
+ * The SENT result of every command in the statement's `inserted` CTE (which returns the
+ * commands' IDs, routing columns and expires_at): `accept` and `acceptMany` store a command and
+ * its first result in one statement.
+ */
+const INSERT_SENT_RESULTS = `INSERT INTO command_results (command_id, wait_command_id, stage, scope, tenant_id,
+    context_name, aggregate_name, aggregate_id, request_id, function_kind, function_context, processor_name,
+    function_name, error_code, succeeded, positions, expires_at)
+  SELECT command_id, wait_command_id, 'SENT', 'STAGE', tenant_id, context_name, aggregate_name, aggregate_id,
+         request_id, 'GATEWAY', '', 'CommandGateway', 'send', 'Ok', true, '{}', expires_at
+    FROM inserted`;
 
 export type AcceptOutcome =
   | { accepted: true; command: StoredCommand; sentResultId: string; sentAt: Date }
@@ -96,12 +95,7 @@ export class CommandStore {
            RETURNING command_id, wait_command_id, tenant_id, context_name, aggregate_name, aggregate_id, request_id,
                      created_at, expires_at
          )
-         INSERT INTO command_results (command_id, wait_command_id, stage, scope, tenant_id, context_name,
-                                      aggregate_name, aggregate_id, request_id, function_kind, function_context,
-                                      processor_name, function_name, error_code, succeeded, positions, expires_at)
-         SELECT command_id, wait_command_id, 'SENT', 'STAGE', tenant_id, context_name, aggregate_name, aggregate_id,
-                request_id, 'GATEWAY', '', 'CommandGateway', 'send', 'Ok', true, '{}', expires_at
-           FROM inserted
+         ${INSERT_SENT_RESULTS}
          RETURNING id, signal_time, (SELECT created_at FROM inserted) AS created_at`,
         [
           command.commandId,
@@ -174,12 +168,7 @@ export class CommandStore {
          RETURNING command_id, wait_command_id, tenant_id, context_name, aggregate_name, aggregate_id, request_id,
                    expires_at
        )
-       INSERT INTO command_results (command_id, wait_command_id, stage, scope, tenant_id, context_name,
-                                    aggregate_name, aggregate_id, request_id, function_kind, function_context,
-                                    processor_name, function_name, error_code, succeeded, positions, expires_at)
-       SELECT command_id, wait_command_id, 'SENT', 'STAGE', tenant_id, context_name, aggregate_name, aggregate_id,
-              request_id, 'GATEWAY', '', 'CommandGateway', 'send', 'Ok', true, '{}', expires_at
-         FROM inserted
+       ${INSERT_SENT_RESULTS}
        RETURNING id, command_id, signal_time`,
       [
         JSON.stringify(

@@ -16,7 +16,7 @@ import {
 } from "../core/messages.ts";
 import { constraintOf, type SqlExecutor, sqlState, UNIQUE_VIOLATION } from "./sql.ts";
 
-const EVENT_COLUMNS = `position, transaction_id::text AS transaction_id, tenant_id, aggregate_name, aggregate_id,
+export const EVENT_COLUMNS = `position, transaction_id::text AS transaction_id, tenant_id, aggregate_name, aggregate_id,
   version, type, schema_version, body, command_id, request_id, correlation_id, causation_id, traceparent, created_at`;
 
 /** One row of `events` as the driver returns it (selected with EVENT_COLUMNS). */
@@ -38,7 +38,7 @@ export interface EventRow {
   created_at: Date;
 }
 
-const toRecorded = (row: EventRow): RecordedEvent => ({
+export const toRecorded = (row: EventRow): RecordedEvent => ({
   position: BigInt(row.position),
   transactionId: BigInt(row.transaction_id),
   tenantId: row.tenant_id,

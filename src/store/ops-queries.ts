@@ -4,13 +4,10 @@
  * dead-letter discards and the import, which refuses a database that already holds events.
  */
 import type { LogCheckpoint, RecordedEvent } from "../core/messages.ts";
-import type { EventRow } from "./event-log.ts";
+import { EVENT_COLUMNS, type EventRow, toRecorded } from "./event-log.ts";
 import type { SqlClient, SqlExecutor } from "./sql.ts";
 
 type Int = string | number | bigint;
-
-const EVENT_COLUMNS = `position, transaction_id::text AS transaction_id, tenant_id, aggregate_name, aggregate_id,
-  version, type, schema_version, body, command_id, request_id, correlation_id, causation_id, created_at`;
 
 /** How far one processor's checkpoint stands behind the head of the log. */
 export interface ProcessorLag {
@@ -160,27 +157,10 @@ export class OpsQueries {
 
   /** The event at `position`, as runners see it (before upcasting). */
   async eventAt(position: bigint): Promise<RecordedEvent | undefined> {
-    const rows = await this.sql.query<ExportRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position = $1::bigint`, [
+    const [row] = await this.sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position = $1::bigint`, [
       position.toString(),
     ]);
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      position: BigInt(r.position),
-      transactionId: BigInt(r.transaction_id),
-      tenantId: r.tenant_id,
-      aggregateName: r.aggregate_name,
-      aggregateId: r.aggregate_id,
-      version: r.version,
-      type: r.type,
-      schemaVersion: r.schema_version,
-      data: r.body,
-      commandId: r.command_id,
-      requestId: r.request_id,
-      correlationId: r.correlation_id,
-      causationId: r.causation_id,
-      createdAt: new Date(r.created_at),
-    };
+    return row && toRecorded(row);
   }
 
   /** Up to `limit` events after `after`, in the log's reading order (transaction, position). */

@@ -95,6 +95,12 @@ describe.each(engines)("a command processed twice is applied once, on %s", (engi
     return { events: events.map((e) => e.type), processedResults: processed[0]!.n };
   }
 
+  /** The deposit went in once: one event, one PROCESSED result, and the balance moved once (to `balanceAfter`). */
+  async function expectAppliedOnce(accountId: string, commandId: string, balanceAfter: number): Promise<void> {
+    expect(await balance(accountId)).toEqual({ balance: balanceAfter, version: 2 });
+    expect(await storedFor(commandId)).toEqual({ events: ["MoneyDeposited"], processedResults: 1 });
+  }
+
   const processedOf = (results: CommandResult[]) => results.find((r) => r.stage === "PROCESSED" && r.scope === "STAGE");
 
   it("by one processor, one call after the other", async () => {
@@ -103,20 +109,24 @@ describe.each(engines)("a command processed twice is applied once, on %s", (engi
     const first = await app.processor.process(command);
     const second = await app.processor.process(command);
 
-    expect(await balance("sequential")).toEqual({ balance: 125, version: 2 });
-    expect(await storedFor(command.commandId)).toEqual({ events: ["MoneyDeposited"], processedResults: 1 });
+    await expectAppliedOnce("sequential", command.commandId, 125);
     // Both callers learn the one outcome.
     expect(processedOf(first)).toMatchObject({ succeeded: true, aggregateVersion: 2 });
     expect(processedOf(second)).toMatchObject({ succeeded: true, aggregateVersion: 2, id: processedOf(first)!.id });
   });
 
-  it("by one processor, both calls at once", async () => {
-    await openAccount("together");
-    const command = await storedDeposit("together", 25);
-    const outcomes = await Promise.all([app.processor.process(command), app.processor.process(command)]);
+  // With two processes, each process's queue orders only its own calls: both may load version 1
+  // and decide, and whichever commits second must apply nothing, whether it reaches its commit
+  // before or after noticing the other's append (the outcome does not depend on the interleaving).
+  it.each([
+    ["by one processor, both calls at once", "together", () => app],
+    ["by two processes sharing the database, both at once", "two-apps-racing", () => other],
+  ])("%s", async (_name, id, secondApp) => {
+    await openAccount(id);
+    const command = await storedDeposit(id, 25);
+    const outcomes = await Promise.all([app.processor.process(command), secondApp().processor.process(command)]);
 
-    expect(await balance("together")).toEqual({ balance: 125, version: 2 });
-    expect(await storedFor(command.commandId)).toEqual({ events: ["MoneyDeposited"], processedResults: 1 });
+    await expectAppliedOnce(id, command.commandId, 125);
     for (const results of outcomes)
       expect(processedOf(results)).toMatchObject({ succeeded: true, aggregateVersion: 2 });
   });
@@ -127,22 +137,7 @@ describe.each(engines)("a command processed twice is applied once, on %s", (engi
     await app.processor.process(command);
     const second = await other.processor.process(command);
 
-    expect(await balance("two-apps")).toEqual({ balance: 125, version: 2 });
-    expect(await storedFor(command.commandId)).toEqual({ events: ["MoneyDeposited"], processedResults: 1 });
+    await expectAppliedOnce("two-apps", command.commandId, 125);
     expect(processedOf(second)).toMatchObject({ succeeded: true, aggregateVersion: 2 });
-  });
-
-  it("by two processes sharing the database, both at once", async () => {
-    // Each process's queue orders only its own calls: both may load version 1 and decide, and
-    // whichever commits second must apply nothing, whether it reaches its commit before or after
-    // noticing the other's append (the outcome does not depend on the interleaving).
-    await openAccount("two-apps-racing");
-    const command = await storedDeposit("two-apps-racing", 40);
-    const outcomes = await Promise.all([app.processor.process(command), other.processor.process(command)]);
-
-    expect(await balance("two-apps-racing")).toEqual({ balance: 140, version: 2 });
-    expect(await storedFor(command.commandId)).toEqual({ events: ["MoneyDeposited"], processedResults: 1 });
-    for (const results of outcomes)
-      expect(processedOf(results)).toMatchObject({ succeeded: true, aggregateVersion: 2 });
   });
 });

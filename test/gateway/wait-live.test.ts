@@ -52,15 +52,17 @@ async function collect(stream: AsyncIterable<CommandResult>): Promise<CommandRes
 
 const slowPoll = { pollMs: 60_000, timeoutMs: 30_000 };
 
+/** An own wait for COMMAND's PROCESSED on a fresh bus over an empty counting store. */
+function ownWait(options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal } = slowPoll) {
+  const bus = new ResultBus();
+  const { store, results } = countingStore();
+  const stream = waitForResults({ bus, results }, COMMAND, { target: { stage: "PROCESSED" }, own: true, ...options });
+  return { bus, store, stream };
+}
+
 describe("a wait's live results", () => {
   it("an own wait sees results published before it is first read, and reads nothing from the store", async () => {
-    const bus = new ResultBus();
-    const { store, results } = countingStore();
-    const stream = waitForResults({ bus, results }, COMMAND, {
-      target: { stage: "PROCESSED" },
-      own: true,
-      ...slowPoll,
-    });
+    const { bus, store, stream } = ownWait();
     // Published before anyone reads the stream (the group commit publishes SENT and PROCESSED
     // before the sender gets the stream back).
     const sent = result("SENT");
@@ -101,13 +103,7 @@ describe("a wait's live results", () => {
   });
 
   it("the timeout counts from the first read: what was published before it is seen", async () => {
-    const bus = new ResultBus();
-    const { results } = countingStore();
-    const stream = waitForResults({ bus, results }, COMMAND, {
-      target: { stage: "PROCESSED" },
-      own: true,
-      timeoutMs: 1,
-    });
+    const { bus, stream } = ownWait({ timeoutMs: 1 });
     const sent = result("SENT");
     bus.publish([sent]);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -119,25 +115,13 @@ describe("a wait's live results", () => {
   });
 
   it("a wait returned before its first read lets go of the bus at once", async () => {
-    const bus = new ResultBus();
-    const { results } = countingStore();
-    const stream = waitForResults({ bus, results }, COMMAND, {
-      target: { stage: "PROCESSED" },
-      own: true,
-      ...slowPoll,
-    });
+    const { bus, stream } = ownWait();
     await stream.return(undefined);
     expect(bus.listenerCount).toBe(0);
   });
 
   it("a timed-out wait ends with a CoreCode.WAIT_TIMEOUT result after what it saw", async () => {
-    const bus = new ResultBus();
-    const { results } = countingStore();
-    const stream = waitForResults({ bus, results }, COMMAND, {
-      target: { stage: "PROCESSED" },
-      own: true,
-      timeoutMs: 50,
-    });
+    const { bus, stream } = ownWait({ timeoutMs: 50 });
     const sent = result("SENT");
     bus.publish([sent]);
     const seen = await collect(stream);
@@ -147,15 +131,8 @@ describe("a wait's live results", () => {
   });
 
   it("an aborted wait ends quietly and lets go of the bus", async () => {
-    const bus = new ResultBus();
-    const { results } = countingStore();
     const abort = new AbortController();
-    const stream = waitForResults({ bus, results }, COMMAND, {
-      target: { stage: "PROCESSED" },
-      own: true,
-      signal: abort.signal,
-      ...slowPoll,
-    });
+    const { bus, stream } = ownWait({ signal: abort.signal, ...slowPoll });
     const seen = collect(stream);
     bus.publish([result("SENT")]);
     abort.abort();

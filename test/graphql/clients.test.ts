@@ -191,6 +191,14 @@ describe.each(engines)("real GraphQL clients on %s", (engine) => {
 
     const create = async (name: string, initialBalance?: number, command?: Variables) =>
       (await driver.request(CREATE_ACCOUNT, { name, initialBalance, command })).createAccount as ResultView;
+    /** A deposit or withdrawal on the account, waited for to PROCESSED. */
+    const move = async (field: "deposit" | "withdraw", aggregateId: string, amount: number) =>
+      (
+        await driver.request(field === "deposit" ? DEPOSIT : WITHDRAW, {
+          amount,
+          command: { aggregateId, waitFor: { stage: "PROCESSED" } },
+        })
+      )[field] as ResultView;
     const results = async (commandId: string) =>
       (await driver.subscribe(COMMAND_RESULTS, { id: commandId })).map((d) => d.commandResults as ResultView);
     const accountState = async (id: string) =>
@@ -207,12 +215,7 @@ describe.each(engines)("real GraphQL clients on %s", (engine) => {
       expect(stream.every((r) => r.commandId === sent.commandId)).toBe(true);
       expect(stream[1]).toMatchObject({ aggregateId: sent.aggregateId, aggregateVersion: 1, succeeded: true });
 
-      const deposit = (
-        await driver.request(DEPOSIT, {
-          amount: 250,
-          command: { aggregateId: sent.aggregateId, waitFor: { stage: "PROCESSED" } },
-        })
-      ).deposit as ResultView;
+      const deposit = await move("deposit", sent.aggregateId, 250);
       expect(deposit).toMatchObject({
         stage: "PROCESSED",
         succeeded: true,
@@ -246,12 +249,7 @@ describe.each(engines)("real GraphQL clients on %s", (engine) => {
 
     it("reports a refused command as a result (succeeded false, domain code), not as an error", async () => {
       const created = await create("small balance", 100, { waitFor: { stage: "PROCESSED" } });
-      const refused = (
-        await driver.request(WITHDRAW, {
-          amount: 500,
-          command: { aggregateId: created.aggregateId, waitFor: { stage: "PROCESSED" } },
-        })
-      ).withdraw as ResultView;
+      const refused = await move("withdraw", created.aggregateId, 500);
       expect(refused).toMatchObject({
         stage: "PROCESSED",
         succeeded: false,

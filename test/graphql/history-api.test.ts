@@ -146,6 +146,14 @@ describe.each(engines)("history and time travel on %s", (engine) => {
     expect(before.pageInfo.hasPreviousPage).toBe(false);
   });
 
+  /** Each case's variables (over the Account `id`) are refused with the case's code. */
+  async function expectRefusals(query: string, cases: [Record<string, unknown>, string][]): Promise<void> {
+    for (const [variables, code] of cases) {
+      const { json } = await t.post({ query, variables: { aggregate: "Account", id, ...variables } });
+      expect(json.errors?.[0]?.extensions?.code, JSON.stringify(variables)).toBe(code);
+    }
+  }
+
   it("refuses a bad cursor, a bad page size and an unknown aggregate type with stable codes", async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ after: "not-a-cursor" }, "INVALID_CURSOR"],
@@ -154,10 +162,7 @@ describe.each(engines)("history and time travel on %s", (engine) => {
       [{ first: 1000 }, "INVALID_PAGE"],
       [{ aggregate: "Nope" }, "UNKNOWN_AGGREGATE"],
     ];
-    for (const [variables, code] of cases) {
-      const { json } = await t.post({ query: HISTORY, variables: { aggregate: "Account", id, ...variables } });
-      expect(json.errors?.[0]?.extensions?.code, JSON.stringify(variables)).toBe(code);
-    }
+    await expectRefusals(HISTORY, cases);
   });
 
   it("time travel at a version and at a time equals a replay of the log up to there", async () => {
@@ -245,9 +250,6 @@ describe.each(engines)("history and time travel on %s", (engine) => {
       [{ atVersion: 99 }, "VERSION_OUT_OF_RANGE"],
       [{ aggregate: "Nope" }, "UNKNOWN_AGGREGATE"],
     ];
-    for (const [variables, code] of cases) {
-      const { json } = await t.post({ query: STATE, variables: { aggregate: "Account", id, ...variables } });
-      expect(json.errors?.[0]?.extensions?.code, JSON.stringify(variables)).toBe(code);
-    }
+    await expectRefusals(STATE, cases);
   });
 });

@@ -8,18 +8,12 @@
  * Catches: `afterChain` waiting only for the root (the target's deposit is a saga command, so the
  * balance would still read 0) or not at all.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { describe, expect, it } from "vitest";
+import { useTestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
 describe.each(engines)("afterChain on %s", (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(engine);
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp(engine);
 
   const post = async (query: string, variables: Record<string, unknown> = {}) =>
     (await t.post({ query, variables })).json;

@@ -134,21 +134,18 @@ describe.each(engines)("command lookups stay inside their tenant, on %s", (engin
     expect(codesOf(theirs.json.errors)).toEqual(["COMMAND_NOT_FOUND"]);
   });
 
-  it("the commandResults subscription over graphql-ws: the owner follows it, another tenant gets COMMAND_NOT_FOUND", async () => {
-    const mine = await subscribeOverWs(OWNER, owned.commandId);
-    expect(mine.codes).toEqual([]);
-    expect(mine.data.length).toBeGreaterThan(0);
+  it.each([
+    ["graphql-ws", subscribeOverWs],
+    ["SSE", subscribeOverSse],
+  ])(
+    "the commandResults subscription over %s: the owner follows it, another tenant gets COMMAND_NOT_FOUND",
+    async (_transport, subscribe) => {
+      const mine = await subscribe(OWNER, owned.commandId);
+      expect(mine.codes).toEqual([]);
+      expect(mine.data.length).toBeGreaterThan(0);
 
-    const theirs = await subscribeOverWs(OTHER, owned.commandId);
-    expect(theirs).toEqual({ data: [], codes: ["COMMAND_NOT_FOUND"] });
-  });
-
-  it("the commandResults subscription over SSE: the owner follows it, another tenant gets COMMAND_NOT_FOUND", async () => {
-    const mine = await subscribeOverSse(OWNER, owned.commandId);
-    expect(mine.codes).toEqual([]);
-    expect(mine.data.length).toBeGreaterThan(0);
-
-    const theirs = await subscribeOverSse(OTHER, owned.commandId);
-    expect(theirs).toEqual({ data: [], codes: ["COMMAND_NOT_FOUND"] });
-  });
+      const theirs = await subscribe(OTHER, owned.commandId);
+      expect(theirs).toEqual({ data: [], codes: ["COMMAND_NOT_FOUND"] });
+    },
+  );
 });

@@ -23,10 +23,9 @@ import { type Database, openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { migrate } from "../../src/store/migrations.ts";
 import { OpsQueries } from "../../src/store/ops-queries.ts";
-import { accountCommand } from "../support/app.ts";
+import { accountCommand, FAST_RUNNER } from "../support/app.ts";
 import { createPostgresDatabase, engines, type TestEngine } from "../support/databases.ts";
 
-const fastRunners = { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" as const };
 const waitLong = { timeout: 30_000, interval: 100 };
 
 // An event handler that fails while `failing` is set: its event is parked, then retried.
@@ -69,7 +68,7 @@ async function newTarget(engine: TestEngine): Promise<Target> {
 async function startApp(target: Target): Promise<{ app: App; db: Database }> {
   const db = await target.open();
   await migrate(db.sql);
-  const config = { ...loadConfig(target.env), port: 0, runner: fastRunners };
+  const config = { ...loadConfig(target.env), port: 0, runner: FAST_RUNNER };
   const app = await createApp({ config, database: db, contexts });
   await app.start();
   return { app, db };

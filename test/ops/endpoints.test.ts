@@ -4,15 +4,14 @@
  * and /ready turns false while a runner lags and true again once it has caught up.
  */
 import { createClient } from "graphql-ws";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { DeadLetterStore } from "../../src/store/dead-letter-store.ts";
 import { EventLog } from "../../src/store/event-log.ts";
-import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
+import { accountCommand, FAST_RUNNER, useTestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 import { sample, scrape } from "./prometheus-text.ts";
 
-const fastRunners = { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" as const };
 const waitLong = { timeout: 20_000, interval: 50 };
 
 interface ReadyBody {
@@ -31,13 +30,7 @@ async function ready(url: string): Promise<{ status: number; body: ReadyBody }> 
 
 describe.each(engines)("operations endpoints on %s", (engine) => {
   describe("a server whose runners run", () => {
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await startTestApp(engine, { runner: fastRunners });
-    });
-    afterAll(async () => {
-      await t?.stop();
-    });
+    const t = useTestApp(engine, { runner: FAST_RUNNER });
 
     it("answers /health and /ready with 200 when the database is up, migrated and the runners caught up", async () => {
       const health = await fetch(new URL("/health", t.url));
@@ -154,14 +147,8 @@ describe.each(engines)("operations endpoints on %s", (engine) => {
   });
 
   describe("a server whose runners have not started", () => {
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await startTestApp(engine, { runner: fastRunners, ops: { ...defaults(), readyMaxLagEvents: 2 } }, undefined, {
-        workers: false,
-      });
-    });
-    afterAll(async () => {
-      await t?.stop();
+    const t = useTestApp(engine, { runner: FAST_RUNNER, ops: { ...defaults(), readyMaxLagEvents: 2 } }, undefined, {
+      workers: false,
     });
 
     // Catches the lag check's removal from readinessProbe (verified: /ready then answers 200 here).
@@ -263,13 +250,7 @@ describe.each(engines)("operations endpoints on %s", (engine) => {
 });
 
 describe("operations endpoints switched off", () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp("pglite", { ops: { ...defaults(), metricsEnabled: false } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp("pglite", { ops: { ...defaults(), metricsEnabled: false } });
 
   it("does not serve /metrics when METRICS_ENABLED=false, and still serves the probes", async () => {
     expect((await fetch(new URL("/metrics", t.url))).status).toBe(404);

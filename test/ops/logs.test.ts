@@ -8,7 +8,7 @@ import { type App, createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/logger.ts";
 import { runOnSocket } from "../security/support.ts";
-import { openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { useTestDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
 
 const CREATE = `mutation($name: String!) {
@@ -18,10 +18,9 @@ const CREATE = `mutation($name: String!) {
 describe("log lines of a request's work", () => {
   const lines: Record<string, unknown>[] = [];
   let app: App;
-  let db: TestDatabase;
+  const db = useTestDatabase("pglite");
   let url: string;
   beforeAll(async () => {
-    db = await openTestDatabase("pglite");
     const logger = createLogger({
       level: "debug",
       destination: { write: (line: string) => lines.push(JSON.parse(line)) },
@@ -32,7 +31,6 @@ describe("log lines of a request's work", () => {
   });
   afterAll(async () => {
     await app?.stop();
-    await db?.close();
   });
 
   const send = async (name: string, headers: Record<string, string>) => {

@@ -12,11 +12,10 @@ import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/logger.ts";
 import { startTracing, type Tracing } from "../../src/ops/tracing.ts";
-import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
+import { accountCommand, FAST_RUNNER, startTestApp, type TestApp } from "../support/app.ts";
 import { engines, openTestDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
 
-const fastRunners = { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" as const };
 const waitLong = { timeoutMs: 20_000 };
 
 const exporter = new InMemorySpanExporter();
@@ -53,7 +52,7 @@ describe.each(engines)("tracing on %s", (engine) => {
   describe("one server", () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp(engine, { runner: fastRunners });
+      t = await startTestApp(engine, { runner: FAST_RUNNER });
       for (const id of ["tr-alice", "tr-bob"]) {
         await t.app.gateway.sendAndWait(accountCommand("CreateAccount", id, { name: id, initialBalance: 50 }), {
           stage: "PROJECTED",
@@ -119,7 +118,7 @@ describe.each(engines)("tracing on %s", (engine) => {
   // Catches: the worker's span not joined to the stored context, the recovery line missing.
   it("joins the trace after a restart: a server started later processes the stored command in the command's trace", async () => {
     const db = await openTestDatabase(engine);
-    const config = { ...loadConfig({ NODE_ENV: "test" }), port: 0, host: "127.0.0.1", runner: fastRunners };
+    const config = { ...loadConfig({ NODE_ENV: "test" }), port: 0, host: "127.0.0.1", runner: FAST_RUNNER };
     try {
       const before = await createApp({ config, database: db });
       await before.server.listen(0, "127.0.0.1");

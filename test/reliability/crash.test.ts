@@ -18,7 +18,7 @@ import { EventLog } from "../../src/store/event-log.ts";
 import { createPostgresDatabase, type TestDatabase } from "../support/databases.ts";
 import { freePort } from "../support/embedded-postgres.ts";
 import { waitUntil } from "../support/eventually.ts";
-import { type ServerProcess, startServerProcess } from "../support/server-process.ts";
+import { postToProcess, type ServerProcess, startServerProcess } from "../support/server-process.ts";
 
 const ACCOUNTS = 50;
 /** Every runner the server runs (projections, saga, snapshots) must end at the head. */
@@ -80,20 +80,9 @@ describe("crash recovery under SIGKILL (PostgreSQL)", () => {
     await drop?.();
   });
 
-  async function call(query: string, variables: Record<string, unknown>): Promise<Reply | undefined> {
-    if (!server) return undefined;
-    try {
-      const response = await fetch(server.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      return (await response.json()) as Reply;
-    } catch {
-      return undefined; // The server died under the request: its outcome is unknown to us.
-    }
-  }
+  /** The server's reply; undefined when it died under the request (its outcome is unknown to us). */
+  const call = async (query: string, variables: Record<string, unknown>): Promise<Reply | undefined> =>
+    server && postToProcess<Reply>(server.url, query, variables);
 
   it("conserves money, loses nothing accepted, applies nothing twice, and finishes every transfer", {
     // Six lives of load at up to LIFE_DEADLINE_MS each, then the wait for everything to settle.

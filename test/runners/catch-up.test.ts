@@ -21,7 +21,7 @@ import { rowKey } from "../../src/core/row-key.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import { MAX_BATCH_GROWTH } from "../../src/runners/runner.ts";
 import { accountCommand, createRunnerApp } from "../support/app.ts";
-import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { engines, useTestDatabase } from "../support/databases.ts";
 
 const ACCOUNT_VIEW = "banking.AccountView";
 const BATCH = 10;
@@ -86,12 +86,11 @@ function expectedRow(account: number) {
 }
 
 describe.each(engines)("runner catch-up on %s", (engine) => {
-  let db: TestDatabase;
+  const db = useTestDatabase(engine);
   let app: App;
   const batches: number[] = [];
 
   beforeAll(async () => {
-    db = await openTestDatabase(engine);
     app = await createRunnerApp(db, [banking], { runner: { batchSize: BATCH } });
     // The log is written before any runner starts, one event a transaction (a batch ends only at
     // a transaction's end), accounts interleaved so that most accounts span several batches.
@@ -112,7 +111,6 @@ describe.each(engines)("runner catch-up on %s", (engine) => {
   });
   afterAll(async () => {
     await app?.stop();
-    await db?.close();
   });
 
   it("grows its batches while behind, up to 10× the configured size, and shrinks them once caught up", async () => {
@@ -150,12 +148,11 @@ describe.each(engines)("runner catch-up on %s", (engine) => {
  * reads (its horizon is never held back by another connection).
  */
 describe("a runner held back by the xmin horizon", () => {
-  let db: TestDatabase;
+  const db = useTestDatabase("postgres");
   let app: App;
   let holder: pg.Client;
 
   beforeAll(async () => {
-    db = await openTestDatabase("postgres");
     app = await createApp({
       config: {
         ...loadConfig({ NODE_ENV: "test" }),
@@ -173,7 +170,6 @@ describe("a runner held back by the xmin horizon", () => {
   afterAll(async () => {
     await holder?.end().catch(() => {});
     await app?.stop();
-    await db?.close();
   });
 
   it("reads again soon after the holding transaction ends, though nothing announces it", async () => {

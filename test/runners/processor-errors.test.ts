@@ -15,7 +15,7 @@ import { defineProjection } from "../../src/core/processors.ts";
 import { banking } from "../../src/domains/banking/index.ts";
 import type { Prisma } from "../../src/generated/prisma/client.ts";
 import { createRunnerApp, DEPOSIT, RESULT_FIELDS } from "../support/app.ts";
-import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { engines, useTestDatabase } from "../support/databases.ts";
 
 /** Writes a row that is already there: Prisma throws P2002, naming the model, the field and this file. */
 const Clumsy = defineProjection<Prisma.TransactionClient>({
@@ -31,13 +31,12 @@ const Clumsy = defineProjection<Prisma.TransactionClient>({
 });
 
 describe.each(engines)("a failed processor's result on %s", (engine) => {
-  let db: TestDatabase;
+  const db = useTestDatabase(engine);
   let app: App;
   let url: string;
   const lines: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
-    db = await openTestDatabase(engine);
     const sink = new Writable({
       write(chunk, _encoding, done) {
         for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
@@ -57,7 +56,6 @@ describe.each(engines)("a failed processor's result on %s", (engine) => {
   });
   afterAll(async () => {
     await app?.stop();
-    await db?.close();
   });
 
   const graphql = async (query: string, variables: Record<string, unknown>) => {

@@ -15,10 +15,9 @@ import { banking } from "../../src/domains/banking/index.ts";
 import { contexts } from "../../src/domains/index.ts";
 import type { SendRequest } from "../../src/gateway/gateway.ts";
 import type { Prisma } from "../../src/generated/prisma/client.ts";
-import { countRows, DEPOSIT, startTestApp, type TestApp } from "../support/app.ts";
+import { countRows, DEPOSIT, FAST_RUNNER, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
-const fastRunners = { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" as const };
 const send = (type: string, aggregateId: string, input: unknown, extra: Partial<SendRequest> = {}): SendRequest => ({
   aggregateName: "Account",
   type,
@@ -78,12 +77,29 @@ const sagaTesting = defineContext({ name: "sagatest", aggregates: [], processors
 describe.each(engines)("runners on %s", (engine) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(engine, { runner: fastRunners }, [...contexts, sagaTesting]);
+    t = await startTestApp(engine, { runner: FAST_RUNNER }, [...contexts, sagaTesting]);
   });
 
   afterAll(async () => {
     await t?.stop();
   });
+
+  /**
+   * Opens a source and a target account (`<engine>-s<n>`, `<engine>-t<n>`, with these balances)
+   * and returns the request for transfer `<engine>-x<n>` of `amount` from one to the other.
+   */
+  async function newTransfer(
+    n: number,
+    { source, target, amount }: { source: number; target: number; amount: number },
+  ) {
+    await open(`${engine}-s${n}`, source);
+    await open(`${engine}-t${n}`, target);
+    return send("PrepareTransfer", `${engine}-s${n}`, {
+      transferId: `${engine}-x${n}`,
+      targetAccountId: `${engine}-t${n}`,
+      amount,
+    });
+  }
 
   async function open(id: string, balance: number) {
     const r = await t.app.gateway.sendAndWait(send("CreateAccount", id, { name: id, initialBalance: balance }), {
@@ -93,15 +109,7 @@ describe.each(engines)("runners on %s", (engine) => {
   }
 
   it("streams all six stages of a transfer to a graphql-ws subscriber, each after the one it depends on", async () => {
-    await open(`${engine}-s1`, 100);
-    await open(`${engine}-t1`, 0);
-    const { commandId } = await t.app.gateway.send(
-      send("PrepareTransfer", `${engine}-s1`, {
-        transferId: `${engine}-x1`,
-        targetAccountId: `${engine}-t1`,
-        amount: 40,
-      }),
-    );
+    const { commandId } = await t.app.gateway.send(await newTransfer(1, { source: 100, target: 0, amount: 40 }));
     const client = createClient({ url: t.wsUrl, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
     const stages: { stage: string; scope: string; succeeded: boolean }[] = [];
     await new Promise<void>((resolve, reject) => {
@@ -126,16 +134,10 @@ describe.each(engines)("runners on %s", (engine) => {
   });
 
   it("a chain wait returns only when the target's entry reached the tail stage; the money moved", async () => {
-    await open(`${engine}-s2`, 100);
-    await open(`${engine}-t2`, 10);
-    const result = await t.app.gateway.sendAndWait(
-      send("PrepareTransfer", `${engine}-s2`, {
-        transferId: `${engine}-x2`,
-        targetAccountId: `${engine}-t2`,
-        amount: 25,
-      }),
-      { stage: "PROJECTED", chain: true },
-    );
+    const result = await t.app.gateway.sendAndWait(await newTransfer(2, { source: 100, target: 10, amount: 25 }), {
+      stage: "PROJECTED",
+      chain: true,
+    });
     expect(result.succeeded).toBe(true);
     const chain = await t.app.gateway.resultsSoFar("default", result.waitCommandId);
     expect(chain.length).toBeGreaterThan(0);
@@ -335,16 +337,10 @@ describe.each(engines)("runners on %s", (engine) => {
   it("a replayed saga never sends twice: run again from the log's start, it stores no command and moves no money", async () => {
     // Catches saga request IDs that are not derived from (saga, event, key) — e.g. random ones
     // (verified: the replay then stores the saga's commands again).
-    await open(`${engine}-s9`, 60);
-    await open(`${engine}-t9`, 0);
-    const transfer = await t.app.gateway.sendAndWait(
-      send("PrepareTransfer", `${engine}-s9`, {
-        transferId: `${engine}-x9`,
-        targetAccountId: `${engine}-t9`,
-        amount: 15,
-      }),
-      { stage: "SAGA_HANDLED", chain: true },
-    );
+    const transfer = await t.app.gateway.sendAndWait(await newTransfer(9, { source: 60, target: 0, amount: 15 }), {
+      stage: "SAGA_HANDLED",
+      chain: true,
+    });
     expect(transfer.succeeded).toBe(true);
     const root = `${engine}-r9`;
     for (const id of [root, `${root}-a`, `${root}-b`, `${root}-c`]) await open(id, 0);
@@ -459,7 +455,7 @@ describe.each(engines)("runner failures on %s", (engine) => {
   const testing = defineContext({ name: "testing", aggregates: [], processors: [flaky, counter, twinKeys] });
 
   beforeAll(async () => {
-    t = await startTestApp(engine, { runner: fastRunners }, [banking, testing]);
+    t = await startTestApp(engine, { runner: FAST_RUNNER }, [banking, testing]);
   });
   afterAll(async () => {
     await t?.stop();

@@ -5,7 +5,7 @@
  * an accepted command up. The gateway's `send` is watched (and held or failed on cue) to make
  * each interleaving happen by a condition, never by timing.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { defineContext } from "../../src/core/context.ts";
 import { ReadOnlyViolation } from "../../src/core/errors.ts";
 import { defineReadModel, defineSaga, type SagaAcceptance, type SagaCommand } from "../../src/core/processors.ts";
@@ -13,7 +13,7 @@ import { Account, type AccountEvent, type AccountState } from "../../src/domains
 import { banking } from "../../src/domains/banking/index.ts";
 import type { SendRequest, Wait } from "../../src/gateway/gateway.ts";
 import { type ReadOnlyPrisma, readOnlyPrisma } from "../../src/store/read-only-prisma.ts";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { useTestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
 
@@ -79,13 +79,7 @@ const Probe = defineSaga<AccountEvent>({
 const probing = defineContext({ name: "sagaconc", aggregates: [], processors: [Probe] });
 
 describe.each(engines)("a saga's batch on %s", (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(engine, { runner: fastRunners }, [banking, probing]);
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp(engine, { runner: fastRunners }, [banking, probing]);
   afterEach(() => {
     vi.restoreAllMocks();
   });
@@ -163,6 +157,34 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
     }
   }
 
+  /**
+   * Watches the saga's sends, holding its command on `<p>:t` of amount 1 until a command on
+   * `<p>:u` has started; `inVain()` tells whether that never happened (the hold timed out).
+   */
+  function holdTUntilUSends(p: string) {
+    let inVain = false;
+    const sends = watchSends(async (req) => {
+      if (req.aggregateId === `${p}:t` && (req.input as { amount: number }).amount === 1) {
+        await waitUntil("a command on u to start", () => sends.started.some((r) => r.aggregateId === `${p}:u`), {
+          timeoutMs: 15_000,
+        }).catch(() => {
+          inVain = true;
+        });
+      }
+    });
+    return { sends, inVain: () => inVain };
+  }
+
+  /** Opens account `id` and deposits `amount` on it, waiting until the saga's reaction has run (chain-wide). */
+  async function openAndReact(id: string, amount: number): Promise<void> {
+    await open(id);
+    const r = await t.app.gateway.sendAndWait(request("Deposit", id, { amount }), {
+      stage: "SAGA_HANDLED",
+      chain: true,
+    });
+    expect(r.succeeded).toBe(true);
+  }
+
   /** The amounts deposited on an account after its creation, in log order. */
   const depositsOn = async (id: string) =>
     (
@@ -175,22 +197,9 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
 
   it("reacts to events for different aggregates at once: one reaction waits until another's has started", async () => {
     const p = `${engine}-c`;
-    let waitedInVain = false;
-    const sends = watchSends(async (req) => {
-      // The first event's command is held until the third event's reaction (another aggregate)
-      // has sent: a saga handling one event at a time never gets there (verified: held to the end).
-      if (req.aggregateId === `${p}:t` && (req.input as { amount: number }).amount === 1) {
-        await waitUntil(
-          "the other event's reaction to send",
-          () => sends.started.some((r) => r.aggregateId === `${p}:u`),
-          {
-            timeoutMs: 15_000,
-          },
-        ).catch(() => {
-          waitedInVain = true;
-        });
-      }
-    });
+    // The first event's command is held until the third event's reaction (another aggregate)
+    // has sent: a saga handling one event at a time never gets there (verified: held to the end).
+    const held = holdTUntilUSends(p);
     await routeBatch(
       p,
       [
@@ -199,27 +208,17 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
       ],
       async () => {},
     );
-    expect(waitedInVain).toBe(false);
+    expect(held.inVain()).toBe(false);
     expect(await balance(`${p}:t`)).toBe(1);
     expect(await balance(`${p}:u`)).toBe(3);
   });
 
   it("keeps log order for one aggregate's commands from different events, while others go on", async () => {
     const p = `${engine}-o`;
-    const sends = watchSends(async (req) => {
-      // Hold the first event's command on t until the third event (on u) has sent. A second
-      // event's command on t that did not wait for the first would be sent meanwhile (it comes
-      // before the third in the log) and land first (verified, by dropping the key chain).
-      if (req.aggregateId === `${p}:t` && (req.input as { amount: number }).amount === 1) {
-        await waitUntil(
-          "the third event's reaction to send",
-          () => sends.started.some((r) => r.aggregateId === `${p}:u`),
-          {
-            timeoutMs: 15_000,
-          },
-        );
-      }
-    });
+    // Hold the first event's command on t until the third event (on u) has sent. A second
+    // event's command on t that did not wait for the first would be sent meanwhile (it comes
+    // before the third in the log) and land first (verified, by dropping the key chain).
+    const { sends, inVain } = holdTUntilUSends(p);
     await routeBatch(
       p,
       [
@@ -230,6 +229,7 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
       ],
       async () => {},
     );
+    expect(inVain()).toBe(false);
     expect(await depositsOn(`${p}:t`)).toEqual([1, 2, 4]);
     // Each was sent only once the one before it on t had its outcome; u's went on meanwhile.
     expect(sends.timeline.filter((step) => step.includes(`${p}:t `))).toEqual([
@@ -289,12 +289,7 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
     const id = `${engine}-look`;
     await open(`${id}-src`, 321);
     for (const suffix of ["view", "state"]) await open(`${id}-${suffix}`);
-    await open(id);
-    const r = await t.app.gateway.sendAndWait(request("Deposit", id, { amount: LOOK }), {
-      stage: "SAGA_HANDLED",
-      chain: true,
-    });
-    expect(r.succeeded).toBe(true);
+    await openAndReact(id, LOOK);
     // The view's balance, and the aggregate's (321) plus its version (1) × 1000.
     expect(await balance(`${id}-view`)).toBe(321);
     expect(await balance(`${id}-state`)).toBe(1321);
@@ -303,12 +298,7 @@ describe.each(engines)("a saga's batch on %s", (engine) => {
   it("onAccepted follows an accepted command up with commands of its own", async () => {
     const id = `${engine}-follow`;
     for (const suffix of ["a", "b"]) await open(`${id}-${suffix}`);
-    await open(id);
-    const r = await t.app.gateway.sendAndWait(request("Deposit", id, { amount: FOLLOW }), {
-      stage: "SAGA_HANDLED",
-      chain: true,
-    });
-    expect(r.succeeded).toBe(true);
+    await openAndReact(id, FOLLOW);
     const acceptance = acceptances.find((a) => a.accepted.command.aggregateId === `${id}-a`);
     expect(acceptance).toMatchObject({ accepted: { aggregateVersion: 2 }, before: [] });
     expect(acceptance!.accepted.commandId).toMatch(/^[0-9a-f-]{36}$/);

@@ -20,20 +20,25 @@ async function until(condition: () => boolean): Promise<void> {
   expect(condition()).toBe(true);
 }
 
+/** Items that log their start and end into `log`, waiting on `wait` between, and return their name. */
+const logged =
+  (log: string[]) =>
+  (name: string, keys: string[], wait?: Promise<void>): Promise<KeyedItem<string>> =>
+    Promise.resolve({
+      keys,
+      run: async () => {
+        log.push(`start ${name}`);
+        await wait;
+        log.push(`end ${name}`);
+        return name;
+      },
+    });
+
 describe("runInKeyOrder", () => {
   it("runs an item only after the earlier items sharing a key; others run meanwhile", async () => {
     const log: string[] = [];
     const first = gate();
-    const item = (name: string, keys: string[], wait?: Promise<void>): Promise<KeyedItem<string>> =>
-      Promise.resolve({
-        keys,
-        run: async () => {
-          log.push(`start ${name}`);
-          await wait;
-          log.push(`end ${name}`);
-          return name;
-        },
-      });
+    const item = logged(log);
     const done = runInKeyOrder(
       [item("a", ["x"], first.opened), item("b", ["y", "x"]), item("c", ["z"]), item("d", ["y"])],
       new Limiter(8),
@@ -116,16 +121,7 @@ describe("runInKeyOrder", () => {
     const tails = new Map<string, Promise<unknown>>();
     const log: string[] = [];
     const first = gate();
-    const item = (name: string, keys: string[], wait?: Promise<void>): Promise<KeyedItem<string>> =>
-      Promise.resolve({
-        keys,
-        run: async () => {
-          log.push(`start ${name}`);
-          await wait;
-          log.push(`end ${name}`);
-          return name;
-        },
-      });
+    const item = logged(log);
     const earlier = runInKeyOrder([item("a", ["x"], first.opened)], new Limiter(8), tails);
     const later = runInKeyOrder([item("b", ["x"]), item("c", ["y"])], new Limiter(8), tails);
     await until(() => log.includes("end c"));

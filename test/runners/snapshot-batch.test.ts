@@ -4,11 +4,11 @@
  * they do not (a snapshot written by an older state version, or none): the saved state is the
  * state of the whole stream either way, on both engines.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { replay } from "../../src/core/aggregate.ts";
 import { Account } from "../../src/domains/banking/account.ts";
 import type { SendRequest } from "../../src/gateway/gateway.ts";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { FAST_RUNNER, useTestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
 const send = (type: string, aggregateId: string, input: unknown): SendRequest => ({
@@ -20,13 +20,7 @@ const send = (type: string, aggregateId: string, input: unknown): SendRequest =>
 });
 
 describe.each(engines)("snapshot batches on %s", (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(engine, { runner: { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp(engine, { runner: FAST_RUNNER });
 
   const snapshotOf = async (id: string) =>
     (

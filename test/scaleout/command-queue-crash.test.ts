@@ -6,9 +6,8 @@
  * are accepted by this test's own instance, which never processes any: whoever takes them is
  * another process.
  */
-import { type ChildProcess, fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -17,6 +16,7 @@ import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { migrate } from "../../src/store/migrations.ts";
 import { createPostgresDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
+import { spawnChild } from "./support/children.ts";
 import { append, TAPE_SQL, tapes } from "./support/tape.ts";
 
 describe("a process killed with a command's claim in hand (PostgreSQL)", () => {
@@ -42,29 +42,14 @@ describe("a process killed with a command's claim in hand (PostgreSQL)", () => {
   });
 
   async function spawn(env: Record<string, string> = {}): Promise<ChildProcess> {
-    const child = fork(resolve(import.meta.dirname, "support/queue-instance.ts"), [], {
-      execArgv: ["--import", "tsx"],
-      env: {
-        ...process.env,
-        NODE_ENV: "test",
-        LOG_LEVEL: "fatal",
-        DATABASE_URL: url,
-        DATABASE_POOL_SIZE: "4",
-        RUNNER_POLL_MS: "50",
-        RUNNER_LEASE_TTL_MS: "1500",
-        COMMAND_CLAIM_TTL_MS: "1500",
-        CROSS_PROCESS_SIGNALS: "off",
-        ...env,
-      },
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    const { child } = await spawnChild({
+      script: "queue-instance.ts",
+      url,
+      ttlMs: 1_500,
+      logLevel: "fatal",
+      env: { DATABASE_POOL_SIZE: "4", COMMAND_CLAIM_TTL_MS: "1500", CROSS_PROCESS_SIGNALS: "off", ...env },
     });
     children.push(child);
-    await Promise.race([
-      once(child, "message"),
-      once(child, "exit").then(() => {
-        throw new Error("instance exited before serving");
-      }),
-    ]);
     return child;
   }
 

@@ -7,7 +7,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
-import { type Config, loadConfig } from "../../src/config.ts";
 import { defineContext } from "../../src/core/context.ts";
 import { defineEventHandler } from "../../src/core/processors.ts";
 import { banking } from "../../src/domains/banking/index.ts";
@@ -17,14 +16,10 @@ import { LeaseStore } from "../../src/store/lease-store.ts";
 import { accountCommand } from "../support/app.ts";
 import { openTestDatabase, type TestDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
+import { instanceConfig } from "./support/config.ts";
 
 const TTL_MS = 1_000;
-const config: Config = {
-  ...loadConfig({ NODE_ENV: "test" }),
-  port: 0,
-  runner: { batchSize: 100, pollMs: 50, maxAttempts: 3, onPoison: "dead-letter" },
-  scaleOut: { leaseTtlMs: TTL_MS, signals: "off" },
-};
+const config = instanceConfig({ leaseTtlMs: TTL_MS, signals: "off" });
 const HANDLER = "probe.Counter";
 
 /** One instance's event handler: records which events it handled, and can be held at a gate. */

@@ -9,7 +9,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
-import { type Config, loadConfig } from "../../src/config.ts";
 import { defineContext } from "../../src/core/context.ts";
 import { defineEventHandler } from "../../src/core/processors.ts";
 import { banking } from "../../src/domains/banking/index.ts";
@@ -17,14 +16,10 @@ import { openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { openTestDatabase, type TestDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
+import { instanceConfig } from "./support/config.ts";
 
 const TTL_MS = 1_000;
-const config: Config = {
-  ...loadConfig({ NODE_ENV: "test" }),
-  port: 0,
-  runner: { batchSize: 100, pollMs: 50, maxAttempts: 3, onPoison: "dead-letter" },
-  scaleOut: { leaseTtlMs: TTL_MS, signals: "off" },
-};
+const config = instanceConfig({ leaseTtlMs: TTL_MS, signals: "off" });
 
 /**
  * Five more processors (nine with banking's four), so that shares divide evenly over two and

@@ -5,99 +5,30 @@
  * handled and never committed, handled again once by the survivor (at-least-once across a
  * crash, as within one process): never twice by one process.
  */
-import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
-import { resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isAfter } from "../../src/core/messages.ts";
-import { openDatabase } from "../../src/store/database.ts";
-import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { LeaseStore } from "../../src/store/lease-store.ts";
-import { migrate } from "../../src/store/migrations.ts";
 import { CREATE_ACCOUNT, DEPOSIT } from "../support/app.ts";
-import { createPostgresDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
+import { pidOf, post } from "./support/children.ts";
+import { holderOf, untilEachHoldsALease, untilTakenOver } from "./support/lease-waits.ts";
+import { useProbeSuite } from "./support/probe-suite.ts";
 
 const RECORDER = "probe.Recorder";
 /** The default takeover bound the issue asks for (RUNNER_LEASE_TTL_MS here is far below it). */
 const BOUND_MS = 15_000;
 
-interface Instance {
-  child: ChildProcess;
-  url: string;
-}
-
 describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
-  let url: string;
-  let drop: () => Promise<void>;
-  let db: Awaited<ReturnType<typeof openDatabase>>;
-  const instances: Instance[] = [];
-
-  beforeAll(async () => {
-    ({ url, drop } = await createPostgresDatabase());
-    db = await openDatabase(parseDatabaseUrl(url, ""), { poolSize: 4 });
-    await migrate(db.sql);
-    await db.sql.exec("CREATE TABLE handler_effects (position bigint NOT NULL, pid int NOT NULL)");
-  });
-  afterAll(async () => {
-    for (const { child } of instances) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await db?.close();
-    await drop?.();
-  });
-
-  async function spawnInstance(): Promise<Instance> {
-    const child = fork(resolve(import.meta.dirname, "support/instance.ts"), [], {
-      execArgv: ["--import", "tsx"],
-      env: {
-        ...process.env,
-        NODE_ENV: "test",
-        LOG_LEVEL: "error",
-        DATABASE_URL: url,
-        DATABASE_POOL_SIZE: "6",
-        RUNNER_POLL_MS: "50",
-        RUNNER_LEASE_TTL_MS: "1500",
-      },
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    const [message] = (await Promise.race([
-      once(child, "message"),
-      once(child, "exit").then(() => {
-        throw new Error("instance exited before serving");
-      }),
-    ])) as [{ url: string }];
-    const instance = { child, url: message.url };
-    instances.push(instance);
-    return instance;
-  }
-
-  async function post(instance: Instance, query: string, variables: Record<string, unknown>): Promise<boolean> {
-    try {
-      const response = await fetch(instance.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      const json = (await response.json()) as { data?: Record<string, { errorCode: string }> };
-      return Object.values(json.data ?? {})[0]?.errorCode === "Ok";
-    } catch {
-      return false;
-    }
-  }
+  const { probe, children: instances, spawn } = useProbeSuite();
+  const spawnInstance = () => spawn({ ttlMs: 1_500 });
 
   it("the survivor takes over within the bound; no event handled twice except the dead holder's last batch", {
     timeout: 180_000,
   }, async () => {
     const [a, b] = [await spawnInstance(), await spawnInstance()];
-    const leases = new LeaseStore(db.sql);
-    await waitUntil(
-      "both processes hold leases",
-      async () => {
-        const owners = new Set((await leases.holders()).filter((h) => h.live).map((h) => h.owner.split(":")[1]));
-        return owners.has(String(a!.child.pid)) && owners.has(String(b!.child.pid));
-      },
-      { timeoutMs: 60_000 },
-    );
+    const leases = new LeaseStore(probe.db.sql);
+    await untilEachHoldsALease(leases, [a!, b!]);
     expect(
       await post(a!, CREATE_ACCOUNT, {
         name: "k",
@@ -110,7 +41,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     let sent = 0;
     const client = async (i: number) => {
       while (load) {
-        const via = instances.filter((x) => x.child.exitCode === null && x.child.signalCode === null);
+        const via = instances.filter((x) => x.alive());
         if (
           await post(via[i % via.length]!, DEPOSIT, {
             amount: 1,
@@ -122,31 +53,24 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     };
     const clients = [client(0), client(1)];
     const effects = async () =>
-      (await db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM handler_effects"))[0]!.n;
+      (await probe.db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM handler_effects"))[0]!.n;
     await waitUntil("20 deposits handled", async () => (await effects()) >= 20, { timeoutMs: 60_000 });
 
-    const holder = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
-    const victim = instances.find((x) => holder.owner.split(":")[1] === String(x.child.pid))!;
+    const holder = await holderOf(leases, RECORDER);
+    const victim = instances.find((x) => pidOf(holder.owner) === x.pid)!;
     const survivor = instances.find((x) => x !== victim)!;
     const killedAt = Date.now();
     victim.child.kill("SIGKILL");
     await once(victim.child, "exit");
     // What the dead holder committed last, read while its lease is still its own (same snapshot).
-    const [final] = await db.sql.query<{ transaction_id: string; position: string; epoch: string }>(
+    const [final] = await probe.db.sql.query<{ transaction_id: string; position: string; epoch: string }>(
       `SELECT c.transaction_id::text AS transaction_id, c.position::text AS position, l.epoch::text AS epoch
          FROM processor_checkpoints c JOIN runner_leases l USING (processor_name) WHERE processor_name = $1`,
       [RECORDER],
     );
     expect(BigInt(final!.epoch)).toBe(holder.epoch);
     const committed = { transactionId: BigInt(final!.transaction_id), position: BigInt(final!.position) };
-    await waitUntil(
-      "the survivor holds the recorder's lease",
-      async () => {
-        const now = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
-        return now.live && now.owner.split(":")[1] === String(survivor.child.pid) && now.epoch > holder.epoch;
-      },
-      { timeoutMs: 60_000 },
-    );
+    await untilTakenOver(leases, RECORDER, survivor, holder);
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan(BOUND_MS);
 
@@ -157,7 +81,7 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
     await waitUntil(
       "every deposit handled",
       async () => {
-        const rows = await db.sql.query<{ missing: number }>(
+        const rows = await probe.db.sql.query<{ missing: number }>(
           `SELECT count(*)::int AS missing FROM events e WHERE e.type = 'MoneyDeposited'
            AND NOT EXISTS (SELECT 1 FROM handler_effects h WHERE h.position = e.position)`,
         );
@@ -166,22 +90,22 @@ describe("SIGKILL of a lease holder among two processes (PostgreSQL)", () => {
       { timeoutMs: 60_000 },
     );
 
-    const twice = await db.sql.query<{ position: string; transaction_id: string; pids: number[] }>(
+    const twice = await probe.db.sql.query<{ position: string; transaction_id: string; pids: number[] }>(
       `SELECT h.position::text AS position, e.transaction_id::text AS transaction_id, array_agg(h.pid) AS pids
          FROM handler_effects h JOIN events e ON e.position = h.position
         GROUP BY h.position, e.transaction_id HAVING count(*) > 1`,
     );
     for (const row of twice) {
       // Only what the killed holder handled and never committed is handled again, once, by the survivor.
-      expect(row.pids.sort()).toEqual([victim.child.pid!, survivor.child.pid!].sort());
+      expect(row.pids.sort()).toEqual([victim.pid, survivor.pid].sort());
       expect(isAfter({ transactionId: BigInt(row.transaction_id), position: BigInt(row.position) }, committed)).toBe(
         true,
       );
     }
     expect(twice.length).toBeLessThanOrEqual(1_000);
-    const survivorHandled = await db.sql.query<{ n: number }>(
+    const survivorHandled = await probe.db.sql.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM handler_effects WHERE pid = $1",
-      [survivor.child.pid],
+      [survivor.pid],
     );
     expect(survivorHandled[0]!.n).toBeGreaterThan(0);
     survivor.child.kill("SIGTERM");

@@ -8,57 +8,29 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
-import { type Config, loadConfig } from "../../src/config.ts";
-import { defineContext } from "../../src/core/context.ts";
-import { defineEventHandler } from "../../src/core/processors.ts";
 import type { CommandResult } from "../../src/core/stages.ts";
 import { banking } from "../../src/domains/banking/index.ts";
-import { CrossProcessSignals } from "../../src/gateway/cross-process-signals.ts";
-import { ResultBus } from "../../src/gateway/result-bus.ts";
 import { waitForResults } from "../../src/gateway/wait.ts";
-import { logger } from "../../src/logger.ts";
 import { type Database, openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
-import { EventLog } from "../../src/store/event-log.ts";
 import { PgSignalTransport } from "../../src/store/pg-signals.ts";
 import { RedisSignalTransport } from "../../src/store/redis-signals.ts";
-import { ResultStore } from "../../src/store/result-store.ts";
 import type { SignalTransport } from "../../src/store/signal-transport.ts";
 import { accountCommand } from "../support/app.ts";
 import { openTestDatabase, type TestDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
+import { instanceConfig } from "./support/config.ts";
+import { gatedHandler } from "./support/gated.ts";
+import { type Listener, startListener } from "./support/listener.ts";
 
 const redisUrl = process.env.REDIS_URL;
 /** Its own channel: other suites and deployments may share the Redis. */
 const redisChannel = `stageline_test_${randomUUID()}`;
-const configFor = (signals: "notify" | "redis"): Config => ({
-  ...loadConfig({ NODE_ENV: "test" }),
-  port: 0,
-  runner: { batchSize: 100, pollMs: 50, maxAttempts: 3, onPoison: "dead-letter" },
-  scaleOut: { leaseTtlMs: 3_000, signals, ...(signals === "redis" ? { redisUrl, redisChannel } : {}) },
-});
+const configFor = (signals: "notify" | "redis") =>
+  instanceConfig({ leaseTtlMs: 3_000, signals, ...(signals === "redis" ? { redisUrl, redisChannel } : {}) });
 
 /** Holds A's event handler until the test lets it go, so B's wait starts before the stage. */
-let gate: Promise<void> = Promise.resolve();
-let open: () => void = () => undefined;
-const hold = () => {
-  gate = new Promise((resolve) => {
-    open = resolve;
-  });
-};
-const gated = defineContext({
-  name: "gated",
-  aggregates: [],
-  processors: [
-    defineEventHandler({
-      name: "Handler",
-      eventTypes: ["MoneyDeposited"],
-      handle: async () => {
-        await gate;
-      },
-    }),
-  ],
-});
+const { context: gated, hold, open } = gatedHandler();
 
 describe("stage signals across instances on one PostgreSQL (LISTEN/NOTIFY)", () => {
   signalSuite("notify", (url, sql) => new PgSignalTransport(url, sql));
@@ -76,7 +48,7 @@ function signalSuite(
   let db: TestDatabase;
   let a: App;
   let other: Database;
-  let b: { bus: ResultBus; results: ResultStore; signals: CrossProcessSignals };
+  let b: Listener;
 
   beforeAll(async () => {
     db = await openTestDatabase("postgres");
@@ -84,17 +56,7 @@ function signalSuite(
     await a.start();
     // B: a second process's bus and signal connection, on its own pool.
     other = await openDatabase(parseDatabaseUrl(db.url!, ""), { poolSize: 4 });
-    const bus = new ResultBus();
-    const results = new ResultStore(other.sql, config.retentionMs);
-    const signals = new CrossProcessSignals({
-      transport: transportFor(db.url!, other.sql),
-      bus,
-      results,
-      events: new EventLog(other.sql),
-      logger,
-    });
-    await signals.start();
-    b = { bus, results, signals };
+    b = await startListener(other.sql, transportFor(db.url!, other.sql), config.retentionMs);
     await a.gateway.sendAndWait(accountCommand("CreateAccount", "x", { name: "x", initialBalance: 0 }));
   });
   afterAll(async () => {

@@ -8,15 +8,13 @@
  * new epoch. PostgreSQL only: on PGlite there is one process by nature.
  */
 import { once } from "node:events";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/store/database.ts";
-import { parseDatabaseUrl } from "../../src/store/database-url.ts";
+import { describe, expect, it } from "vitest";
 import { LeaseStore } from "../../src/store/lease-store.ts";
-import { migrate } from "../../src/store/migrations.ts";
 import { CREATE_ACCOUNT, DEPOSIT } from "../support/app.ts";
-import { createPostgresDatabase } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
-import { type Child, pidOf, post, spawnChild, stopChild } from "./support/children.ts";
+import { type Child, pidOf, post, stopChild } from "./support/children.ts";
+import { holderOf, untilEachHoldsALease, untilTakenOver } from "./support/lease-waits.ts";
+import { useProbeSuite } from "./support/probe-suite.ts";
 
 const RECORDER = "probe.Recorder";
 /** support/instance.ts stalls its recorder on a deposit of this amount. */
@@ -24,54 +22,29 @@ const STALL_AMOUNT = 99;
 const TTL_MS = 1_500;
 
 describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (PostgreSQL)", () => {
-  let url: string;
-  let drop: () => Promise<void>;
-  let db: Awaited<ReturnType<typeof openDatabase>>;
-  const children: Child[] = [];
-
-  beforeAll(async () => {
-    ({ url, drop } = await createPostgresDatabase());
-    db = await openDatabase(parseDatabaseUrl(url, ""), { poolSize: 4 });
-    await migrate(db.sql);
-    await db.sql.exec("CREATE TABLE handler_effects (position bigint NOT NULL, pid int NOT NULL)");
-  });
-  afterAll(async () => {
-    for (const c of children) {
-      if (c.alive()) {
-        c.child.kill("SIGCONT");
-        c.child.kill("SIGKILL");
-      }
-    }
-    await db?.close();
-    await drop?.();
-  });
+  const { probe, children, spawn } = useProbeSuite();
 
   const effectsOf = async (pid: number) =>
-    (await db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM handler_effects WHERE pid = $1", [pid]))[0]!.n;
+    (
+      await probe.db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM handler_effects WHERE pid = $1", [pid])
+    )[0]!.n;
   const handledPositions = async () =>
-    (await db.sql.query<{ position: string }>("SELECT DISTINCT position::text AS position FROM handler_effects")).map(
-      (r) => r.position,
-    );
+    (
+      await probe.db.sql.query<{ position: string }>("SELECT DISTINCT position::text AS position FROM handler_effects")
+    ).map((r) => r.position);
   const unhandled = async () =>
     (
-      await db.sql.query<{ n: number }>(
+      await probe.db.sql.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM events e WHERE e.type = 'MoneyDeposited'
           AND NOT EXISTS (SELECT 1 FROM handler_effects h WHERE h.position = e.position)`,
       )
     )[0]!.n;
 
   it("the woken holder is fenced and applies nothing; the other process took over", { timeout: 180_000 }, async () => {
-    for (let i = 0; i < 2; i++) children.push(await spawnChild({ url, ttlMs: TTL_MS, logLevel: "warn" }));
+    for (let i = 0; i < 2; i++) await spawn({ ttlMs: TTL_MS, logLevel: "warn" });
     const [a, b] = children as [Child, Child];
-    const leases = new LeaseStore(db.sql);
-    await waitUntil(
-      "both processes hold leases",
-      async () => {
-        const owners = new Set((await leases.holders()).filter((h) => h.live).map((h) => pidOf(h.owner)));
-        return owners.has(a.pid) && owners.has(b.pid);
-      },
-      { timeoutMs: 60_000 },
-    );
+    const leases = new LeaseStore(probe.db.sql);
+    await untilEachHoldsALease(leases, [a, b]);
     const deposit = (via: Child, amount: number) =>
       post(via, DEPOSIT, { amount, command: { aggregateId: "s", waitFor: { stage: "PROCESSED" } } });
     expect(
@@ -84,7 +57,7 @@ describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (Postgre
     for (let i = 0; i < 3; i++) expect(await deposit(a, 1)).toBe(true);
     await waitUntil("the first deposits handled", async () => (await unhandled()) === 0, { timeoutMs: 60_000 });
 
-    const holder = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
+    const holder = await holderOf(leases, RECORDER);
     const victim = children.find((c) => c.pid === pidOf(holder.owner))!;
     const survivor = children.find((c) => c !== victim)!;
 
@@ -101,14 +74,7 @@ describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (Postgre
     const stalledAt = await stalled;
     const victimEffects = await effectsOf(victim.pid);
 
-    await waitUntil(
-      "the survivor takes the recorder's lease over while the holder is stopped",
-      async () => {
-        const now = (await leases.holders()).find((h) => h.processorId === RECORDER)!;
-        return now.live && pidOf(now.owner) === survivor.pid && now.epoch > holder.epoch;
-      },
-      { timeoutMs: 60_000 },
-    );
+    await untilTakenOver(leases, RECORDER, survivor, holder);
     for (let i = 0; i < 5; i++) expect(await deposit(survivor, 1)).toBe(true);
     await waitUntil(
       "the survivor handles the stalled batch and the later deposits",
@@ -136,13 +102,13 @@ describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (Postgre
     await waitUntil("every deposit handled", async () => (await unhandled()) === 0, { timeoutMs: 60_000 });
 
     // Nothing the survivor handled was handled again by the woken process.
-    const again = await db.sql.query<{ n: number }>(
+    const again = await probe.db.sql.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM handler_effects WHERE pid = $1 AND position = ANY($2::bigint[])",
       [victim.pid, handledWhileStopped],
     );
     expect(again[0]!.n).toBe(victimEffects);
     // Only the stalled event was handled twice (by the stopped holder, then by its successor).
-    const twice = await db.sql.query<{ position: string }>(
+    const twice = await probe.db.sql.query<{ position: string }>(
       "SELECT position::text AS position FROM handler_effects GROUP BY position HAVING count(*) > 1",
     );
     expect(twice.map((r) => r.position)).toEqual([stalledAt]);
@@ -150,7 +116,7 @@ describe("SIGSTOP of a lease holder past its time to live, then SIGCONT (Postgre
     await waitUntil(
       "the balance projected",
       async () => {
-        const rows = await db.sql.query<{ balance: number }>("SELECT balance FROM account_views WHERE id = 's'");
+        const rows = await probe.db.sql.query<{ balance: number }>("SELECT balance FROM account_views WHERE id = 's'");
         return rows[0]?.balance === 3 + STALL_AMOUNT + 10;
       },
       { timeoutMs: 60_000 },

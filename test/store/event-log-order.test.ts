@@ -3,10 +3,10 @@
  * come in that order ("1000" < "999" as text), else a batch ends early and its events are read
  * (and applied) twice. Also the `through` bound a projection rebuild reads with.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { LOG_START, type LogCheckpoint, type RecordedEvent } from "../../src/core/messages.ts";
 import { EventLog } from "../../src/store/event-log.ts";
-import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { engines, useTestDatabase } from "../support/databases.ts";
 
 const meta = (n: number) => {
   const id = `00000000-0000-7000-8000-${n.toString().padStart(12, "0")}`;
@@ -15,11 +15,10 @@ const meta = (n: number) => {
 const key = (e: RecordedEvent) => `${e.transactionId}/${e.position}`;
 
 describe.each(engines)("event log order across transaction-number digits on %s", (engine) => {
-  let db: TestDatabase;
+  const db = useTestDatabase(engine);
   let log: EventLog;
   const appended: RecordedEvent[] = [];
   beforeAll(async () => {
-    db = await openTestDatabase(engine);
     log = new EventLog(db.sql);
     const stream = { tenantId: "t", aggregateName: "Account", aggregateId: "order" };
     for (let n = 1; n <= 6; n++) {
@@ -34,9 +33,6 @@ describe.each(engines)("event log order across transaction-number digits on %s",
         }
       }
     }
-  });
-  afterAll(async () => {
-    await db?.close();
   });
 
   async function drain(batch: number, through?: LogCheckpoint) {

@@ -81,6 +81,9 @@ export const useTestApp = (...args: Parameters<typeof startTestApp>): TestApp =>
 export const wsClientOf = (testApp: TestApp, options: Partial<ClientOptions> = {}): WsClient =>
   createWsClient({ url: testApp.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, ...options });
 
+/** The runner settings of the end-to-end tests: polls that keep waits short, poison to the dead letters. */
+export const FAST_RUNNER = { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" } as const;
+
 /** The runner settings of the runner tests: small polls, a few attempts, poison to the dead letters. */
 export const TEST_RUNNER = { batchSize: 100, pollMs: 20, maxAttempts: 3, onPoison: "dead-letter" } as const;
 

@@ -54,3 +54,21 @@ export async function startServerProcess(env: Record<string, string>, startTimeo
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Posts a GraphQL operation to a server process that may die under it: its JSON reply, or
+ * undefined when there was none (the outcome is then unknown to the caller). Never throws.
+ */
+export async function postToProcess<T>(url: string, query: string, variables: Record<string, unknown>) {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query, variables }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    return (await response.json()) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -14,6 +14,9 @@ type OrderRecord = RecordedEventOfAggregate<typeof Order>;
 export async function applyToOrderViews(event: OrderRecord, tx: Tx): Promise<void> {
   const key = rowKey(event.tenantId, event.aggregateId);
   const stamp = { version: event.version, updatedAt: event.createdAt };
+  /** The order moved on to a new status (and what came with it): its summary row says so. */
+  const advance = (data: Prisma.OrderSummaryUpdateInput) =>
+    tx.orderSummary.update({ where: { key }, data: { ...data, ...stamp } });
   switch (event.type) {
     case "OrderCreated": {
       const { customerId } = event.data;
@@ -107,37 +110,22 @@ export async function applyToOrderViews(event: OrderRecord, tx: Tx): Promise<voi
       return;
     }
     case "OrderSubmitted":
-      await tx.orderSummary.update({
-        where: { key },
-        data: { status: "SUBMITTED", submittedAt: event.createdAt, ...stamp },
-      });
+      await advance({ status: "SUBMITTED", submittedAt: event.createdAt });
       return;
     case "OrderConfirmed":
-      await tx.orderSummary.update({
-        where: { key },
-        data: { status: "CONFIRMED", confirmedAt: event.createdAt, ...stamp },
-      });
+      await advance({ status: "CONFIRMED", confirmedAt: event.createdAt });
       return;
     case "OrderShipped": {
       const { trackingNumber } = event.data;
-      await tx.orderSummary.update({
-        where: { key },
-        data: { status: "SHIPPED", shippedAt: event.createdAt, trackingNumber: trackingNumber || null, ...stamp },
-      });
+      await advance({ status: "SHIPPED", shippedAt: event.createdAt, trackingNumber: trackingNumber || null });
       return;
     }
     case "OrderDelivered":
-      await tx.orderSummary.update({
-        where: { key },
-        data: { status: "DELIVERED", deliveredAt: event.createdAt, ...stamp },
-      });
+      await advance({ status: "DELIVERED", deliveredAt: event.createdAt });
       return;
     case "OrderCancelled": {
       const { reason } = event.data;
-      await tx.orderSummary.update({
-        where: { key },
-        data: { status: "CANCELLED", cancelledAt: event.createdAt, cancelReason: reason || null, ...stamp },
-      });
+      await advance({ status: "CANCELLED", cancelledAt: event.createdAt, cancelReason: reason || null });
       return;
     }
   }

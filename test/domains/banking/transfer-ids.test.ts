@@ -7,8 +7,8 @@
  * Catches: keying TransferView by tenant + transfer ID again (checked by making the key
  * collide for one ID: the second prepare lands in the dead letters and this test fails).
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { startTestApp, type TestApp } from "../../support/app.ts";
+import { describe, expect, it, vi } from "vitest";
+import { useTestApp } from "../../support/app.ts";
 import { engines } from "../../support/databases.ts";
 
 const runner = { batchSize: 100, pollMs: 20, maxAttempts: 2, onPoison: "dead-letter" as const };
@@ -22,13 +22,7 @@ interface Transfer {
 }
 
 describe.each(engines)("transfer IDs reused on %s", (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(engine, { runner });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp(engine, { runner });
 
   const post = async (query: string, variables: Record<string, unknown> = {}) => {
     const { json } = await t.post({ query, variables });

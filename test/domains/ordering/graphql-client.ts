@@ -48,3 +48,19 @@ export async function query<T>(t: TestApp, text: string, variables: Record<strin
   expect(json.errors).toBeUndefined();
   return json.data as T;
 }
+
+export interface OrderItem {
+  productId: string;
+  quantity: number;
+  unitPrice: number;
+}
+
+/** Creates an order for the customer with these lines (none: an empty draft); it must be accepted. */
+export function createOrder(
+  t: TestApp,
+  orderId: string | undefined,
+  customerId: string,
+  items?: OrderItem[],
+): Promise<SentCommand> {
+  return accepted(t, "createOrder", { customerId, items }, orderId);
+}

@@ -7,10 +7,10 @@
  * Catches: joining the IDs with ':' unescaped in rowKey (src/core/row-key.ts) — checked: the
  * second order's line then updates the first order's line and every assertion below fails.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApp, type TestApp } from "../../support/app.ts";
+import { describe, expect, it } from "vitest";
+import { useTestApp } from "../../support/app.ts";
 import { engines } from "../../support/databases.ts";
-import { accepted, query } from "./graphql-client.ts";
+import { accepted, createOrder, query } from "./graphql-client.ts";
 
 const runner = { batchSize: 100, pollMs: 20, maxAttempts: 2, onPoison: "dead-letter" as const };
 
@@ -28,30 +28,14 @@ const ORDERS = `query($a: ID!, $b: ID!) {
 }`;
 
 describe.each(engines)("read-model keys of IDs holding ':' on %s", (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(engine, { runner });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp(engine, { runner });
 
   it("a line of product x:y on order o and a line of product y on order o:x stay two lines", async () => {
     await accepted(t, "registerCustomer", { name: "Ada" }, "ada");
     await accepted(t, "registerProduct", { name: "Lamp", price: 100 }, "x:y");
     await accepted(t, "registerProduct", { name: "Clip", price: 7 }, "y");
-    await accepted(
-      t,
-      "createOrder",
-      { customerId: "ada", items: [{ productId: "x:y", quantity: 1, unitPrice: 100 }] },
-      "o",
-    );
-    await accepted(
-      t,
-      "createOrder",
-      { customerId: "ada", items: [{ productId: "y", quantity: 5, unitPrice: 7 }] },
-      "o:x",
-    );
+    await createOrder(t, "o", "ada", [{ productId: "x:y", quantity: 1, unitPrice: 100 }]);
+    await createOrder(t, "o:x", "ada", [{ productId: "y", quantity: 5, unitPrice: 7 }]);
 
     const both = await query<{ a: Order; b: Order }>(t, ORDERS, { a: "o", b: "o:x" });
     expect(both.a).toEqual({

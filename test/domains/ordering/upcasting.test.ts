@@ -2,22 +2,16 @@
  * Schema evolution: a log that still holds ItemAdded v1 rows ({ price }) replays into the same
  * aggregate state and the same read models as one written in v2 ({ unitPrice }), on both engines.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { newId } from "../../../src/core/ids.ts";
 import { Order } from "../../../src/domains/ordering/order.ts";
-import { startTestApp, type TestApp } from "../../support/app.ts";
+import { FAST_RUNNER, useTestApp } from "../../support/app.ts";
 import { engines } from "../../support/databases.ts";
 
 const tenantId = "default";
 
 describe.each(engines)("ordering upcasting on %s", (engine) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(engine, { runner: { batchSize: 100, pollMs: 50, maxAttempts: 2, onPoison: "dead-letter" } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  const t = useTestApp(engine, { runner: FAST_RUNNER });
 
   const send = async (aggregateName: string, type: string, aggregateId: string, input: unknown) => {
     const result = await t.app.gateway.sendAndWait(
@@ -25,6 +19,18 @@ describe.each(engines)("ordering upcasting on %s", (engine) => {
       { stage: "PROJECTED" },
     );
     expect(result, `${type} refused`).toMatchObject({ succeeded: true });
+  };
+
+  /** Appends events raw, as an older release wrote them, and waits until the projections have them. */
+  const appendRaw = async (aggregateId: string, events: Parameters<typeof t.app.events.append>[2]) => {
+    const commandId = newId();
+    const appended = await t.app.events.append({ tenantId, aggregateName: "Order", aggregateId }, 0, events, {
+      commandId,
+      requestId: commandId,
+      correlationId: commandId,
+      causationId: commandId,
+    });
+    expect(await t.app.runners.waitForProjections(appended.at(-1)!.position, 20_000)).toBe(true);
   };
 
   it("v1 and v2 histories of the same order give the same state and the same read models", async () => {
@@ -43,29 +49,22 @@ describe.each(engines)("ordering upcasting on %s", (engine) => {
     await send("Order", "SubmitOrder", "order-v2", {});
 
     // Written by an older release: the same history, ItemAdded in its v1 shape, appended raw.
-    const stream = { tenantId, aggregateName: "Order", aggregateId: "order-v1" };
-    const commandId = newId();
-    const appended = await t.app.events.append(
-      stream,
-      0,
-      [
-        { type: "OrderCreated", data: { customerId: "cu" } },
-        { type: "ItemAdded", schemaVersion: 1, data: { productId: "lamp", quantity: 2, price: 700 } },
-        { type: "ItemAdded", schemaVersion: 1, data: { productId: "desk", quantity: 1, price: 9000 } },
-        { type: "OrderSubmitted", data: { total: 10400, itemCount: 3 } },
-      ],
-      { commandId, requestId: commandId, correlationId: commandId, causationId: commandId },
-    );
+    await appendRaw("order-v1", [
+      { type: "OrderCreated", data: { customerId: "cu" } },
+      { type: "ItemAdded", schemaVersion: 1, data: { productId: "lamp", quantity: 2, price: 700 } },
+      { type: "ItemAdded", schemaVersion: 1, data: { productId: "desk", quantity: 1, price: 9000 } },
+      { type: "OrderSubmitted", data: { total: 10400, itemCount: 3 } },
+    ]);
     const stored = await t.db.sql.query<{ schema_version: number; body: Record<string, unknown> }>(
       "SELECT schema_version, body FROM events WHERE aggregate_id = 'order-v1' AND type = 'ItemAdded' ORDER BY version",
     );
     expect(stored.map((r) => r.schema_version)).toEqual([1, 1]);
     expect(stored[0]!.body).toEqual({ productId: "lamp", quantity: 2, price: 700 });
-    expect(await t.app.runners.waitForProjections(appended.at(-1)!.position, 20_000)).toBe(true);
     expect(await t.db.prisma.deadLetter.count()).toBe(0);
 
     // Aggregate state (load = snapshot + events, upcast) is the same.
-    const load = (aggregateId: string) => t.app.aggregates.load(Order, { ...stream, aggregateId });
+    const load = (aggregateId: string) =>
+      t.app.aggregates.load(Order, { tenantId, aggregateName: "Order", aggregateId });
     const [v1, v2] = [await load("order-v1"), await load("order-v2")];
     expect(v1).toEqual(v2);
     expect(v1.state).toMatchObject({ status: "SUBMITTED", total: 10400 });
@@ -97,18 +96,10 @@ describe.each(engines)("ordering upcasting on %s", (engine) => {
   });
 
   it("a command decided on a v1 history sees the upcast unit prices", async () => {
-    const stream = { tenantId, aggregateName: "Order", aggregateId: "order-v1-draft" };
-    const commandId = newId();
-    const appended = await t.app.events.append(
-      stream,
-      0,
-      [
-        { type: "OrderCreated", data: { customerId: "cu" } },
-        { type: "ItemAdded", schemaVersion: 1, data: { productId: "lamp", quantity: 1, price: 700 } },
-      ],
-      { commandId, requestId: commandId, correlationId: commandId, causationId: commandId },
-    );
-    expect(await t.app.runners.waitForProjections(appended.at(-1)!.position, 20_000)).toBe(true);
+    await appendRaw("order-v1-draft", [
+      { type: "OrderCreated", data: { customerId: "cu" } },
+      { type: "ItemAdded", schemaVersion: 1, data: { productId: "lamp", quantity: 1, price: 700 } },
+    ]);
     // Same product at the same unit price merges into the line; with `price` lost it would be refused.
     await send("Order", "AddItem", "order-v1-draft", { productId: "lamp", quantity: 2, unitPrice: 700 });
     const line = await t.db.prisma.orderLine.findUniqueOrThrow({ where: { key: `${tenantId}:order-v1-draft:lamp` } });

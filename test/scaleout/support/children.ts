@@ -6,6 +6,11 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { resolve } from "node:path";
+import { type Database, openDatabase } from "../../../src/store/database.ts";
+import { parseDatabaseUrl } from "../../../src/store/database-url.ts";
+import { migrate } from "../../../src/store/migrations.ts";
+import { createPostgresDatabase } from "../../support/databases.ts";
+import { postToProcess } from "../../support/server-process.ts";
 
 export interface Child {
   child: ChildProcess;
@@ -22,10 +27,27 @@ export interface ChildOptions {
   /** pino level; lines are collected from stdout. */
   logLevel?: string;
   env?: Record<string, string>;
+  /** The entry point beside this file; support/instance.ts unless told. */
+  script?: string;
+}
+
+export interface ProbeDatabase {
+  url: string;
+  db: Database;
+  drop: () => Promise<void>;
+}
+
+/** A fresh migrated PostgreSQL database with the table support/instance.ts's recorder writes. */
+export async function openProbeDatabase(): Promise<ProbeDatabase> {
+  const { url, drop } = await createPostgresDatabase();
+  const db = await openDatabase(parseDatabaseUrl(url, ""), { poolSize: 4 });
+  await migrate(db.sql);
+  await db.sql.exec("CREATE TABLE handler_effects (position bigint NOT NULL, pid int NOT NULL)");
+  return { url, db, drop };
 }
 
 export async function spawnChild(options: ChildOptions): Promise<Child> {
-  const child = fork(resolve(import.meta.dirname, "instance.ts"), [], {
+  const child = fork(resolve(import.meta.dirname, options.script ?? "instance.ts"), [], {
     execArgv: ["--import", "tsx"],
     env: {
       ...process.env,
@@ -63,18 +85,8 @@ export async function spawnChild(options: ChildOptions): Promise<Child> {
 
 /** Sends a mutation; true when its result says Ok. Never throws (a dead instance is false). */
 export async function post(target: Child, query: string, variables: Record<string, unknown>): Promise<boolean> {
-  try {
-    const response = await fetch(target.url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const json = (await response.json()) as { data?: Record<string, { errorCode: string }> };
-    return Object.values(json.data ?? {})[0]?.errorCode === "Ok";
-  } catch {
-    return false;
-  }
+  const json = await postToProcess<{ data?: Record<string, { errorCode: string }> }>(target.url, query, variables);
+  return Object.values(json?.data ?? {})[0]?.errorCode === "Ok";
 }
 
 /** Stops a child gracefully (SIGTERM: it releases its leases) and waits for it to exit. */
