@@ -66,6 +66,8 @@ export interface App {
   db: Database;
   registry: Registry;
   gateway: CommandGateway;
+  /** Bounds the client commands doing storage work at once (OVERLOADED past it). */
+  admission: Admission;
   events: EventLog;
   runners: RunnerSet;
   /** PostgreSQL: the runner leases this process holds (absent on PGlite: one process). */
@@ -307,6 +309,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     db,
     registry,
     gateway,
+    admission,
     events,
     runners,
     leases,
