@@ -26,6 +26,8 @@ export interface FanOutResult {
   /** Signals at or after PROCESSED delivered to subscribers. */
   delivered: number;
   errors: number;
+  /** Errors by their `extensions.code` (OVERLOADED, UNAVAILABLE, …; `other` without one). */
+  errorCodes: Record<string, number>;
   firstError?: string;
   /** ms from append (PROCESSED signal time) to delivery, one per delivered signal. */
   latencies: number[];
@@ -45,8 +47,10 @@ function first<T>(client: Client, query: string, variables: Record<string, unkno
       { query, variables },
       {
         next: (r) => {
-          if (r.errors?.length) reject(new Error(r.errors.map((e) => e.message).join("; ")));
-          else value = r.data as T;
+          if (r.errors?.length) {
+            const error = new Error(r.errors.map((e) => e.message).join("; "));
+            reject(Object.assign(error, { code: r.errors[0]?.extensions?.code }));
+          } else value = r.data as T;
         },
         error: (e) => reject(e instanceof Error ? e : new Error(JSON.stringify(e))),
         complete: () => (value === undefined ? reject(new Error("no data")) : resolve(value)),
@@ -85,6 +89,7 @@ serve({
       subscribers: clients.length,
       delivered: 0,
       errors: 0,
+      errorCodes: {},
       latencies: [],
       byStage: {},
       firstSendAt: Number.POSITIVE_INFINITY,
@@ -123,6 +128,8 @@ serve({
           }
         } catch (error) {
           result.errors++;
+          const code = String((error as { code?: unknown }).code ?? "other");
+          result.errorCodes[code] = (result.errorCodes[code] ?? 0) + 1;
           result.firstError ??= error instanceof Error ? error.message : String(error);
         }
       }),

@@ -31,6 +31,8 @@ export interface FanOutData {
   spreadMs: number;
   delivered: number;
   errors: number;
+  /** Errors by code (OVERLOADED: refused by admission, nothing stored; UNAVAILABLE: the pool's wait ran out). */
+  errorCodes?: Record<string, number>;
   firstError?: string;
   latencies: number[];
   elapsedMs: number;

@@ -334,6 +334,7 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
           spreadMs,
           delivered: 0,
           errors: 0,
+          errorCodes: {},
           latencies: [],
           elapsedMs: 0,
         };
@@ -342,6 +343,9 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
         for (const r of results) {
           data.delivered += r.delivered;
           data.errors += r.errors;
+          for (const [code, n] of Object.entries(r.errorCodes ?? {})) {
+            data.errorCodes![code] = (data.errorCodes![code] ?? 0) + n;
+          }
           data.firstError ??= r.firstError;
           for (const l of r.latencies) data.latencies.push(l);
         }
@@ -356,7 +360,7 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
         );
         run.fanOuts.push(data);
         log(
-          `${engine} fan-out spread ${spreadMs} ms: ${data.delivered} signals in ${data.elapsedMs} ms, p99 ${percentiles(data.latencies).p99.toFixed(1)} ms${data.errors ? `, errors ${data.errors}: ${data.firstError}` : ""}`,
+          `${engine} fan-out spread ${spreadMs} ms: ${data.delivered} signals in ${data.elapsedMs} ms, p99 ${percentiles(data.latencies).p99.toFixed(1)} ms${data.errors ? `, errors ${data.errors} ${JSON.stringify(data.errorCodes)}: ${data.firstError}` : ""}`,
         );
       }
       await Promise.all(fanOut.map((f) => f.call("close")));
