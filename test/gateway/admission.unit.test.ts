@@ -20,8 +20,12 @@ describe("admission", () => {
     const a = await admission.enter();
     const b = await admission.enter();
     const order: string[] = [];
-    const c = admission.enter().then((release) => (order.push("c"), release));
-    const d = admission.enter().then((release) => (order.push("d"), release));
+    const admitted = (name: string) => (release: Release) => {
+      order.push(name);
+      return release;
+    };
+    const c = admission.enter().then(admitted("c"));
+    const d = admission.enter().then(admitted("d"));
     expect(admission.use()).toMatchObject({ inFlight: 2, queued: 2 });
     a();
     a(); // a second call gives nothing back
