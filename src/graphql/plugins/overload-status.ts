@@ -11,17 +11,20 @@ import { CoreCode } from "../../core/errors.ts";
 
 export function useOverloadStatus(): Plugin {
   return {
-    onResultProcess({ result }) {
+    onResultProcess({ result, setResult }) {
       if (Array.isArray(result) || Symbol.asyncIterator in result) return;
       const single = result as ExecutionResult;
       const errors = single.errors ?? [];
       if (errors.length === 0 || !errors.every((e) => e.extensions?.code === CoreCode.OVERLOADED)) return;
       if (single.data && Object.values(single.data).some((value) => value !== null)) return;
       const retryAfterMs = Math.max(...errors.map((e) => Number(e.extensions?.retryAfterMs) || 0));
-      (single as { extensions?: Record<string, unknown> }).extensions = {
-        ...single.extensions,
-        http: { status: 503, headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } },
-      };
+      setResult({
+        ...single,
+        extensions: {
+          ...single.extensions,
+          http: { status: 503, headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } },
+        },
+      });
     },
   };
 }
