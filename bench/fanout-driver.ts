@@ -28,6 +28,9 @@ export interface FanOutResult {
   errors: number;
   /** Errors by their `extensions.code` (OVERLOADED, UNAVAILABLE, …; `other` without one). */
   errorCodes: Record<string, number>;
+  /** Sends again after OVERLOADED (with --retry-overloaded): how many, and commands stored after one. */
+  retries: number;
+  storedAfterRetry: number;
   firstError?: string;
   /** ms from append (PROCESSED signal time) to delivery, one per delivered signal. */
   latencies: number[];
@@ -49,7 +52,8 @@ function first<T>(client: Client, query: string, variables: Record<string, unkno
         next: (r) => {
           if (r.errors?.length) {
             const error = new Error(r.errors.map((e) => e.message).join("; "));
-            reject(Object.assign(error, { code: r.errors[0]?.extensions?.code }));
+            const extensions = r.errors[0]?.extensions;
+            reject(Object.assign(error, { code: extensions?.code, retryAfterMs: extensions?.retryAfterMs }));
           } else value = r.data as T;
         },
         error: (e) => reject(e instanceof Error ? e : new Error(JSON.stringify(e))),
@@ -57,6 +61,32 @@ function first<T>(client: Client, query: string, variables: Record<string, unkno
       },
     );
   });
+}
+
+/**
+ * Sends the deposit; an OVERLOADED answer (nothing stored) is sent again up to `retries` times,
+ * after its `retryAfterMs` with jitter (half to one and a half of it), as a well-behaved client
+ * would.
+ */
+async function sendRetrying(
+  client: Client,
+  id: string,
+  retries: number,
+  result: FanOutResult,
+): Promise<{ deposit: { commandId: string } }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const sent = await first<{ deposit: { commandId: string } }>(client, SEND, { id });
+      if (attempt > 0) result.storedAfterRetry++;
+      return sent;
+    } catch (error) {
+      const { code, retryAfterMs } = error as { code?: unknown; retryAfterMs?: unknown };
+      if (code !== "OVERLOADED" || attempt >= retries) throw error;
+      result.retries++;
+      const pause = (Number(retryAfterMs) || 1_000) * (0.5 + Math.random());
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
 }
 
 serve({
@@ -84,12 +114,14 @@ serve({
     });
     return { subscribers: clients.length };
   },
-  run: async (args: { startAt: number; spreadMs: number }): Promise<FanOutResult> => {
+  run: async (args: { startAt: number; spreadMs: number; retryOverloaded?: number }): Promise<FanOutResult> => {
     const result: FanOutResult = {
       subscribers: clients.length,
       delivered: 0,
       errors: 0,
       errorCodes: {},
+      retries: 0,
+      storedAfterRetry: 0,
       latencies: [],
       byStage: {},
       firstSendAt: Number.POSITIVE_INFINITY,
@@ -101,7 +133,7 @@ serve({
         await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
         try {
           result.firstSendAt = Math.min(result.firstSendAt, Date.now());
-          const sent = await first<{ deposit: { commandId: string } }>(client, SEND, { id: ids[i] });
+          const sent = await sendRetrying(client, ids[i]!, args.retryOverloaded ?? 0, result);
           const received: { signal: Signal; at: number }[] = [];
           await new Promise<void>((resolve, reject) => {
             client.subscribe<{ commandResults: Signal }>(
