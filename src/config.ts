@@ -33,10 +33,11 @@ const schema = z.object({
   COMMIT_GROUP_CONCURRENCY: int(1, 1),
   AGGREGATE_CACHE_SIZE: int(10_000, 0),
   // Admission control (src/gateway/admission.ts): commands doing storage work at once (absent:
-  // 10 per pool connection), and the queue behind them; past either, OVERLOADED.
+  // 10 per pool connection), and the queue behind them; past either, OVERLOADED. A queue wait
+  // as long as a query may wait for a pool connection (openDatabase's connect timeout).
   COMMAND_ADMISSION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).optional(),
   COMMAND_ADMISSION_QUEUE: int(1_000, 0),
-  COMMAND_ADMISSION_QUEUE_WAIT_MS: int(2_000, 1),
+  COMMAND_ADMISSION_QUEUE_WAIT_MS: int(5_000, 1),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
   RETENTION_HOURS: int(24, 1),
   READ_YOUR_WRITES_TIMEOUT_MS: int(2_000, 1),

@@ -122,8 +122,8 @@ describe("admission", () => {
 });
 
 describe("admission configuration", () => {
-  it("defaults: ten commands per pool connection, a queue of 1,000 waiting at most 2 s", () => {
-    expect(loadConfig({}).admission).toEqual({ maxQueued: 1_000, maxQueueWaitMs: 2_000 });
+  it("defaults: ten commands per pool connection, a queue of 1,000 waiting at most 5 s", () => {
+    expect(loadConfig({}).admission).toEqual({ maxQueued: 1_000, maxQueueWaitMs: 5_000 });
     expect(defaultMaxInFlight(10)).toBe(100);
     expect(defaultMaxInFlight(1)).toBe(10);
   });
