@@ -259,6 +259,7 @@ export class CommandGateway {
         type: registered.type,
         // A generated ID is not part of what the caller asked for.
         aggregateId: request.aggregateId ?? null,
+        // Still `body` here: the key is hashed, and a retry must match the hashes already stored.
         body: parsed.data,
         expectedVersion,
       }),

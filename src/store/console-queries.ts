@@ -119,16 +119,16 @@ export class ConsoleQueries {
   }
 
   /**
-   * Every command of the chain rooted at `rootCommandId`, oldest first. Found through the
+   * Every command of the chain whose root is `correlationId`, oldest first. Found through the
    * results' chain index: every accepted command has a SENT result carrying its root.
    */
-  async chain(tenantId: string, rootCommandId: string, limit: number, sender?: string): Promise<ConsoleCommand[]> {
+  async chain(tenantId: string, correlationId: string, limit: number, sender?: string): Promise<ConsoleCommand[]> {
     const rows = await this.sql.query<Row>(
       `${SELECT} WHERE c.tenant_id = $1 AND c.command_id IN (
           SELECT r.command_id FROM command_results r WHERE r.correlation_id = $2::uuid AND r.stage = 'SENT')
         AND ${SENT_BY(4)}
         ORDER BY c.command_id LIMIT $3`,
-      [tenantId, rootCommandId, limit, sender ?? null],
+      [tenantId, correlationId, limit, sender ?? null],
     );
     return rows.map(toCommand);
   }
