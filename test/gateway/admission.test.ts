@@ -9,6 +9,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type { App } from "../../src/app.ts";
 import { Overloaded } from "../../src/core/errors.ts";
+import { sample, scrape } from "../ops/prometheus-text.ts";
 import { countRows, type TestApp, useTestApp, wsClientOf } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 
@@ -68,6 +69,11 @@ describe.each(engines)("admission control on %s", (engine) => {
       expect(refused).toBeInstanceOf(Overloaded);
       expect(refused).toMatchObject({ code: "OVERLOADED", reason: "queue_full" });
       expect((refused as Overloaded).retryAfterMs).toBeGreaterThan(0);
+      const metrics = await scrape(testApp.url);
+      expect(sample(metrics, "stageline_command_admission", { state: "in_flight" })).toBe(1);
+      expect(sample(metrics, "stageline_command_admission", { state: "queued" })).toBe(1);
+      expect(sample(metrics, "stageline_command_admission_limit", { limit: "in_flight" })).toBe(1);
+      expect(sample(metrics, "stageline_commands_overloaded_total", { reason: "queue_full" })).toBe(1);
 
       gate.open();
       expect(await first).toMatchObject({ succeeded: true, aggregateId: "first", aggregateVersion: 1 });
