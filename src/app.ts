@@ -146,7 +146,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Client commands beyond what the pool can serve are refused with OVERLOADED (admission.ts).
   const admission = new Admission(
     {
-      maxInFlight: config.admission.maxInFlight ?? defaultMaxInFlight(db.poolUse?.().max ?? config.poolSize),
+      maxInFlight:
+        config.admission.maxInFlight ??
+        defaultMaxInFlight(db.poolUse?.().max ?? config.poolSize, config.commitGroup.maxCommands),
       maxQueued: config.admission.maxQueued,
       maxQueueWaitMs: config.admission.maxQueueWaitMs,
     },

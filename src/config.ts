@@ -33,7 +33,7 @@ const schema = z.object({
   COMMIT_GROUP_CONCURRENCY: int(1, 1),
   AGGREGATE_CACHE_SIZE: int(10_000, 0),
   // Admission control (src/gateway/admission.ts): commands doing storage work at once (absent:
-  // 10 per pool connection), and the queue behind them; past either, OVERLOADED. A queue wait
+  // 10 per pool connection, at least a group commit's), and the queue behind them; past either, OVERLOADED. A queue wait
   // as long as a query may wait for a pool connection (openDatabase's connect timeout).
   COMMAND_ADMISSION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).optional(),
   COMMAND_ADMISSION_QUEUE: int(1_000, 0),

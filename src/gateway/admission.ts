@@ -42,12 +42,13 @@ interface Waiter {
 }
 
 /**
- * The default bound: ten commands per pool connection. A command holds a connection only for
- * short moments (its acceptance, its share of a group commit), so a few per connection keep the
- * pool busy and the groups full, while the pool's own queue stays short enough that no wait
- * for a connection reaches its timeout.
+ * The default bound: ten commands per pool connection, and never fewer than one group commit
+ * holds. A command holds a connection only for short moments (its acceptance, its share of a
+ * group commit), so a few per connection keep the pool busy, while the pool's own queue stays
+ * short enough that no wait for a connection reaches its timeout; fewer than a group would keep
+ * the groups from filling (PGlite's one connection would otherwise admit only ten).
  */
-export const defaultMaxInFlight = (poolSize: number): number => 10 * poolSize;
+export const defaultMaxInFlight = (poolSize: number, groupSize: number): number => Math.max(10 * poolSize, groupSize);
 
 /** The retry hint's bounds: never "retry now", never longer than a queue wait. */
 const MIN_RETRY_MS = 50;

@@ -122,10 +122,11 @@ describe("admission", () => {
 });
 
 describe("admission configuration", () => {
-  it("defaults: ten commands per pool connection, a queue of 1,000 waiting at most 5 s", () => {
+  it("defaults: ten commands per pool connection but at least a group commit's, a queue of 1,000 waiting at most 5 s", () => {
     expect(loadConfig({}).admission).toEqual({ maxQueued: 1_000, maxQueueWaitMs: 5_000 });
-    expect(defaultMaxInFlight(10)).toBe(100);
-    expect(defaultMaxInFlight(1)).toBe(10);
+    expect(defaultMaxInFlight(30, 100)).toBe(300);
+    expect(defaultMaxInFlight(10, 100)).toBe(100);
+    expect(defaultMaxInFlight(1, 100)).toBe(100);
   });
 
   it("reads each from the environment", () => {
