@@ -51,7 +51,7 @@ export async function retryFailedCommand(
   deps: { sql: SqlClient; queue: CommandQueue },
   commandId: string,
 ): Promise<StoredCommand> {
-  const requeued = UUID.test(commandId)
+  const requeued = isCommandId(commandId)
     ? await deps.sql.transaction((tx) => deps.queue.requeue(tx, commandId))
     : undefined;
   if (!requeued)
@@ -60,3 +60,6 @@ export async function retryFailedCommand(
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether the text can be a command ID (a UUID): anything else names no command. */
+export const isCommandId = (text: string): boolean => UUID.test(text);
