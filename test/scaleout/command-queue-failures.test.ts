@@ -60,7 +60,7 @@ describe.each(engines)("a command the queue gives up on, on %s", (engine: TestEn
     const broken = { now: true, attempts: 0 };
     const process = app.processor.process.bind(app.processor);
     app.processor.process = async (command: StoredCommand) => {
-      if (broken.now && command.aggregateId === tape && command.body.n === n) {
+      if (broken.now && command.aggregateId === tape && command.data.n === n) {
         broken.attempts++;
         throw new Error("the disk holding this aggregate is full");
       }

@@ -83,7 +83,7 @@ export function failedCommandsCommands(withDatabase: WithDatabase): Record<strin
             return withDatabase(io, async (db) => {
               const found = isCommandId(id) ? await new CommandQueue(db.sql).failedOne(id) : undefined;
               if (!found) throw new FailedCommandNotFound(`No command ${id} is set aside`);
-              print(io, JSON.stringify({ ...failedView(found), body: found.command.body }, null, 2));
+              print(io, JSON.stringify({ ...failedView(found), data: found.command.data }, null, 2));
             });
           }
           case "retry": {

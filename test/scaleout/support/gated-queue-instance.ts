@@ -19,7 +19,7 @@ process.on("message", (message: { open?: string }) => {
 });
 const process_ = app.processor.process.bind(app.processor);
 app.processor.process = async (command: StoredCommand) => {
-  if (command.aggregateId === "gated" && command.body.n === 1) {
+  if (command.aggregateId === "gated" && command.data.n === 1) {
     const opened = new Promise<void>((resolve) => gates.set(command.commandId, resolve));
     process.send?.({ gated: command.commandId });
     await opened;
