@@ -135,12 +135,13 @@ export async function createApp(options: AppOptions): Promise<App> {
       ? new RunnerLeases(new LeaseStore(leaseSql ?? db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
       : undefined;
   const worker = new CommandWorker(
-    { queue: new CommandQueue(db.sql), processor, logger },
+    { queue: new CommandQueue(db.sql), processor, logger, sql: db.sql, results, bus },
     {
       pollMs: config.runner.pollMs,
       batchSize: config.runner.batchSize,
       orphanAfterMs: config.orphanAfterMs,
       claimTtlMs: config.claimTtlMs,
+      maxFailures: config.commandMaxFailures,
       // One name per process in leases and claims.
       ...(leases ? { owner: leases.owner } : {}),
     },
