@@ -55,6 +55,8 @@ export interface OpenDatabaseOptions {
    * hold its row locks and the xmin horizon, and every other process's runners wait behind them.
    */
   idleInTransactionTimeoutMs?: number;
+  /** PGlite only: start an empty data folder from this copy (`dumpDataDir`) instead of initdb (see pglite-thread.ts). */
+  pgliteCopy?: Blob;
 }
 
 export async function openDatabase(target: DatabaseTarget, options: OpenDatabaseOptions = {}): Promise<Database> {
@@ -63,7 +65,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     if (target.dataDir !== "memory://") mkdirSync(target.dataDir, { recursive: true });
     let thread: PgliteThread;
     try {
-      thread = await startPgliteThread(target.dataDir);
+      thread = await startPgliteThread(target.dataDir, options.pgliteCopy);
     } catch (error) {
       throw new StartupError(
         CoreCode.DATABASE_UNAVAILABLE,
