@@ -158,4 +158,84 @@ describe.each(engines)("errors thrown while a subscription streams carry a code,
       await client.dispose();
     }
   });
+  /**
+   * A sweep over the ways an operation fails, each sent over graphql-ws and over HTTP: every
+   * error either transport answers carries a code. bad-input.test.ts checks each code over HTTP;
+   * here the point is that none is missing, on the socket too.
+   */
+  describe("a sweep: no error leaves without a code", () => {
+    const failures: { name: string; operationName?: string; query: string; variables?: Record<string, unknown> }[] = [
+      { name: "a syntax error", query: "subscription { commandResults(commandId: " },
+      { name: "an invalid document", query: "subscription { commandResults { id } }" },
+      { name: "an unknown operation name", query: "query A { __typename }", operationName: "B" },
+      {
+        name: "a variable of the wrong type",
+        query: 'mutation D($a: Int!) { deposit(input: { amount: $a }, command: { aggregateId: "x" }) { commandId } }',
+        variables: { a: "ten" },
+      },
+      {
+        name: "a refused command input",
+        query: 'mutation { deposit(input: { amount: -5 }, command: { aggregateId: "x" }) { commandId } }',
+      },
+      {
+        name: "results of an unknown command",
+        query: "query R($id: ID!) { commandResults(commandId: $id) { id } }",
+        variables: { id: "01a233d9-688d-7074-abc9-b5ff96919479" },
+      },
+      { name: "a cursor that is not one", query: '{ accounts(after: "not-a-cursor") { edges { cursor } } }' },
+      { name: "a negative page size", query: "{ accounts(first: -1) { edges { cursor } } }" },
+      { name: "a position that is not a token", query: '{ account(id: "x", minPosition: "12") { id } }' },
+      { name: "a time out of range", query: '{ accountState(id: "x", atTime: "-271821-04-20T00:00:00Z") { id } }' },
+    ];
+
+    async function onWs(operation: (typeof failures)[number]): Promise<FormattedError[]> {
+      const client = wsClientOf(testApp);
+      try {
+        return await new Promise<FormattedError[]>((resolve) => {
+          const errors: FormattedError[] = [];
+          client.subscribe(
+            { query: operation.query, variables: operation.variables, operationName: operation.operationName },
+            {
+              next: (r) => errors.push(...((r.errors ?? []) as FormattedError[])),
+              error: (e) => {
+                if (Array.isArray(e)) errors.push(...(e as FormattedError[]));
+                else errors.push({ message: `socket closed: ${JSON.stringify(e)}` });
+                resolve(errors);
+              },
+              complete: () => resolve(errors),
+            },
+          );
+        });
+      } finally {
+        await client.dispose();
+      }
+    }
+
+    const onHttp = async (operation: (typeof failures)[number]) =>
+      ((await testApp.post(operation)).json.errors ?? []) as FormattedError[];
+
+    for (const transport of ["graphql-ws", "HTTP"] as const) {
+      it(`${transport}: every refusal carries a code`, async () => {
+        for (const operation of failures) {
+          const errors = await (transport === "HTTP" ? onHttp(operation) : onWs(operation));
+          expect(errors.length, operation.name).toBeGreaterThan(0);
+          for (const error of errors)
+            expect(error.extensions?.code, `${operation.name}: ${error.message}`).toEqual(expect.any(String));
+        }
+      });
+
+      it(`${transport}: a resolver's unexpected error is INTERNAL_SERVER_ERROR`, async () => {
+        const spy = vi
+          .spyOn(testApp.app.gateway, "resultsSoFar")
+          .mockRejectedValue(new Error("detail of a broken internal"));
+        try {
+          const operation = failures.find((f) => f.name === "results of an unknown command")!;
+          const errors = await (transport === "HTTP" ? onHttp(operation) : onWs(operation));
+          expect(codesOf(errors)).toEqual(["INTERNAL_SERVER_ERROR"]);
+        } finally {
+          spy.mockRestore();
+        }
+      });
+    }
+  });
 });
