@@ -211,8 +211,8 @@ describe.each(engines)("errors thrown while a subscription streams carry a code,
       }
     }
 
-    const onHttp = async (operation: (typeof failures)[number]) =>
-      ((await testApp.post(operation)).json.errors ?? []) as FormattedError[];
+    const onHttp = async ({ query, variables, operationName }: (typeof failures)[number]) =>
+      ((await testApp.post({ query, variables, operationName })).json.errors ?? []) as FormattedError[];
 
     for (const transport of ["graphql-ws", "HTTP"] as const) {
       it(`${transport}: every refusal carries a code`, async () => {
