@@ -1,18 +1,17 @@
 // The tenant's commands, live: the list (newest first, new ones arriving over the commandsSent
-// subscription, each one's dots kept current by one recentCommandResults subscription for the
-// whole list, re-read only when the socket (re)connects) and the selected command's chain as a
-// tree, each command with its timeline, filled live from the commandResults subscription on the
-// chain's root.
+// subscription, each one's dots kept current by the page's one results subscription
+// (results-hub.js), re-read only when the socket (re)connects) and the selected command's chain
+// as a tree, each command with its timeline, filled live from the commandResults subscription on
+// the chain's root and, for what comes after that stream ended, from the same results stream.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { gql, onConnected, subscribe } from "./api.js";
 import { html } from "./html.js";
+import { FOLLOWED, onRecentResult } from "./results-hub.js";
 import { COMMAND_FIELDS, journey, mergeResults, RESULT_FIELDS } from "./stages.js";
 import { Pills, Timeline } from "./timeline.js";
 
-const LISTED = 50;
-const RECENT = `query Recent { recentCommands(first: ${LISTED}) { ${COMMAND_FIELDS} } }`;
+const RECENT = `query Recent { recentCommands(first: ${FOLLOWED}) { ${COMMAND_FIELDS} } }`;
 const SENT = `subscription Sent { commandsSent { ${COMMAND_FIELDS} } }`;
-const RESULTS = `subscription Results { recentCommandResults(first: ${LISTED}) { ${RESULT_FIELDS} } }`;
 const CHAIN = `query Chain($id: ID!) { commandChain(commandId: $id) { ${COMMAND_FIELDS} } }`;
 const CHAIN_RESULTS = `subscription ChainResults($id: ID!) {
   commandResults(commandId: $id, until: { chain: true }) { ${RESULT_FIELDS} } }`;
@@ -99,11 +98,7 @@ export function CommandList({ selected, onSelect, watchRequest, onError }) {
         error: onError,
       },
     );
-    const stopResults = subscribe(
-      RESULTS,
-      {},
-      { next: ({ recentCommandResults }) => onResult(recentCommandResults), error: onError },
-    );
+    const stopResults = onRecentResult(onResult, onError);
     return () => {
       live = false;
       offConnected();
@@ -186,26 +181,25 @@ export function ChainView({ commandId, onError }) {
         CHAIN_RESULTS,
         { id: root },
         {
-          next: ({ commandResults: r }) => {
-            const owner = current.current.find((c) => c.commandId === r.commandId);
-            // A command a saga just sent: fetch it with its place in the tree.
-            if (!owner) load();
-            else put(current.current.map((c) => (c === owner ? { ...c, results: mergeResults(c.results, [r]) } : c)));
-          },
+          next: ({ commandResults: r }) => onResult(r),
           error: onError,
           complete: () => setTimeout(() => live && load(), 300),
         },
       );
     });
-    // Signals that arrive after the chain's stream ended (a slow processor's own) still show.
-    const timer = setInterval(() => {
-      const now = current.current;
-      if (now.length === 0 || now.some((c) => !journey(c.results).settled)) load();
-    }, 2000);
+    const onResult = (r) => {
+      const owner = current.current.find((c) => c.commandId === r.commandId);
+      if (owner) put(current.current.map((c) => (c === owner ? { ...c, results: mergeResults(c.results, [r]) } : c)));
+      // A command a saga just sent: fetch it with its place in the tree.
+      else if (current.current.some((c) => c.commandId === r.waitCommandId)) load();
+    };
+    // Signals that arrive after the chain's stream ended (a slow processor's own) come by the
+    // page's results stream.
+    const stopRecent = onRecentResult(onResult, onError);
     return () => {
       live = false;
-      clearInterval(timer);
       stop();
+      stopRecent();
     };
   }, [commandId]);
 
