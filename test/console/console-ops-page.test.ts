@@ -86,15 +86,9 @@ describe.runIf(chromiumPath).each(engines)("the console's History and Processors
       await history.locator('button[type="submit"]').click();
       const events = history.getByTestId("events").locator("li");
       await expect
-        .poll(
-          () =>
-            events.evaluateAll((els) =>
-              els.map((e) => `${e.dataset.version} ${e.querySelector("strong")?.nextSibling?.textContent?.trim()}`),
-            ),
-          {
-            timeout: DEADLINE,
-          },
-        )
+        .poll(() => events.evaluateAll((els) => els.map((e) => `${e.dataset.version} ${e.dataset.type}`)), {
+          timeout: DEADLINE,
+        })
         .toEqual(["1 AccountCreated", "2 MoneyDeposited", "3 MoneyWithdrawn"]);
       expect(await events.nth(1).locator("pre").innerText()).toBe('{"amount":500}');
       // Each event says which command caused it.
@@ -153,13 +147,13 @@ describe.runIf(chromiumPath).each(engines)("the console's History and Processors
       broken = false;
       await letter(retried).getByRole("button", { name: "Retry" }).click();
       await expect.poll(() => letter(retried).count(), { timeout: DEADLINE }).toBe(0);
-      expect(await note.innerText()).toBe(`Retried ${PICKY} at ${retried}`);
+      expect(await note.innerText()).toContain(`Retried ${PICKY} at ${retried}`);
       expect(handled.filter((p) => p === retried)).toHaveLength(1);
 
       // Discarded: gone without the handler seeing it.
       await letter(discarded).getByRole("button", { name: "Discard" }).click();
       await expect.poll(() => letter(discarded).count(), { timeout: DEADLINE }).toBe(0);
-      expect(await note.innerText()).toBe(`Discarded ${PICKY} at ${discarded}`);
+      expect(await note.innerText()).toContain(`Discarded ${PICKY} at ${discarded}`);
       await expect.poll(() => deadCount.innerText(), { timeout: DEADLINE }).toBe("0");
       expect(await panel.innerText()).toContain("None.");
 

@@ -65,7 +65,7 @@ export function History({ catalog }) {
         ${events.map(
           (
             e,
-          ) => html`<li key=${e.version} data-version=${e.version} class=${state?.version === e.version ? "selected" : ""}>
+          ) => html`<li key=${e.version} data-version=${e.version} data-type=${e.type} class=${state?.version === e.version ? "selected" : ""}>
             <button type="button" class="event" onClick=${() => showState(shown, e.version)} title="Show the state after this event">
               <strong>v${e.version}</strong> ${e.type}
               <span class="muted">${new Date(e.createdAt).toLocaleTimeString()}${e.command ? ` · ${e.command.type}` : ""}${e.command?.sentBy ? ` by ${e.command.sentBy}` : ""}</span>
