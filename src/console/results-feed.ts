@@ -81,10 +81,10 @@ export async function* recentResults(
       if (sent.tenantId === viewer.tenantId) follow([sent.commandId], undefined);
     }),
     deps.bus.onResync(() => {
-      deps.queries.sentSince(viewer.tenantId, RESYNC_SECONDS, MAX_FOLLOWED, viewer.sender).then(
-        (commands) => catchUp(commands.map((c) => c.commandId)),
-        () => {}, // The database is away too: the list's own read has them once it is back.
-      );
+      deps.queries
+        .sentSince(viewer.tenantId, RESYNC_SECONDS, MAX_FOLLOWED, viewer.sender)
+        .then((commands) => catchUp(commands.map((c) => c.commandId)))
+        .catch(() => {}); // The database is away too: the list's own read has them once it is back.
     }),
   ];
   const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
