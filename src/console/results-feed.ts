@@ -58,6 +58,7 @@ export async function* recentResults(
   };
   const onResult = (result: CommandResult) => enqueue([result]);
   const follow = (commandIds: readonly string[], visible: boolean | undefined) => {
+    if (signal.aborted) return; // a late re-read after the stream ended: nothing may listen on
     for (const commandId of commandIds) {
       if (followed.has(commandId)) continue;
       followed.set(commandId, { off: deps.bus.subscribe(commandId, onResult), visible, seen: new Set() });
