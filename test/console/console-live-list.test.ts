@@ -3,9 +3,12 @@
  * sent through GraphQL outside the page shows up in the list with all three commands of its
  * chain, and their dots reach the last stage, while the page reads `recentCommands` once (when
  * its socket connected) and never again; new commands come by `commandsSent`, progress by one
- * `recentCommandResults` subscription. Every request the page sends is watched: its HTTP bodies
- * and its WebSocket frames. On PGlite and on PostgreSQL.
+ * `recentCommandResults` subscription. When its socket drops and comes back, the page reads the
+ * list once more, and what was sent meanwhile shows. Every request the page sends is watched: its
+ * HTTP bodies and its WebSocket frames (the socket passes through a Playwright route, which can
+ * also drop it). On PGlite and on PostgreSQL.
  */
+import type { WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
@@ -18,6 +21,8 @@ const ALL_OK = ["ok", "ok", "ok", "ok", "ok", "ok"];
 let browser: Browser;
 /** What the page sent: HTTP request bodies to /graphql and WebSocket frames. */
 const sent: { http: string[]; frames: string[] } = { http: [], frames: [] };
+/** The page's WebSocket connections, passed through to the server; closing both ends drops one as a network would. */
+const sockets: { page: WebSocketRoute; server: WebSocketRoute }[] = [];
 beforeAll(async () => {
   if (!chromiumPath) return;
   browser = await openBrowser(chromiumPath);
@@ -25,7 +30,17 @@ beforeAll(async () => {
     if (request.method() === "POST" && new URL(request.url()).pathname === "/graphql")
       sent.http.push(request.postData() ?? "");
   });
-  browser.page.on("websocket", (socket) => socket.on("framesent", ({ payload }) => sent.frames.push(String(payload))));
+  await browser.page.routeWebSocket(/\/graphql$/, (socket) => {
+    const server = socket.connectToServer();
+    socket.onMessage((message) => {
+      sent.frames.push(String(message));
+      server.send(message);
+    });
+    server.onMessage((message) => socket.send(message));
+    socket.onClose(() => server.close());
+    server.onClose(() => socket.close());
+    sockets.push({ page: socket, server });
+  });
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -86,6 +101,35 @@ describe.runIf(chromiumPath).each(engines)("the console's live command list in C
       expect(await list.locator(".command").count()).toBe(5);
       expect(listReads()).toBe(1);
       expect(await page.getByTestId("error").count()).toBe(0);
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    "reads the list once more when its socket comes back, showing what was sent while it was away",
+    async () => {
+      const { page } = browser;
+      const list = page.getByTestId("command-list");
+      const reads = listReads();
+      const open = sockets.length;
+      // The network drops the socket; a command is sent meanwhile, which no stream carried.
+      // 1012 (service restart): a close graphql-ws reconnects after, as after a lost network.
+      for (const { page: client, server } of sockets) {
+        await server.close({ code: 1012, reason: "restart" }).catch(() => {});
+        await client.close({ code: 1012, reason: "restart" }).catch(() => {});
+      }
+      const { json } = await t.post({
+        query: `mutation { deposit(input: { amount: 7 }, command: { aggregateId: "bob" }) { commandId } }`,
+      });
+      expect(json.errors).toBeUndefined();
+      // graphql-ws reconnects (after its back-off) and the page re-reads the list once.
+      await expect.poll(() => sockets.length, { timeout: DEADLINE }).toBeGreaterThan(open);
+      await expect
+        .poll(() => list.locator('[data-type="Deposit"] .pill').evaluateAll((els) => els.map((e) => e.classList[1])), {
+          timeout: DEADLINE,
+        })
+        .toEqual(ALL_OK);
+      expect(listReads()).toBe(reads + 1);
     },
     TEST_TIMEOUT,
   );
