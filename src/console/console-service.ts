@@ -74,7 +74,7 @@ export class ConsoleService {
       ? await this.deps.queries.commands(viewer.tenantId, [commandId], sender)
       : [];
     if (!command) throw new CommandNotFound(commandId);
-    return this.withResults(await this.deps.queries.chain(viewer.tenantId, command.waitCommandId, MAX_CHAIN, sender));
+    return this.withResults(await this.deps.queries.chain(viewer.tenantId, command.correlationId, MAX_CHAIN, sender));
   }
 
   /**

@@ -14,7 +14,7 @@ export type NewResult = Omit<CommandResult, "id" | "signalTime">;
 /** What a result is about: the command, as its every result repeats it. */
 export type ResultSubject = Pick<
   CommandResult,
-  "commandId" | "waitCommandId" | "tenantId" | "contextName" | "aggregateName" | "aggregateId" | "requestId"
+  "commandId" | "correlationId" | "tenantId" | "contextName" | "aggregateName" | "aggregateId" | "requestId"
 >;
 
 export type Outcome = Pick<CommandResult, "succeeded" | "errorCode" | "errorMsg">;
@@ -50,7 +50,7 @@ export interface ResultFields {
 /** A result about `subject` (any object carrying the subject's fields: a command, a result). */
 export const newResult = (subject: ResultSubject, fields: ResultFields): NewResult => ({
   commandId: subject.commandId,
-  waitCommandId: subject.waitCommandId,
+  correlationId: subject.correlationId,
   tenantId: subject.tenantId,
   contextName: subject.contextName,
   aggregateName: subject.aggregateName,

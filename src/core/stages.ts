@@ -54,7 +54,7 @@ export interface CommandResult {
   /** Unique per result. */
   id: string;
   /** The command a client waits on: the root of a chain (its correlation ID) for saga-issued commands. */
-  waitCommandId: string;
+  correlationId: string;
   stage: Stage;
   scope: ResultScope;
   contextName: string;

@@ -222,7 +222,7 @@ export class AggregateProcessor {
         aggregate.decide(
           {
             type: command.type,
-            data: command.body,
+            data: command.data,
             metadata: {
               commandId: command.commandId,
               tenantId: command.tenantId,

@@ -65,7 +65,7 @@ export class CrossProcessSignals {
       },
     });
     const onResult = (result: CommandResult) => {
-      this.pending.set(result.commandId, result.waitCommandId);
+      this.pending.set(result.commandId, result.correlationId);
       if (result.stage === "SENT" && result.scope === "STAGE") this.sent.set(result.commandId, result.tenantId);
       this.schedule();
     };
@@ -160,7 +160,7 @@ export class CrossProcessSignals {
     try {
       const results = await Promise.all([
         ...commands.map((id) => this.deps.results.byCommand(id)),
-        ...chains.map((id) => this.deps.results.byWaitCommand(id)),
+        ...chains.map((id) => this.deps.results.byCorrelation(id)),
       ]);
       this.deps.bus.deliver(results.flat());
     } catch (err) {

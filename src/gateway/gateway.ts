@@ -48,7 +48,7 @@ export interface SendRequest {
   async?: boolean | null;
   /**
    * Set by sagas: the chain this command belongs to. The correlation ID is the chain's root
-   * command, which is also what a client waits on (the results' `waitCommandId`).
+   * command, which is also what a client waits on (the results' `correlationId`).
    */
   chain?: { correlationId: string; causationId: string };
 }
@@ -259,6 +259,7 @@ export class CommandGateway {
         type: registered.type,
         // A generated ID is not part of what the caller asked for.
         aggregateId: request.aggregateId ?? null,
+        // Still `body` here: the key is hashed, and a retry must match the hashes already stored.
         body: parsed.data,
         expectedVersion,
       }),
@@ -266,12 +267,11 @@ export class CommandGateway {
       aggregateName: registered.aggregate.name,
       aggregateId,
       type: registered.type,
-      body: parsed.data as Record<string, unknown>,
+      data: parsed.data as Record<string, unknown>,
       header: request.header ?? {},
       expectedVersion,
       correlationId: request.chain?.correlationId ?? commandId,
       causationId: request.chain?.causationId ?? commandId,
-      waitCommandId: request.chain?.correlationId ?? commandId,
       isAsync: request.async ?? this.options.processing === "async",
     };
   }

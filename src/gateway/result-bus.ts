@@ -1,5 +1,5 @@
 /**
- * Publishes command results in-process, by command and by chain (waitCommandId). Results are
+ * Publishes command results in-process, by command and by chain (correlationId). Results are
  * always stored before they are published, so a subscriber that missed one finds it in the store.
  *
  * Dispatch is a map lookup per result (its command's listeners and its chain's), whatever the
@@ -34,7 +34,7 @@ export class ResultBus {
     for (const result of results) {
       this.remember(result, true);
       emit(this.byCommand.get(result.commandId), result);
-      emit(this.byChain.get(result.waitCommandId), result);
+      emit(this.byChain.get(result.correlationId), result);
       emit(this.any, result);
       if (result.stage === "SENT" && result.scope === "STAGE") {
         emit(this.sent, { commandId: result.commandId, tenantId: result.tenantId });
@@ -74,7 +74,7 @@ export class ResultBus {
     for (const result of results) {
       this.remember(result, false);
       emit(this.byCommand.get(result.commandId), result);
-      emit(this.byChain.get(result.waitCommandId), result);
+      emit(this.byChain.get(result.correlationId), result);
     }
   }
 

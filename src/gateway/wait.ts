@@ -65,7 +65,7 @@ async function* follow(
 ): AsyncGenerator<CommandResult> {
   const progress = new WaitProgress(commandId, options.target);
   const chain = options.target.chain === true;
-  const read = () => (chain ? deps.results.byWaitCommand(commandId) : deps.results.byCommand(commandId));
+  const read = () => (chain ? deps.results.byCorrelation(commandId) : deps.results.byCommand(commandId));
   const pollMs = options.pollMs ?? 200;
   // The timeout counts from the first read (once the sender has its answer), as it always has.
   live.timeout(options.timeoutMs);
@@ -211,7 +211,7 @@ function timeoutResult(
   }`;
   const subject = own ?? {
     commandId,
-    waitCommandId: commandId,
+    correlationId: commandId,
     tenantId: "",
     contextName: "",
     aggregateName: "",

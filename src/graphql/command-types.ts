@@ -10,6 +10,13 @@ import type { StagelineBuilder } from "./builder.ts";
 import { GraphQLCode } from "./errors.ts";
 import { definePositionScalar, shownRequestId } from "./positions.ts";
 
+/**
+ * `waitCommandId` was the first name of a chain's root; `correlationId` is its one name now (the
+ * events' too). The old field keeps resolving for the clients written against it.
+ */
+export const WAIT_COMMAND_ID_DEPRECATED =
+  "Use correlationId (the same value); waitCommandId will be removed in a later release.";
+
 export function defineCommandTypes(builder: StagelineBuilder) {
   definePositionScalar(builder);
   builder.scalarType("BigInt", {
@@ -76,8 +83,13 @@ export function defineCommandTypes(builder: StagelineBuilder) {
     description: "A stage a command reached, or one processor's signal, with its outcome.",
     fields: (t) => ({
       id: t.exposeID("id"),
-      waitCommandId: t.exposeID("waitCommandId", {
-        description: "The command waited on: a chain's root for saga-issued commands.",
+      correlationId: t.exposeID("correlationId", {
+        description: "The chain's root command (this command itself when a client sent it): what a chain wait follows.",
+      }),
+      waitCommandId: t.id({
+        description: "The chain's root command: the same value as correlationId.",
+        deprecationReason: WAIT_COMMAND_ID_DEPRECATED,
+        resolve: (r) => r.correlationId,
       }),
       stage: t.field({ type: StageEnum, resolve: (r) => r.stage }),
       scope: t.field({ type: ScopeEnum, resolve: (r) => r.scope }),

@@ -27,7 +27,7 @@ import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
 import type { GraphQLContext, StagelineBuilder } from "./builder.ts";
 import { endWhenAbandoned } from "./command-api.ts";
-import type { defineCommandTypes } from "./command-types.ts";
+import { type defineCommandTypes, WAIT_COMMAND_ID_DEPRECATED } from "./command-types.ts";
 import { withErrorCodes } from "./errors.ts";
 import { shownRequestId } from "./positions.ts";
 
@@ -55,12 +55,27 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
       async: t.exposeBoolean("isAsync"),
       createdAt: t.field({ type: "DateTime", resolve: (c) => c.createdAt }),
       processedAt: t.field({ type: "DateTime", nullable: true, resolve: (c) => c.processedAt }),
-      waitCommandId: t.exposeID("waitCommandId", { description: "The chain's root (itself for a client's command)." }),
+      correlationId: t.exposeID("correlationId", { description: "The chain's root (itself for a client's command)." }),
+      waitCommandId: t.id({
+        description: "The chain's root: the same value as correlationId.",
+        deprecationReason: WAIT_COMMAND_ID_DEPRECATED,
+        resolve: (c) => c.correlationId,
+      }),
       parentCommandId: t.exposeID("parentCommandId", {
         nullable: true,
         description: "The command whose event made a saga send this one; null for a client's command.",
       }),
-      body: t.field({ type: "JSON", description: "The command's input, as validated.", resolve: (c) => c.body }),
+      data: t.field({
+        type: "JSON",
+        description: "The command's payload: the mutation's input, as validated.",
+        resolve: (c) => c.data,
+      }),
+      body: t.field({
+        type: "JSON",
+        description: "The command's payload: the same value as data.",
+        deprecationReason: "Use data (the same value); body will be removed in a later release.",
+        resolve: (c) => c.data,
+      }),
       header: t.field({ type: "JSON", description: "Caller data recorded with it.", resolve: (c) => c.header }),
       results: t.field({
         type: [CommandResultRef],

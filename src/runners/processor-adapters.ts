@@ -25,8 +25,11 @@ export interface BatchTransaction {
   sql: SqlExecutor;
 }
 
-/** Per-command extra data for the processor's signal (a saga lists the commands it sent). */
-export type CommandOutputs = Map<string, Record<string, unknown>>;
+/**
+ * Per command, the `result` its processor signal carries (a saga lists the commands it sent):
+ * the same thing as a CommandResult's `result`, under the same name.
+ */
+export type ResultsByCommand = Map<string, CommandResult["result"]>;
 
 export interface ProcessorStep {
   id: string;
@@ -44,7 +47,7 @@ export interface ProcessorStep {
 
 export interface PreparedBatch {
   apply?(tx: BatchTransaction): Promise<void>;
-  outputs?: CommandOutputs;
+  resultsByCommand?: ResultsByCommand;
 }
 
 export interface AdapterDeps {
@@ -203,17 +206,17 @@ async function runSaga(
     };
   });
   const reports = await runInKeyOrder(items, sending, tails);
-  const outputs: CommandOutputs = new Map();
+  const resultsByCommand: ResultsByCommand = new Map();
   for (const [index, event] of events.entries()) {
     const report = reports[index]!;
-    const previous = outputs.get(event.commandId) as ReactionReport | undefined;
-    outputs.set(event.commandId, {
+    const previous = resultsByCommand.get(event.commandId) as ReactionReport | undefined;
+    resultsByCommand.set(event.commandId, {
       commandIds: [...(previous?.commandIds ?? []), ...report.commandIds],
       refused: [...(previous?.refused ?? []), ...report.refused],
       notSent: [...(previous?.notSent ?? []), ...report.notSent],
     });
   }
-  return { outputs };
+  return { resultsByCommand };
 }
 
 /** Reactions a saga runs at once when the configuration does not say (SAGA_CONCURRENCY). */

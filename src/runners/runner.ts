@@ -32,7 +32,7 @@ import { prismaSqlExecutor } from "../store/prisma-sql.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
-import type { CommandOutputs, PreparedBatch, ProcessorStep } from "./processor-adapters.ts";
+import type { PreparedBatch, ProcessorStep, ResultsByCommand } from "./processor-adapters.ts";
 import type { StageTracker } from "./stage-tracker.ts";
 
 export interface RunnerOptions {
@@ -396,7 +396,7 @@ export class Runner {
     const { events, relevant, prepared } = await prepareBatch(this.step, this.deps.registry, processed);
     const heldRelevant = heldEvents.filter((e) => this.step.eventTypes.has(this.upcast(e).type));
     const signals = [
-      ...this.signals(events, relevant, prepared.outputs, undefined),
+      ...this.signals(events, relevant, prepared.resultsByCommand, undefined),
       ...this.signals(heldEvents, heldRelevant, undefined, HELD),
     ];
     // The batch before this one (pipelined) commits first; if it failed, so does this one.
@@ -543,7 +543,7 @@ export class Runner {
   private signals(
     all: readonly RecordedEvent[],
     relevant: readonly RecordedEvent[],
-    outputs: CommandOutputs | undefined,
+    resultsByCommand: ResultsByCommand | undefined,
     failure: typeof FAILED | typeof HELD | undefined,
   ): { result: NewResult; eventTypes: string[] }[] {
     const byCommand = new Map<string, RecordedEvent[]>();
@@ -558,7 +558,7 @@ export class Runner {
         result: newResult(
           {
             commandId,
-            waitCommandId: last.correlationId,
+            correlationId: last.correlationId,
             tenantId: last.tenantId,
             contextName: registered?.contextName ?? "",
             aggregateName: last.aggregateName,
@@ -577,7 +577,7 @@ export class Runner {
             outcome: failure ? failed(failure, safeMessage(failure, this.step.id, commandId)) : succeeded,
             aggregateVersion: last.version,
             positions: events.map((e) => e.position),
-            result: outputs?.get(commandId) ?? {},
+            result: resultsByCommand?.get(commandId) ?? {},
           },
         ),
       };

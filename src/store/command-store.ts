@@ -14,20 +14,21 @@ export interface StoredCommand {
   aggregateName: string;
   aggregateId: string;
   type: string;
-  body: Record<string, unknown>;
+  /** The payload, as validated (column `body`). */
+  data: Record<string, unknown>;
   header: Record<string, unknown>;
   expectedVersion: number | null;
+  /** The chain's root command (this command itself when a client sent it): what a client waits on. */
   correlationId: string;
   causationId: string;
-  waitCommandId: string;
   isAsync: boolean;
   status: "PENDING" | "DONE";
   createdAt: Date;
 }
 
 /** The columns `toCommand` maps (the queue's claim returns them too). */
-export const COLUMNS = `command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name, aggregate_id, type, body,
-  header, expected_version, correlation_id, causation_id, wait_command_id, is_async, status, created_at`;
+export const COLUMNS = `command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name, aggregate_id, type,
+  body AS data, header, expected_version, correlation_id, causation_id, is_async, status, created_at`;
 
 /** A command's row as the driver returns it: the same fields under their snake_case column names. */
 export type CommandRow = { [K in keyof StoredCommand as SnakeCase<K>]: StoredCommand[K] };
@@ -45,12 +46,11 @@ export const toCommand = (r: CommandRow): StoredCommand => ({
   aggregateName: r.aggregate_name,
   aggregateId: r.aggregate_id,
   type: r.type,
-  body: r.body,
+  data: r.data,
   header: r.header,
   expectedVersion: r.expected_version,
   correlationId: r.correlation_id,
   causationId: r.causation_id,
-  waitCommandId: r.wait_command_id,
   isAsync: r.is_async,
   status: r.status,
   createdAt: r.created_at,
@@ -61,10 +61,10 @@ export const toCommand = (r: CommandRow): StoredCommand => ({
  * commands' IDs, routing columns and expires_at): `accept` and `acceptMany` store a command and
  * its first result in one statement.
  */
-const INSERT_SENT_RESULTS = `INSERT INTO command_results (command_id, wait_command_id, stage, scope, tenant_id,
+const INSERT_SENT_RESULTS = `INSERT INTO command_results (command_id, correlation_id, stage, scope, tenant_id,
     context_name, aggregate_name, aggregate_id, request_id, function_kind, function_context, processor_name,
     function_name, error_code, succeeded, positions, expires_at)
-  SELECT command_id, wait_command_id, 'SENT', 'STAGE', tenant_id, context_name, aggregate_name, aggregate_id,
+  SELECT command_id, correlation_id, 'SENT', 'STAGE', tenant_id, context_name, aggregate_name, aggregate_id,
          request_id, 'GATEWAY', '', 'CommandGateway', 'send', 'Ok', true, '{}', expires_at
     FROM inserted`;
 
@@ -89,10 +89,10 @@ export class CommandStore {
         `WITH inserted AS (
            INSERT INTO commands (command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name,
                                  aggregate_id, type, body, header, expected_version, correlation_id, causation_id,
-                                 wait_command_id, is_async, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now() + make_interval(secs => $16))
+                                 is_async, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now() + make_interval(secs => $15))
            ON CONFLICT (tenant_id, request_id) DO NOTHING
-           RETURNING command_id, wait_command_id, tenant_id, context_name, aggregate_name, aggregate_id, request_id,
+           RETURNING command_id, correlation_id, tenant_id, context_name, aggregate_name, aggregate_id, request_id,
                      created_at, expires_at
          )
          ${INSERT_SENT_RESULTS}
@@ -106,12 +106,11 @@ export class CommandStore {
           command.aggregateName,
           command.aggregateId,
           command.type,
-          JSON.stringify(command.body),
+          JSON.stringify(command.data),
           JSON.stringify(command.header),
           command.expectedVersion,
           command.correlationId,
           command.causationId,
-          command.waitCommandId,
           command.isAsync,
           this.retentionMs / 1000,
         ],
@@ -153,19 +152,18 @@ export class CommandStore {
     const rows = await tx.query<{ id: string | number | bigint; command_id: string; signal_time: Date }>(
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(command_id uuid, tenant_id text, request_id text,
-           payload_hash text, context_name text, aggregate_name text, aggregate_id text, type text, body jsonb,
-           header jsonb, expected_version int, correlation_id uuid, causation_id text, wait_command_id uuid,
-           is_async boolean)
+           payload_hash text, context_name text, aggregate_name text, aggregate_id text, type text, data jsonb,
+           header jsonb, expected_version int, correlation_id uuid, causation_id text, is_async boolean)
        ), inserted AS (
          INSERT INTO commands (command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name,
                                aggregate_id, type, body, header, expected_version, correlation_id, causation_id,
-                               wait_command_id, is_async, expires_at)
+                               is_async, expires_at)
          SELECT command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name, aggregate_id, type,
-                body, header, expected_version, correlation_id, causation_id, wait_command_id, is_async,
+                data, header, expected_version, correlation_id, causation_id, is_async,
                 now() + make_interval(secs => $2)
            FROM input
          ON CONFLICT (tenant_id, request_id) DO NOTHING
-         RETURNING command_id, wait_command_id, tenant_id, context_name, aggregate_name, aggregate_id, request_id,
+         RETURNING command_id, correlation_id, tenant_id, context_name, aggregate_name, aggregate_id, request_id,
                    expires_at
        )
        ${INSERT_SENT_RESULTS}
@@ -181,12 +179,11 @@ export class CommandStore {
             aggregate_name: c.aggregateName,
             aggregate_id: c.aggregateId,
             type: c.type,
-            body: c.body,
+            data: c.data,
             header: c.header,
             expected_version: c.expectedVersion,
             correlation_id: c.correlationId,
             causation_id: c.causationId,
-            wait_command_id: c.waitCommandId,
             is_async: c.isAsync,
           })),
         ),

@@ -22,10 +22,11 @@ export interface ConsoleCommand {
   createdAt: Date;
   processedAt: Date | null;
   /** The chain's root (this command itself when a client sent it). */
-  waitCommandId: string;
+  correlationId: string;
   /** The command whose event made a saga send this one; null for a client's command. */
   parentCommandId: string | null;
-  body: Record<string, unknown>;
+  /** The payload, as validated (column `body`). */
+  data: Record<string, unknown>;
   header: Record<string, unknown>;
 }
 
@@ -41,15 +42,15 @@ interface Row {
   is_async: boolean;
   created_at: Date | string;
   processed_at: Date | string | null;
-  wait_command_id: string;
+  correlation_id: string;
   parent_command_id: string | null;
-  body: Record<string, unknown>;
+  data: Record<string, unknown>;
   header: Record<string, unknown>;
 }
 
 // A saga's command is caused by `event:<position>`; the event's own command is its parent.
 const SELECT = `SELECT c.command_id, c.tenant_id, c.type, c.context_name, c.aggregate_name, c.aggregate_id,
-       c.request_id, c.status, c.is_async, c.created_at, c.processed_at, c.wait_command_id, c.body, c.header,
+       c.request_id, c.status, c.is_async, c.created_at, c.processed_at, c.correlation_id, c.body AS data, c.header,
        (SELECT e.command_id FROM events e
          WHERE e.position = CASE WHEN c.causation_id ~ '^event:[0-9]{1,18}$'
                                  THEN substring(c.causation_id FROM 7)::bigint END
@@ -62,7 +63,7 @@ const SELECT = `SELECT c.command_id, c.tenant_id, c.type, c.context_name, c.aggr
  */
 const SENT_BY = (n: number) => `($${n}::text IS NULL OR coalesce(
     (SELECT root.header->>'subject' FROM commands root
-      WHERE root.command_id = c.wait_command_id AND root.tenant_id = c.tenant_id), $${n}) = $${n})`;
+      WHERE root.command_id = c.correlation_id AND root.tenant_id = c.tenant_id), $${n}) = $${n})`;
 
 const toCommand = (r: Row): ConsoleCommand => ({
   commandId: r.command_id,
@@ -76,9 +77,9 @@ const toCommand = (r: Row): ConsoleCommand => ({
   isAsync: r.is_async,
   createdAt: new Date(r.created_at),
   processedAt: r.processed_at === null ? null : new Date(r.processed_at),
-  waitCommandId: r.wait_command_id,
+  correlationId: r.correlation_id,
   parentCommandId: r.parent_command_id,
-  body: r.body,
+  data: r.data,
   header: r.header,
 });
 
@@ -118,16 +119,16 @@ export class ConsoleQueries {
   }
 
   /**
-   * Every command of the chain rooted at `rootCommandId`, oldest first. Found through the
+   * Every command of the chain whose root is `correlationId`, oldest first. Found through the
    * results' chain index: every accepted command has a SENT result carrying its root.
    */
-  async chain(tenantId: string, rootCommandId: string, limit: number, sender?: string): Promise<ConsoleCommand[]> {
+  async chain(tenantId: string, correlationId: string, limit: number, sender?: string): Promise<ConsoleCommand[]> {
     const rows = await this.sql.query<Row>(
       `${SELECT} WHERE c.tenant_id = $1 AND c.command_id IN (
-          SELECT r.command_id FROM command_results r WHERE r.wait_command_id = $2::uuid AND r.stage = 'SENT')
+          SELECT r.command_id FROM command_results r WHERE r.correlation_id = $2::uuid AND r.stage = 'SENT')
         AND ${SENT_BY(4)}
         ORDER BY c.command_id LIMIT $3`,
-      [tenantId, rootCommandId, limit, sender ?? null],
+      [tenantId, correlationId, limit, sender ?? null],
     );
     return rows.map(toCommand);
   }

@@ -17,7 +17,7 @@ import {
 import { constraintOf, type SqlExecutor, sqlState, UNIQUE_VIOLATION } from "./sql.ts";
 
 export const EVENT_COLUMNS = `position, transaction_id::text AS transaction_id, tenant_id, aggregate_name, aggregate_id,
-  version, type, schema_version, body, command_id, request_id, correlation_id, causation_id, traceparent, created_at`;
+  version, type, schema_version, body AS data, command_id, request_id, correlation_id, causation_id, traceparent, created_at`;
 
 /** One row of `events` as the driver returns it (selected with EVENT_COLUMNS). */
 export interface EventRow {
@@ -29,7 +29,8 @@ export interface EventRow {
   version: number;
   type: string;
   schema_version: number;
-  body: unknown;
+  /** Column `body`, selected as `data`. */
+  data: unknown;
   command_id: string;
   request_id: string;
   correlation_id: string;
@@ -47,7 +48,7 @@ export const toRecorded = (row: EventRow): RecordedEvent => ({
   version: row.version,
   type: row.type,
   schemaVersion: row.schema_version,
-  data: row.body,
+  data: row.data,
   commandId: row.command_id,
   requestId: row.request_id,
   correlationId: row.correlation_id,

@@ -42,7 +42,7 @@ export interface ExportedEvent {
   version: number;
   type: string;
   schemaVersion: number;
-  body: unknown;
+  data: unknown;
   commandId: string;
   requestId: string;
   correlationId: string;
@@ -186,7 +186,7 @@ export class OpsQueries {
         version: r.version,
         type: r.type,
         schemaVersion: r.schema_version,
-        body: r.body,
+        data: r.data,
         commandId: r.command_id,
         requestId: r.request_id,
         correlationId: r.correlation_id,
@@ -204,7 +204,7 @@ export class OpsQueries {
       `INSERT INTO events (position, tenant_id, aggregate_name, aggregate_id, version, type, schema_version, body,
                            command_id, request_id, correlation_id, causation_id, created_at)
        SELECT (e->>'position')::bigint, e->>'tenantId', e->>'aggregateName', e->>'aggregateId', (e->>'version')::int,
-              e->>'type', (e->>'schemaVersion')::int, e->'body', (e->>'commandId')::uuid, e->>'requestId',
+              e->>'type', (e->>'schemaVersion')::int, e->'data', (e->>'commandId')::uuid, e->>'requestId',
               (e->>'correlationId')::uuid, e->>'causationId', (e->>'createdAt')::timestamptz
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS item(e, ord)
         ORDER BY (e->>'position')::bigint`,

@@ -10,7 +10,7 @@ import type { SqlExecutor } from "./sql.ts";
 export interface ResultRow {
   id: string | number | bigint;
   command_id: string;
-  wait_command_id: string;
+  correlation_id: string;
   stage: Stage;
   scope: ResultScope;
   tenant_id: string;
@@ -35,7 +35,7 @@ export interface ResultRow {
 export const toResult = (r: ResultRow): CommandResult => ({
   id: String(r.id),
   commandId: r.command_id,
-  waitCommandId: r.wait_command_id,
+  correlationId: r.correlation_id,
   stage: r.stage,
   scope: r.scope,
   tenantId: r.tenant_id,
@@ -72,11 +72,11 @@ export class ResultStore {
   async insert(results: readonly NewResult[], executor: SqlExecutor = this.sql): Promise<CommandResult[]> {
     if (results.length === 0) return [];
     const rows = await executor.query<ResultRow>(
-      `INSERT INTO command_results (command_id, wait_command_id, stage, scope, tenant_id, context_name, aggregate_name,
+      `INSERT INTO command_results (command_id, correlation_id, stage, scope, tenant_id, context_name, aggregate_name,
                                     aggregate_id, aggregate_version, request_id, function_kind, function_context,
                                     processor_name, function_name, error_code, error_msg, binding_errors, result,
                                     positions, succeeded, expires_at)
-       SELECT (r->>'commandId')::uuid, (r->>'waitCommandId')::uuid, r->>'stage', r->>'scope', r->>'tenantId', r->>'contextName',
+       SELECT (r->>'commandId')::uuid, (r->>'correlationId')::uuid, r->>'stage', r->>'scope', r->>'tenantId', r->>'contextName',
               r->>'aggregateName', r->>'aggregateId', (r->>'aggregateVersion')::int, r->>'requestId',
               r->'function'->>'functionKind', r->'function'->>'contextName', r->'function'->>'processorName',
               r->'function'->>'name', r->>'errorCode', nullif(r->>'errorMsg', ''), r->'bindingErrors', r->'result',
@@ -102,10 +102,10 @@ export class ResultStore {
   }
 
   /** Every result of a causal chain: the root and all the commands issued on its behalf. */
-  async byWaitCommand(waitCommandId: string): Promise<CommandResult[]> {
+  async byCorrelation(correlationId: string): Promise<CommandResult[]> {
     const rows = await this.sql.query<ResultRow>(
-      `SELECT * FROM command_results WHERE wait_command_id = $1 ORDER BY id`,
-      [waitCommandId],
+      `SELECT * FROM command_results WHERE correlation_id = $1 ORDER BY id`,
+      [correlationId],
     );
     return rows.map(toResult);
   }

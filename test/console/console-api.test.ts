@@ -19,11 +19,11 @@ interface Listed {
   type: string;
   aggregateId: string;
   parentCommandId: string | null;
-  waitCommandId: string;
+  correlationId: string;
   results: { stage: string; scope: string; succeeded: boolean }[];
 }
 
-const LISTED = "commandId type aggregateId parentCommandId waitCommandId results { stage scope succeeded }";
+const LISTED = "commandId type aggregateId parentCommandId correlationId results { stage scope succeeded }";
 
 describe.each(engines)("the console's API on %s", (engine) => {
   let t: TestApp;
@@ -102,7 +102,7 @@ describe.each(engines)("the console's API on %s", (engine) => {
     expect(byType.PrepareTransfer!.parentCommandId).toBeNull();
     expect(byType.ReceiveTransfer!.parentCommandId).toBe(transferId);
     expect(byType.ConfirmTransfer!.parentCommandId).toBe(byType.ReceiveTransfer!.commandId);
-    expect(new Set(chain.map((c) => c.waitCommandId))).toEqual(new Set([transferId]));
+    expect(new Set(chain.map((c) => c.correlationId))).toEqual(new Set([transferId]));
 
     // Asked from any command of the chain, the same tree.
     const fromLeaf = await query(`query($id: ID!) { commandChain(commandId: $id) { commandId } }`, teller, {

@@ -3,14 +3,14 @@
  * fields or a default, and a stage result takes the first failure among its processors' outcomes.
  *
  * Catches: a factory dropping a field of its subject, a failure reported as success (or with
- * another failure's code), a stage result keeping one processor's own function or outputs.
+ * another failure's code), a stage result keeping one processor's own function or result.
  */
 import { describe, expect, it } from "vitest";
 import { failed, gatewayFunction, newResult, sentResult, stageResult, succeeded } from "../../src/core/results.ts";
 
 const command = {
   commandId: "c1",
-  waitCommandId: "root",
+  correlationId: "root",
   tenantId: "t1",
   contextName: "banking",
   aggregateName: "Account",
@@ -80,7 +80,7 @@ describe("result factories", () => {
     expect(bad).toMatchObject({ succeeded: false, errorCode: "PROCESSOR_FAILED", errorMsg: "first" });
   });
 
-  it("stageResult keeps a saga's outputs (the commands it sent)", () => {
+  it("stageResult keeps a saga's result (the commands it sent)", () => {
     const signal = newResult(command, {
       stage: "SAGA_HANDLED",
       scope: "PROCESSOR",

@@ -16,7 +16,7 @@ describe.each(engines)("waits for own commands on %s", (engine) => {
   let t: TestApp;
   const reads = () =>
     vi.mocked(ResultStore.prototype.byCommand).mock.calls.length +
-    vi.mocked(ResultStore.prototype.byWaitCommand).mock.calls.length;
+    vi.mocked(ResultStore.prototype.byCorrelation).mock.calls.length;
 
   beforeAll(async () => {
     t = await startTestApp(engine, { waitPollMs: 60_000 });
@@ -31,7 +31,7 @@ describe.each(engines)("waits for own commands on %s", (engine) => {
 
   const spyOnReads = () => {
     vi.spyOn(ResultStore.prototype, "byCommand");
-    vi.spyOn(ResultStore.prototype, "byWaitCommand");
+    vi.spyOn(ResultStore.prototype, "byCorrelation");
   };
 
   it("answers SENT, PROCESSED and a chain wait without reading the store", async () => {

@@ -8,7 +8,7 @@ import type { CommandResult } from "../../src/core/stages.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
 
 const result = (commandId: string, stage: string, scope = "STAGE") =>
-  ({ id: `${commandId}-${stage}-${scope}`, commandId, waitCommandId: commandId, stage, scope }) as CommandResult;
+  ({ id: `${commandId}-${stage}-${scope}`, commandId, correlationId: commandId, stage, scope }) as CommandResult;
 
 describe("ResultBus history", () => {
   it("keeps a command's results from its SENT on, published and delivered, in order", () => {

@@ -31,7 +31,7 @@ function result(
     id: String(++ids),
     signalTime: new Date(ids),
     ...newResult(
-      { commandId, waitCommandId: ROOT, tenantId: "default", requestId: commandId, aggregateId, ...ACCOUNT },
+      { commandId, correlationId: ROOT, tenantId: "default", requestId: commandId, aggregateId, ...ACCOUNT },
       {
         stage,
         scope: "STAGE",
@@ -110,7 +110,7 @@ describe("the answer to a wait", () => {
       result(ROOT, "PROCESSED"),
       result(CHILD, "PROCESSED", refused("ACCOUNT_FROZEN")),
     ];
-    const results = { byWaitCommand: async () => stored, byCommand: async () => stored } as unknown as ResultStore;
+    const results = { byCorrelation: async () => stored, byCommand: async () => stored } as unknown as ResultStore;
     const stream = waitForResults({ bus: new ResultBus(), results }, ROOT, { target: chainTarget, timeoutMs: 50 });
     const answer = await answerOf(ROOT, chainTarget, stream);
     expect(answer).toMatchObject({

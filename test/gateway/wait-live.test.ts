@@ -22,7 +22,7 @@ function result(stage: Stage, commandId = COMMAND): CommandResult {
     id: `r${++ids}`,
     signalTime: new Date(),
     ...newResult(
-      { commandId, waitCommandId: commandId, tenantId: "default", requestId: commandId, ...ADA },
+      { commandId, correlationId: commandId, tenantId: "default", requestId: commandId, ...ADA },
       { stage, scope: "STAGE", function: gatewayFunction("", ""), aggregateVersion: stage === "SENT" ? null : 1 },
     ),
   };
@@ -36,7 +36,7 @@ function countingStore(stored: CommandResult[] = []) {
       store.reads++;
       return stored;
     },
-    byWaitCommand: async () => {
+    byCorrelation: async () => {
       store.reads++;
       return stored;
     },

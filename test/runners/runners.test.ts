@@ -139,7 +139,7 @@ describe.each(engines)("runners on %s", (engine) => {
       chain: true,
     });
     expect(result.succeeded).toBe(true);
-    const chain = await t.app.gateway.resultsSoFar("default", result.waitCommandId);
+    const chain = await t.app.gateway.resultsSoFar("default", result.correlationId);
     expect(chain.length).toBeGreaterThan(0);
     // Right after the chain wait, without waiting more, the read models show the whole transfer.
     const source = await t.db.prisma.accountView.findUnique({ where: { key: `default:${engine}-s2` } });
@@ -193,7 +193,7 @@ describe.each(engines)("runners on %s", (engine) => {
     const sent = await t.app.gateway.command("default", answer.commandId);
     expect(sent).toMatchObject({ type: "PrepareTransfer", aggregateId: `${engine}-s3` });
     const refused = await t.app.gateway.command("default", answer.chainFailures[0]!.commandId);
-    expect(refused).toMatchObject({ type: "ReceiveTransfer", waitCommandId: answer.commandId });
+    expect(refused).toMatchObject({ type: "ReceiveTransfer", correlationId: answer.commandId });
     // The chain's stream still carries every command's results, the refusal among them.
     const stream = await t.app.gateway.results("default", answer.commandId, { stage: "PROJECTED", chain: true });
     const commandsSeen = new Set<string>();

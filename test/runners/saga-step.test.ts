@@ -92,7 +92,7 @@ describe("a saga's step", () => {
       ["internal:saga:test.Stub:42:entry", undefined, false],
       ["internal:saga:test.Stub:42:confirm", undefined, false],
     ]);
-    expect(prepared.outputs?.get("root")).toEqual({ commandIds: ["c1", "c2"], refused: [], notSent: [] });
+    expect(prepared.resultsByCommand?.get("root")).toEqual({ commandIds: ["c1", "c2"], refused: [], notSent: [] });
   });
 
   it("a replay that asks for another payload under a key already used goes on with what was sent", async () => {
@@ -122,6 +122,10 @@ describe("a saga's step", () => {
     const step = toStep(registered, { gateway } as unknown as Parameters<typeof toStep>[1]);
     const prepared = await step.prepare([event]);
     expect(asked).toEqual(["internal:saga:test.Stub:42:entry", "internal:saga:test.Stub:42:confirm"]);
-    expect(prepared.outputs?.get("root")).toEqual({ commandIds: ["first-1", "first-2"], refused: [], notSent: [] });
+    expect(prepared.resultsByCommand?.get("root")).toEqual({
+      commandIds: ["first-1", "first-2"],
+      refused: [],
+      notSent: [],
+    });
   });
 });

@@ -176,7 +176,7 @@ export function ChainView({ commandId, onError }) {
     let stop = () => {};
     load().then(() => {
       if (!live) return;
-      const root = current.current.find((c) => c.commandId === commandId)?.waitCommandId ?? commandId;
+      const root = current.current.find((c) => c.commandId === commandId)?.correlationId ?? commandId;
       stop = subscribe(
         CHAIN_RESULTS,
         { id: root },

@@ -3,11 +3,11 @@
 export const STAGES = ["SENT", "PROCESSED", "SNAPSHOT", "PROJECTED", "EVENT_HANDLED", "SAGA_HANDLED"];
 export const BRANCHES = STAGES.slice(2);
 
-export const RESULT_FIELDS = `id commandId waitCommandId stage scope aggregateId aggregateVersion succeeded errorCode errorMsg
+export const RESULT_FIELDS = `id commandId correlationId stage scope aggregateId aggregateVersion succeeded errorCode errorMsg
   signalTime result function { functionKind contextName processorName }`;
 
 export const COMMAND_FIELDS = `commandId type contextName aggregateName aggregateId requestId status createdAt
-  waitCommandId parentCommandId results { ${RESULT_FIELDS} }`;
+  correlationId parentCommandId results { ${RESULT_FIELDS} }`;
 
 /** Per stage: its STAGE result, the processors' signals, and its state (ok, failed, waiting, skipped). */
 export function journey(results) {

@@ -14,10 +14,15 @@ import type { ExportedEvent, OpsQueries } from "../../store/ops-queries.ts";
 import type { SqlClient } from "../../store/sql.ts";
 import { ImportInvalid, ImportTargetNotEmpty } from "../errors.ts";
 
-export const EXPORT_HEADER = { stageline: "event-log", version: 1 } as const;
+/**
+ * Version 2 names each event's payload `data`, as everywhere else; version 1 (files written
+ * before the payload had one name) said `body`, and is still read.
+ */
+export const EXPORT_HEADER = { stageline: "event-log", version: 2 } as const;
+const READABLE_VERSIONS: readonly number[] = [1, EXPORT_HEADER.version];
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
-const eventLine = z.strictObject({
+const eventFields = {
   position: z.string().regex(/^[1-9]\d{0,18}$/),
   tenantId: z.string().min(1),
   aggregateName: z.string().min(1),
@@ -25,13 +30,16 @@ const eventLine = z.strictObject({
   version: z.number().int().min(1),
   type: z.string().min(1),
   schemaVersion: z.number().int().min(1),
-  body: z.unknown(),
   commandId: uuid,
   requestId: z.string().min(1),
   correlationId: uuid,
   causationId: z.string(),
   createdAt: z.iso.datetime({ offset: true }),
-});
+};
+const eventLine = z.strictObject({ ...eventFields, data: z.unknown() });
+const eventLineV1 = z
+  .strictObject({ ...eventFields, body: z.unknown() })
+  .transform(({ body, ...rest }) => ({ ...rest, data: body }));
 
 export type TransferProgress = (done: number) => void;
 
@@ -79,6 +87,7 @@ export async function importLog(
     let lineNumber = 0;
     let events = 0;
     let chunk: ExportedEvent[] = [];
+    let schema: typeof eventLine | typeof eventLineV1 = eventLine;
     const flush = async () => {
       try {
         await queries.importEvents(tx, chunk);
@@ -100,13 +109,14 @@ export async function importLog(
         throw new ImportInvalid(`Line ${lineNumber} is not JSON`);
       }
       if (lineNumber === 1) {
-        const header = value as Partial<typeof EXPORT_HEADER>;
-        if (header?.stageline !== EXPORT_HEADER.stageline || header.version !== EXPORT_HEADER.version) {
+        const header = value as { stageline?: unknown; version?: unknown } | null;
+        if (header?.stageline !== EXPORT_HEADER.stageline || !READABLE_VERSIONS.includes(header.version as number)) {
           throw new ImportInvalid(`Line 1 is not a Stageline export header (${JSON.stringify(EXPORT_HEADER)})`);
         }
+        schema = header.version === 1 ? eventLineV1 : eventLine;
         continue;
       }
-      const parsed = eventLine.safeParse(value);
+      const parsed = schema.safeParse(value);
       if (!parsed.success) {
         const problem = parsed.error.issues[0];
         throw new ImportInvalid(`Line ${lineNumber}: ${problem?.path.join(".") || "(event)"}: ${problem?.message}`);
