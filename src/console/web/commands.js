@@ -191,7 +191,7 @@ export function ChainView({ commandId, onError }) {
       const owner = current.current.find((c) => c.commandId === r.commandId);
       if (owner) put(current.current.map((c) => (c === owner ? { ...c, results: mergeResults(c.results, [r]) } : c)));
       // A command a saga just sent: fetch it with its place in the tree.
-      else if (current.current.some((c) => c.commandId === r.waitCommandId)) load();
+      else if (current.current.some((c) => c.commandId === r.correlationId)) load();
     };
     // Signals that arrive after the chain's stream ended (a slow processor's own) come by the
     // page's results stream.
