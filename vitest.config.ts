@@ -19,6 +19,11 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: two test files at a time, each with its own databases.
     maxWorkers: 2,
+    // The files of a worker share its module cache: importing the app (Prisma's client, Yoga,
+    // Pothos, OpenTelemetry) took 4-5 s per file, and PGlite's WebAssembly is compiled once per
+    // worker instead of once per file. Nothing a test asserts lives in module state: every
+    // test builds its own app and databases, and restores what it spies on.
+    isolate: false,
     projects: [
       {
         extends: true,

@@ -42,6 +42,7 @@ import { ConsoleQueries } from "./store/console-queries.ts";
 import { type Database, openDatabase } from "./store/database.ts";
 import { parseDatabaseUrl } from "./store/database-url.ts";
 import { EventLog } from "./store/event-log.ts";
+import { openLeaseConnection } from "./store/lease-connection.ts";
 import { LeaseStore } from "./store/lease-store.ts";
 import { migrate } from "./store/migrations.ts";
 import { OpsQueries } from "./store/ops-queries.ts";
@@ -123,18 +124,24 @@ export async function createApp(options: AppOptions): Promise<App> {
     cacheSize: config.aggregateCacheSize,
     groupCommit: config.commitGroup,
   });
-  // Scale-out: on PostgreSQL each processor runs in one process at a time, under a lease.
+  // Scale-out: on PostgreSQL each processor runs in one process at a time, under a lease,
+  // renewed on a connection of its own so that a saturated pool cannot starve the renewals.
+  const leaseSql =
+    db.sql.engine === "postgres" && db.connectionConfig
+      ? openLeaseConnection(db.connectionConfig, { ttlMs: config.scaleOut.leaseTtlMs })
+      : undefined;
   const leases =
     db.sql.engine === "postgres"
-      ? new RunnerLeases(new LeaseStore(db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
+      ? new RunnerLeases(new LeaseStore(leaseSql ?? db.sql), { ttlMs: config.scaleOut.leaseTtlMs }, logger)
       : undefined;
   const worker = new CommandWorker(
-    { queue: new CommandQueue(db.sql), processor, logger },
+    { queue: new CommandQueue(db.sql), processor, logger, sql: db.sql, results, bus },
     {
       pollMs: config.runner.pollMs,
       batchSize: config.runner.batchSize,
       orphanAfterMs: config.orphanAfterMs,
       claimTtlMs: config.claimTtlMs,
+      maxFailures: config.commandMaxFailures,
       // One name per process in leases and claims.
       ...(leases ? { owner: leases.owner } : {}),
     },
@@ -324,6 +331,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         await gateway.drain();
         await worker.stop();
         await runners.stop(config.shutdownTimeoutMs * 0.4);
+        await leaseSql?.close().catch(() => undefined);
         await gateway.drain();
         await server.close();
         await crossProcess?.stop();

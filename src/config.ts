@@ -29,6 +29,8 @@ const schema = z.object({
   COMMAND_MAX_RETRIES: int(100, 0),
   COMMAND_ORPHAN_AFTER_MS: int(10_000, 100),
   COMMAND_CLAIM_TTL_MS: int(10_000, 100),
+  // A queued command that failed this often is set aside (FAILED) with a COMMAND_FAILED answer.
+  COMMAND_MAX_FAILURES: int(10, 1),
   COMMIT_GROUP_MAX_COMMANDS: int(100, 1),
   COMMIT_GROUP_CONCURRENCY: int(1, 1),
   AGGREGATE_CACHE_SIZE: int(10_000, 0),
@@ -90,6 +92,8 @@ export interface Config {
   orphanAfterMs: number;
   /** A queued command's claim lives this long unless renewed: a crashed process's commands are taken again after it. */
   claimTtlMs: number;
+  /** A queued command whose processing threw this often is set aside (FAILED) with a COMMAND_FAILED answer. */
+  commandMaxFailures: number;
   /** Group commit: the most commands one transaction commits, and transactions committing at once. */
   commitGroup: { maxCommands: number; concurrency: number };
   /** Aggregates whose state is kept in memory between commands (0: load every time). */
@@ -166,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRetries: e.COMMAND_MAX_RETRIES,
     orphanAfterMs: e.COMMAND_ORPHAN_AFTER_MS,
     claimTtlMs: e.COMMAND_CLAIM_TTL_MS,
+    commandMaxFailures: e.COMMAND_MAX_FAILURES,
     commitGroup: { maxCommands: e.COMMIT_GROUP_MAX_COMMANDS, concurrency: e.COMMIT_GROUP_CONCURRENCY },
     aggregateCacheSize: e.AGGREGATE_CACHE_SIZE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -23,6 +23,7 @@ export const CoreCode = codes(
   "VERSION_CONFLICT",
   "DECIDE_FAILED",
   "COMMAND_NOT_FOUND",
+  "COMMAND_FAILED",
   "EVENT_INVALID",
   // Waits and reads
   "WAIT_TIMEOUT",

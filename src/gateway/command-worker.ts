@@ -4,7 +4,9 @@
  * crash). Each claim is the oldest PENDING command of its aggregate, so a batch holds at most one
  * command per aggregate and they all go in parallel (into one group commit); the next command of
  * an aggregate is claimed after its head is DONE, by whichever process looks first. A command
- * that throws is given back with a growing backoff: it holds back its own aggregate only. Claims
+ * that throws is given back with a growing backoff: it holds back its own aggregate only, and
+ * after `maxFailures` it is set aside with a COMMAND_FAILED answer (src/gateway/failed-commands.ts)
+ * so the aggregate goes on. Claims
  * in hand are renewed at a third of their time to live; a crashed process's claims expire and
  * are taken again, in order. Wakes when told that a command was queued, and polls as a fallback,
  * so a restart loses none. Taking up commands stored before the start (a recovery) or left by
@@ -17,8 +19,12 @@ import type { Logger } from "../logger.ts";
 import { inWorkerScope } from "../ops/command-scope.ts";
 import type { CommandQueue } from "../store/command-queue.ts";
 import type { StoredCommand } from "../store/command-store.ts";
+import type { ResultStore } from "../store/result-store.ts";
+import type { SqlClient } from "../store/sql.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
+import { setAside } from "./failed-commands.ts";
+import type { ResultBus } from "./result-bus.ts";
 
 export interface CommandWorkerOptions {
   pollMs: number;
@@ -29,6 +35,8 @@ export interface CommandWorkerOptions {
   claimTtlMs: number;
   /** A failing command is retried after `pollMs × 2^failures`, at most this long. */
   maxBackoffMs?: number;
+  /** A command that failed this often is set aside with a COMMAND_FAILED answer (default 10). */
+  maxFailures?: number;
   /** This process's name in the claims (default: host, pid and a random tag). */
   owner?: string;
 }
@@ -44,7 +52,15 @@ export class CommandWorker {
   private startedAt = new Date();
 
   constructor(
-    private readonly deps: { queue: CommandQueue; processor: AggregateProcessor; logger: Logger },
+    private readonly deps: {
+      queue: CommandQueue;
+      processor: AggregateProcessor;
+      logger: Logger;
+      /** Where a command set aside gets its answer (stored, then published). */
+      sql: SqlClient;
+      results: ResultStore;
+      bus: ResultBus;
+    },
     private readonly options: CommandWorkerOptions,
   ) {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -175,19 +191,34 @@ export class CommandWorker {
   }
 
   private async giveBack(command: StoredCommand, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    const maxFailures = this.options.maxFailures ?? 10;
     const failures = await this.deps.queue
-      .fail(this.owner, command.commandId, error instanceof Error ? error.message : String(error), {
+      .fail(this.owner, command.commandId, message, {
         baseMs: this.options.pollMs,
         maxMs: this.options.maxBackoffMs ?? 60_000,
       })
       .catch(() => undefined);
+    const aggregate = `${command.aggregateName}/${command.aggregateId}`;
+    if (failures !== undefined && failures >= maxFailures) {
+      // Given up: the command ends with an answer and its aggregate goes on. Should this not be
+      // recorded now, its next failure tries again (its failures stay at the limit or above).
+      try {
+        const aside = await setAside(this.deps, command.commandId, maxFailures);
+        if (aside) {
+          this.deps.logger.warn(
+            { err: error, commandId: command.commandId, aggregate, failures },
+            "command set aside after failing too often: answered COMMAND_FAILED, kept for `stageline failed-commands retry`",
+          );
+          this.deps.bus.publish(aside.results);
+          return;
+        }
+      } catch (setAsideError) {
+        this.deps.logger.warn({ err: setAsideError, commandId: command.commandId }, "setting a command aside failed");
+      }
+    }
     this.deps.logger.warn(
-      {
-        err: error,
-        commandId: command.commandId,
-        aggregate: `${command.aggregateName}/${command.aggregateId}`,
-        failures,
-      },
+      { err: error, commandId: command.commandId, aggregate, failures },
       "command failed; its aggregate waits for its retry (the claim expires if this could not be recorded)",
     );
   }

@@ -6,6 +6,7 @@
  * number of subscribers. Listeners must return at once: a wait only queues the result for its
  * reader (wait.ts), so a subscriber that reads slowly delays nobody else.
  */
+import { CoreCode } from "../core/errors.ts";
 import type { CommandResult } from "../core/stages.ts";
 
 export type ResultListener = (result: CommandResult) => void;
@@ -88,6 +89,12 @@ export class ResultBus {
 
   /** `own`: published here; a history starts only at a SENT this process published (it accepted the command). */
   private remember(result: CommandResult, own: boolean): void {
+    // A command set aside after failing too often may be retried by an operator, which replaces
+    // this answer in the store: from here on late subscribers read the store, never this copy.
+    if (result.errorCode === CoreCode.COMMAND_FAILED) {
+      this.history.delete(result.commandId);
+      return;
+    }
     const kept = this.history.get(result.commandId);
     if (kept) kept.push(result);
     else if (own && result.stage === "SENT" && result.scope === "STAGE" && this.historySize > 0) {

@@ -11,6 +11,7 @@ export const OpsCode = codes(
   "DATABASE_NOT_MIGRATED",
   "DEAD_LETTER_NOT_FOUND",
   "DEAD_LETTER_RETRY_FAILED",
+  "FAILED_COMMAND_NOT_FOUND",
   "UNKNOWN_PROCESSOR",
   "API_KEY_NOT_FOUND",
   "POSITION_NOT_FOUND",
@@ -36,6 +37,9 @@ export class DeadLetterNotFound extends withCode(OpsCode.DEAD_LETTER_NOT_FOUND) 
 
 /** Retrying a dead letter failed again; it stays dead. */
 export class RetryFailed extends withCode(OpsCode.DEAD_LETTER_RETRY_FAILED) {}
+
+/** No command set aside (FAILED) with that ID: never failed that often, re-queued already, or unknown. */
+export class FailedCommandNotFound extends withCode(OpsCode.FAILED_COMMAND_NOT_FOUND) {}
 
 /** No processor of that name. */
 export class UnknownProcessor extends withCode(OpsCode.UNKNOWN_PROCESSOR) {}

@@ -1,11 +1,14 @@
 /**
  * Which processors this process runs, when several processes share one PostgreSQL: each
  * processor under a lease (src/store/lease-store.ts), renewed at a third of its time to live,
- * spread over the live processes so that none holds more than its share (ceil(processors /
- * live processes)); a dead holder's leases are taken over once they expire. A lease this
- * process lost (renewal refused, or not renewed in time by its own clock) stops its runner at
- * once; the fence in each batch's transaction catches what this loop cannot see in time (a
- * process stalled past its time to live). On PGlite there is no lease: one process by nature.
+ * spread over the live processes in balanced shares (lease-shares.ts: floor(processors / live
+ * processes), one more for the first processes by owner name, so that none is left with nothing
+ * while another holds more than one); a dead holder's leases are taken over once they expire. A
+ * lease this process lost (renewal refused, or not renewed in time by its own clock) stops its
+ * runner at once; the fence in each batch's transaction catches what this loop cannot see in
+ * time (a process stalled past its time to live). The store is meant to sit on a connection of
+ * its own (src/store/lease-connection.ts), so that renewals never wait behind command traffic
+ * for a pooled connection. On PGlite there is no lease: one process by nature.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
@@ -13,6 +16,7 @@ import { LeaseLost } from "../core/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { HeldLease, LeaseStore } from "../store/lease-store.ts";
 import type { SqlExecutor } from "../store/sql.ts";
+import { leaseTargetOf } from "./lease-shares.ts";
 import type { RunnerFence } from "./runner.ts";
 
 export interface LeaseOptions {
@@ -33,6 +37,8 @@ interface Holding {
   epoch: bigint;
   /** performance.now() past which this process no longer counts on the lease (its own clock, conservative). */
   validUntil: number;
+  /** Over the share: its runner is finishing the batch in hand, then the lease is released. */
+  handingOver?: boolean;
 }
 
 export class RunnerLeases implements RunnerFence {
@@ -43,6 +49,14 @@ export class RunnerLeases implements RunnerFence {
   private ticking: Promise<void> = Promise.resolve();
   private paused = false;
   private failing = false;
+  /**
+   * Runners stopping (a lease handed over or lost), by processor: the lease loop does not wait
+   * for them (a batch in hand may itself wait for a pooled connection, and renewals must not),
+   * but does not start such a runner again before it stopped.
+   */
+  private readonly stopping = new Map<string, Promise<void>>();
+  /** Handovers under way (runner stopping, then the lease released): awaited by `release`. */
+  private readonly handovers = new Set<Promise<void>>();
 
   constructor(
     private readonly store: LeaseStore,
@@ -71,6 +85,7 @@ export class RunnerLeases implements RunnerFence {
   /** After the runners stopped: gives every lease up and leaves, so others take over at once. */
   async release(): Promise<void> {
     await this.pause();
+    await Promise.all([...this.stopping.values(), ...this.handovers]);
     for (const [processorId, holding] of this.held) {
       await this.store
         .release(this.owner, { processorId, epoch: holding.epoch })
@@ -115,29 +130,31 @@ export class RunnerLeases implements RunnerFence {
 
     // Leases this process's own clock already gave up (it stalled): never renew those.
     for (const [processorId, holding] of this.held) {
-      if (holding.validUntil <= asked) await this.lose(processorId, "not renewed in time");
+      if (holding.validUntil <= asked) this.lose(processorId, "not renewed in time");
     }
     const leases: HeldLease[] = [...this.held].map(([processorId, h]) => ({ processorId, epoch: h.epoch }));
     const kept = new Set((await this.store.renew(this.owner, leases, ttlMs)).map((l) => l.processorId));
     for (const lease of leases) {
-      if (kept.has(lease.processorId)) this.held.get(lease.processorId)!.validUntil = asked + ttlMs;
-      else await this.lose(lease.processorId, "taken over or expired");
+      // A handover may have ended (and released its lease) while the renewal was under way.
+      const holding = this.held.get(lease.processorId);
+      if (holding?.epoch !== lease.epoch) continue;
+      if (kept.has(lease.processorId)) holding.validUntil = asked + ttlMs;
+      else this.lose(lease.processorId, "taken over or expired");
     }
     if (this.failing) this.logger.info({ owner: this.owner }, "runner leases: renewing again");
     this.failing = false;
 
-    const share = Math.ceil(runners.processorIds.length / Math.max(1, live));
-    // Over the share (another process joined): hand the surplus over, runner first.
-    for (const processorId of [...this.held.keys()].slice(share)) {
-      const holding = this.held.get(processorId)!;
-      await runners.stopOne(processorId);
-      this.held.delete(processorId);
-      await this.store.release(this.owner, { processorId, epoch: holding.epoch });
-      this.logger.info({ processor: processorId, owner: this.owner, live }, "runner lease handed over");
-    }
+    // Every process computes every target from the same live list: they add up to exactly the
+    // processors, so while membership is stable nobody is over and nothing is free to take.
+    const share = leaseTargetOf(runners.processorIds.length, live, this.owner);
+    // Over the share (another process joined): hand the surplus over, runner first. Leases being
+    // handed over still count as held (and are renewed) until their runner has stopped.
+    const keeping = [...this.held].filter(([, holding]) => !holding.handingOver);
+    for (const [processorId, holding] of keeping.slice(share)) this.handOver(processorId, holding, live.length);
     // Under the share: take free or expired leases, in a random order so that processes
     // starting together do not all queue on the same rows.
-    for (const processorId of shuffle(runners.processorIds.filter((id) => !this.held.has(id)))) {
+    const free = runners.processorIds.filter((id) => !this.held.has(id) && !this.stopping.has(id));
+    for (const processorId of shuffle(free)) {
       if (this.held.size >= share) break;
       const lease = await this.store.acquire(this.owner, processorId, ttlMs);
       if (!lease) continue;
@@ -147,10 +164,38 @@ export class RunnerLeases implements RunnerFence {
     }
   }
 
-  private async lose(processorId: string, why: string): Promise<void> {
+  /** Its runner stops after the batch in hand (the fence refuses that batch if it is too late). */
+  private lose(processorId: string, why: string): void {
     this.held.delete(processorId);
-    await this.runners?.stopOne(processorId);
-    this.logger.warn({ processor: processorId, owner: this.owner }, `runner lease lost (${why}); runner stopped`);
+    void this.stopRunner(processorId);
+    this.logger.warn({ processor: processorId, owner: this.owner }, `runner lease lost (${why}); runner stopping`);
+  }
+
+  /** Stops the runner after the batch in hand, then releases the lease so a newcomer need not wait it out. */
+  private handOver(processorId: string, holding: Holding, live: number): void {
+    holding.handingOver = true;
+    const handover = this.stopRunner(processorId).then(async () => {
+      // Lost meanwhile (renewal refused): nothing left to release.
+      if (this.held.get(processorId) !== holding) return;
+      this.held.delete(processorId);
+      await this.store
+        .release(this.owner, { processorId, epoch: holding.epoch })
+        .catch((err: unknown) => this.logger.warn({ err, processor: processorId }, "releasing a lease failed"));
+      this.logger.info({ processor: processorId, owner: this.owner, live }, "runner lease handed over");
+    });
+    this.handovers.add(handover);
+    void handover.finally(() => this.handovers.delete(handover));
+  }
+
+  private stopRunner(processorId: string): Promise<void> {
+    const stop = (this.stopping.get(processorId) ?? Promise.resolve())
+      .then(() => this.runners?.stopOne(processorId))
+      .catch((err: unknown) => this.logger.warn({ err, processor: processorId }, "stopping a runner failed"))
+      .finally(() => {
+        if (this.stopping.get(processorId) === stop) this.stopping.delete(processorId);
+      });
+    this.stopping.set(processorId, stop);
+    return stop;
   }
 }
 

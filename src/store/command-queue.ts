@@ -8,7 +8,9 @@
  * - FIFO per aggregate survives a crash: a dead claimer's claim expires and the head is claimed
  *   again, still the head;
  * - a command that throws is held back (claimed_until, growing with its failures): it blocks
- *   only its own aggregate, the claim skips it and goes on with the others.
+ *   only its own aggregate, the claim skips it and goes on with the others;
+ * - a command that has thrown too often is set aside (status FAILED, kept with its last error,
+ *   never purged) so its aggregate moves on; an operator re-queues it (`requeue`) after a fix.
  * `FOR UPDATE SKIP LOCKED`: claimers running at once divide the heads between them instead of
  * queueing on one row. The claim is only a schedule: at-most-once stays with the DONE mark
  * (`CommandStore.markDoneMany`, `status = 'PENDING'`), and the stream version check stays the
@@ -18,6 +20,27 @@
  */
 import { COLUMNS, type CommandRow, type StoredCommand, toCommand } from "./command-store.ts";
 import type { SqlExecutor } from "./sql.ts";
+
+/** The give-up answer's function on its PROCESSED result: what `requeue` takes back. */
+export const GIVE_UP_PROCESSOR = "CommandQueue";
+
+/** A command set aside after too many failures, as an operator sees it. */
+export interface FailedCommand {
+  command: StoredCommand;
+  failures: number;
+  lastError: string | null;
+  /** When it was set aside. */
+  failedAt: Date | null;
+}
+
+type FailedRow = CommandRow & { failures: number; last_error: string | null; processed_at: Date | null };
+
+const toFailed = (r: FailedRow): FailedCommand => ({
+  command: toCommand(r),
+  failures: r.failures,
+  lastError: r.last_error,
+  failedAt: r.processed_at,
+});
 
 const secs = (ms: number) => ms / 1000;
 
@@ -94,6 +117,62 @@ export class CommandQueue {
       [commandId, owner, error, secs(backoff.baseMs), secs(backoff.maxMs)],
     );
     return rows[0]?.failures;
+  }
+
+  /**
+   * Sets the command aside (FAILED) once it has failed `maxFailures` times, in the caller's
+   * transaction (which stores its give-up answer): its aggregate's next command becomes the head.
+   * Undefined: not PENDING (done or set aside meanwhile), or not failed that often.
+   */
+  async setAside(tx: SqlExecutor, commandId: string, maxFailures: number): Promise<FailedCommand | undefined> {
+    const rows = await tx.query<FailedRow>(
+      `UPDATE commands SET status = 'FAILED', claimed_until = NULL, processed_at = now()
+        WHERE command_id = $1 AND status = 'PENDING' AND failures >= $2
+       RETURNING ${COLUMNS}, failures, last_error, processed_at`,
+      [commandId, maxFailures],
+    );
+    return rows[0] && toFailed(rows[0]);
+  }
+
+  /** The commands set aside, oldest first (at most `limit`). */
+  async failed(limit = 1_000): Promise<FailedCommand[]> {
+    const rows = await this.sql.query<FailedRow>(
+      `SELECT ${COLUMNS}, failures, last_error, processed_at FROM commands
+        WHERE status = 'FAILED' ORDER BY created_at, command_id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toFailed);
+  }
+
+  async failedOne(commandId: string): Promise<FailedCommand | undefined> {
+    const rows = await this.sql.query<FailedRow>(
+      `SELECT ${COLUMNS}, failures, last_error, processed_at FROM commands WHERE command_id = $1 AND status = 'FAILED'`,
+      [commandId],
+    );
+    return rows[0] && toFailed(rows[0]);
+  }
+
+  /**
+   * Puts a command set aside back in the queue with its failures reset, in the caller's
+   * transaction, and takes back its give-up answer (the command has not been processed: the next
+   * PROCESSED result is its real one). It is older than its aggregate's commands that went on
+   * meanwhile, so it is their head again at once; it is decided on the state they left. Its last
+   * error stays until it fails again. Undefined: no such command set aside.
+   */
+  async requeue(tx: SqlExecutor, commandId: string): Promise<StoredCommand | undefined> {
+    const rows = await tx.query<CommandRow>(
+      `UPDATE commands SET status = 'PENDING', failures = 0, claimed_by = NULL, claimed_until = NULL, processed_at = NULL
+        WHERE command_id = $1 AND status = 'FAILED'
+       RETURNING ${COLUMNS}`,
+      [commandId],
+    );
+    if (!rows[0]) return undefined;
+    await tx.query(
+      `DELETE FROM command_results
+        WHERE command_id = $1 AND stage = 'PROCESSED' AND function_kind = 'GATEWAY' AND processor_name = $2`,
+      [commandId, GIVE_UP_PROCESSOR],
+    );
+    return toCommand(rows[0]);
   }
 
   /** The process stops: its claims on commands not done are free at once, not left to expire. */

@@ -22,7 +22,8 @@ export interface StoredCommand {
   correlationId: string;
   causationId: string;
   isAsync: boolean;
-  status: "PENDING" | "DONE";
+  /** FAILED: set aside after too many failures (src/store/command-queue.ts), kept until an operator re-queues it. */
+  status: "PENDING" | "DONE" | "FAILED";
   createdAt: Date;
 }
 

@@ -29,6 +29,11 @@ export interface Database {
   prismaInSchema(schema: string): PrismaClient;
   /** The connection pool's use now (PGlite: its worker thread's one connection). */
   poolUse?(): PoolUse;
+  /**
+   * PostgreSQL: the pool's settings (URL, timeouts), so that a connection kept apart from the
+   * pool (the runner leases', lease-connection.ts) is opened alike. Holds the URL: never log it.
+   */
+  readonly connectionConfig?: pg.PoolConfig;
   close(): Promise<void>;
 }
 
@@ -50,6 +55,8 @@ export interface OpenDatabaseOptions {
    * hold its row locks and the xmin horizon, and every other process's runners wait behind them.
    */
   idleInTransactionTimeoutMs?: number;
+  /** PGlite only: start an empty data folder from this copy (`dumpDataDir`) instead of initdb (see pglite-thread.ts). */
+  pgliteCopy?: Blob;
 }
 
 export async function openDatabase(target: DatabaseTarget, options: OpenDatabaseOptions = {}): Promise<Database> {
@@ -58,7 +65,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     if (target.dataDir !== "memory://") mkdirSync(target.dataDir, { recursive: true });
     let thread: PgliteThread;
     try {
-      thread = await startPgliteThread(target.dataDir);
+      thread = await startPgliteThread(target.dataDir, options.pgliteCopy);
     } catch (error) {
       throw new StartupError(
         CoreCode.DATABASE_UNAVAILABLE,
@@ -88,7 +95,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
       `Cannot reach ${description} (${describeDriverError(error)}): check DATABASE_URL and that the server is running and accepts connections.`,
     );
   }
-  return onPool(target, description, pool, () => pool.end(), "postgres");
+  return { ...onPool(target, description, pool, () => pool.end(), "postgres"), connectionConfig: pool.options };
 }
 
 /** The raw SQL client and the Prisma clients over one pg pool; `end` closes what is under the pool. */

@@ -19,11 +19,11 @@ export class LeaseStore {
   constructor(private readonly sql: SqlExecutor) {}
 
   /**
-   * Says this process is alive for `ttlMs` more, forgets processes long gone, and returns how
-   * many processes are alive now (this one included).
+   * Says this process is alive for `ttlMs` more, forgets processes long gone, and returns the
+   * owners of the processes alive now (this one included; in no particular order).
    */
-  async heartbeat(owner: string, ttlMs: number): Promise<number> {
-    const rows = await this.sql.query<{ live: number }>(
+  async heartbeat(owner: string, ttlMs: number): Promise<string[]> {
+    const rows = await this.sql.query<{ owner: string }>(
       `WITH beat AS (
          INSERT INTO runner_processes (owner, expires_at) VALUES ($1, clock_timestamp() + make_interval(secs => $2))
          ON CONFLICT (owner) DO UPDATE SET expires_at = excluded.expires_at
@@ -31,11 +31,13 @@ export class LeaseStore {
        ), forgotten AS (
          DELETE FROM runner_processes WHERE expires_at < clock_timestamp() - make_interval(secs => $2 * 10)
        )
-       SELECT 1 + count(*)::int AS live FROM runner_processes
+       SELECT owner FROM beat
+       UNION ALL
+       SELECT owner FROM runner_processes
         WHERE expires_at > clock_timestamp() AND owner <> (SELECT owner FROM beat)`,
       [owner, ttl(ttlMs)],
     );
-    return rows[0]?.live ?? 1;
+    return rows.map((r) => r.owner);
   }
 
   /** Extends the leases still held (same owner, same epoch, not yet expired); returns those. */

@@ -24,6 +24,21 @@ export interface ProcessorLag {
   updatedAt: Date | null;
 }
 
+/** The shared command queue as `status` shows it (src/store/command-queue.ts). */
+export interface CommandQueueStatus {
+  /** PENDING commands (claimed or not: async, and synchronous ones not processed yet). */
+  pending: number;
+  /** PENDING commands under a live claim, by the process holding them. */
+  claimed: { holder: string; commands: number }[];
+  /** Age of the oldest PENDING command, on the database clock; 0 when none. */
+  oldestPendingSeconds: number;
+  /** PENDING commands whose processing threw at least once (the worst first, at most 10). */
+  failing: { commandId: string; aggregate: string; failures: number; lastError: string | null }[];
+  failingCount: number;
+  /** Commands set aside after COMMAND_MAX_FAILURES failures (status FAILED), waiting for an operator. */
+  givenUp: number;
+}
+
 export interface StoredDeadLetter {
   processorName: string;
   position: bigint;
@@ -126,6 +141,50 @@ export class OpsQueries {
          FROM commands WHERE status = 'PENDING' AND is_async`,
     );
     return { depth: Number(rows[0]?.depth ?? 0), oldestSeconds: Math.max(0, Number(rows[0]?.oldest ?? 0)) };
+  }
+
+  /** Where the shared command queue stands: a few aggregates over the PENDING and FAILED rows. */
+  async commandQueue(): Promise<CommandQueueStatus> {
+    const [totals] = await this.sql.query<{
+      pending: Int;
+      oldest: number | string | null;
+      failing: Int;
+      given_up: Int;
+    }>(
+      `SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,
+              extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING')) AS oldest,
+              count(*) FILTER (WHERE status = 'PENDING' AND failures > 0) AS failing,
+              count(*) FILTER (WHERE status = 'FAILED') AS given_up
+         FROM commands WHERE status IN ('PENDING', 'FAILED')`,
+    );
+    const claimed = await this.sql.query<{ holder: string; n: Int }>(
+      `SELECT claimed_by AS holder, count(*) AS n FROM commands
+        WHERE status = 'PENDING' AND claimed_by IS NOT NULL AND claimed_until > clock_timestamp()
+        GROUP BY claimed_by ORDER BY claimed_by`,
+    );
+    const failing = await this.sql.query<{
+      command_id: string;
+      aggregate_name: string;
+      aggregate_id: string;
+      failures: number;
+      last_error: string | null;
+    }>(
+      `SELECT command_id, aggregate_name, aggregate_id, failures, last_error FROM commands
+        WHERE status = 'PENDING' AND failures > 0 ORDER BY failures DESC, created_at LIMIT 10`,
+    );
+    return {
+      pending: Number(totals?.pending ?? 0),
+      claimed: claimed.map((r) => ({ holder: r.holder, commands: Number(r.n) })),
+      oldestPendingSeconds: Math.max(0, Number(totals?.oldest ?? 0)),
+      failing: failing.map((r) => ({
+        commandId: r.command_id,
+        aggregate: `${r.aggregate_name}/${r.aggregate_id}`,
+        failures: r.failures,
+        lastError: r.last_error,
+      })),
+      failingCount: Number(totals?.failing ?? 0),
+      givenUp: Number(totals?.given_up ?? 0),
+    };
   }
 
   async deadLetters(processorName?: string): Promise<StoredDeadLetter[]> {

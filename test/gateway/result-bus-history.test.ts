@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import type { CommandResult } from "../../src/core/stages.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
 
-const result = (commandId: string, stage: string, scope = "STAGE") =>
-  ({ id: `${commandId}-${stage}-${scope}`, commandId, correlationId: commandId, stage, scope }) as CommandResult;
+const result = (commandId: string, stage: string, scope = "STAGE", errorCode = "Ok") =>
+  ({ id: `${commandId}-${stage}-${scope}`, commandId, correlationId: commandId, stage, scope, errorCode }) as CommandResult;
 
 describe("ResultBus history", () => {
   it("keeps a command's results from its SENT on, published and delivered, in order", () => {
@@ -33,5 +33,14 @@ describe("ResultBus history", () => {
     expect(bus.recent("y")).toHaveLength(1);
     bus.recent("z")?.push(result("z", "FAKE"));
     expect(bus.recent("z")).toHaveLength(1);
+  });
+
+  it("forgets a command set aside with COMMAND_FAILED: a retry replaces that answer in the store", () => {
+    const bus = new ResultBus(10);
+    bus.publish([result("q", "SENT")]);
+    bus.publish([result("q", "PROCESSED", "STAGE", "COMMAND_FAILED")]);
+    expect(bus.recent("q")).toBeUndefined();
+    bus.publish([result("q", "PROCESSED")]);
+    expect(bus.recent("q")).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import { type App, createApp } from "../../src/app.ts";
 import { defineContext } from "../../src/core/context.ts";
 import { defineEventHandler } from "../../src/core/processors.ts";
 import { banking } from "../../src/domains/banking/index.ts";
+import { leaseTargetOf } from "../../src/runners/lease-shares.ts";
 import { openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { LeaseStore } from "../../src/store/lease-store.ts";
@@ -163,9 +164,12 @@ describe("runner leases across instances on one PostgreSQL", () => {
     }
     // A third instance joins: it gets its share, and instance 1 gives up exactly the surplus.
     await startInstance();
+    const live = [apps[1]!.leases!.owner, apps[2]!.leases!.owner];
     await waitUntil(
       "the newcomer holds its share",
-      () => apps[2]!.leases!.holding().length === Math.floor(ids.length / 2) && ids.every((id) => running(id) === 1),
+      () =>
+        apps[2]!.leases!.holding().length === leaseTargetOf(ids.length, live, live[1]!) &&
+        ids.every((id) => running(id) === 1),
       { timeoutMs: 30_000 },
     );
   });

@@ -1,13 +1,14 @@
 /**
  * Each test file gets fresh databases: an in-memory PGlite, and a new database on the test
- * PostgreSQL server (dropped afterwards). `engines` is what `describe.each` runs over.
+ * PostgreSQL server (dropped afterwards), both copies of the ones the global setup made
+ * (templates.ts). `engines` is what `describe.each` runs over.
  */
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { inject } from "vitest";
 import { type Database, openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
-import { migrate } from "../../src/store/migrations.ts";
 import { perSuite } from "./per-suite.ts";
 
 export const engines = ["pglite", "postgres"] as const;
@@ -18,13 +19,19 @@ export interface TestDatabase extends Database {
   url?: string;
 }
 
-/** A new, empty database on the test server; returns its URL and a drop function. */
-export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+/**
+ * A new database on the test server, empty or (`migrated`) a copy of the migrated template;
+ * returns its URL and a drop function.
+ */
+export async function createPostgresDatabase({ migrated = false } = {}): Promise<{
+  url: string;
+  drop: () => Promise<void>;
+}> {
   const serverUrl = inject("postgresUrl");
   const name = `stageline_test_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.query(`CREATE DATABASE ${name}${migrated ? ` TEMPLATE ${inject("postgresTemplate")}` : ""}`);
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
@@ -39,18 +46,29 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop: () 
   };
 }
 
+/** The PGlite copies' tarballs, read once per test file. */
+const pgliteCopies = new Map<string, Promise<Blob>>();
+const pgliteCopy = (file: string): Promise<Blob> => {
+  let copy = pgliteCopies.get(file);
+  if (!copy) {
+    copy = readFile(file).then((bytes) => new Blob([bytes]));
+    pgliteCopies.set(file, copy);
+  }
+  return copy;
+};
+
+/** A fresh database, migrated unless `migrate: false` says to leave it empty for the test to migrate. */
 export async function openTestDatabase(
   engine: TestEngine,
   options: { migrate?: boolean; poolSize?: number } = {},
 ): Promise<TestDatabase> {
+  const migrated = options.migrate !== false;
   if (engine === "pglite") {
-    const db = await openDatabase({ engine: "pglite", dataDir: "memory://" });
-    if (options.migrate !== false) await migrate(db.sql);
-    return db;
+    const copy = await pgliteCopy(inject(migrated ? "pgliteMigrated" : "pgliteEmpty"));
+    return openDatabase({ engine: "pglite", dataDir: "memory://" }, { pgliteCopy: copy });
   }
-  const { url, drop } = await createPostgresDatabase();
+  const { url, drop } = await createPostgresDatabase({ migrated });
   const db = await openDatabase(parseDatabaseUrl(url, ""), { poolSize: options.poolSize ?? 30 });
-  if (options.migrate !== false) await migrate(db.sql);
   return {
     ...db,
     url,

@@ -23,6 +23,7 @@ import { sqlState } from "../../store/sql.ts";
 import { ImportInvalid, NotMigrated, UsageError } from "../errors.ts";
 import { parseArgs, parsePosition } from "./args.ts";
 import { discardDeadLetter, retryDeadLetter, showDeadLetter, viewOf } from "./dead-letters.ts";
+import { failedCommandsCommands } from "./failed-commands.ts";
 import { exportLog, importLog } from "./log-transfer.ts";
 import { rebuildProjection } from "./rebuild.ts";
 import { replayProcessor } from "./replay.ts";
@@ -152,7 +153,8 @@ const commands: Record<string, Command> = {
   },
   status: {
     usage: "status [--json]",
-    describe: "every processor's checkpoint, lag and dead letters; the log head, async queue and migrations",
+    describe:
+      "every processor's checkpoint, lag and dead letters; the log head, the command queue (pending, claimed, failing, given up) and migrations",
     async run(args, io) {
       const { flags } = parseArgs(args, { boolean: ["json"] });
       await withDatabase(io, async (db) => {
@@ -299,6 +301,7 @@ const commands: Record<string, Command> = {
       );
     },
   },
+  ...failedCommandsCommands(withDatabase),
   ...securityCommands(withDatabase),
 };
 

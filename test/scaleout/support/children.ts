@@ -8,7 +8,6 @@ import { once } from "node:events";
 import { resolve } from "node:path";
 import { type Database, openDatabase } from "../../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../../src/store/database-url.ts";
-import { migrate } from "../../../src/store/migrations.ts";
 import { createPostgresDatabase } from "../../support/databases.ts";
 import { postToProcess } from "../../support/server-process.ts";
 
@@ -39,9 +38,8 @@ export interface ProbeDatabase {
 
 /** A fresh migrated PostgreSQL database with the table support/instance.ts's recorder writes. */
 export async function openProbeDatabase(): Promise<ProbeDatabase> {
-  const { url, drop } = await createPostgresDatabase();
+  const { url, drop } = await createPostgresDatabase({ migrated: true });
   const db = await openDatabase(parseDatabaseUrl(url, ""), { poolSize: 4 });
-  await migrate(db.sql);
   await db.sql.exec("CREATE TABLE handler_effects (position bigint NOT NULL, pid int NOT NULL)");
   return { url, db, drop };
 }

@@ -1,0 +1,209 @@
+/**
+ * A command the queue gives up on, on both engines (src/gateway/failed-commands.ts): a queued
+ * command whose processing throws (the worker's processor fails for its aggregate while the test
+ * says so: an error of the system, not a refusal) COMMAND_MAX_FAILURES times ends FAILED with a
+ * PROCESSED `COMMAND_FAILED` answer its waiter gets, the next command of its aggregate goes
+ * through, and the operator's retry (the CLI's, on PostgreSQL beside the running server) processes
+ * it once the failure is gone. `status` shows the queue: pending, claimed by whom, failing, given up.
+ * On PostgreSQL the waiter is on another instance than the worker (each with its own pool).
+ */
+import { PassThrough } from "node:stream";
+import { afterEach, describe, expect, it } from "vitest";
+import { type App, createApp } from "../../src/app.ts";
+import { type Config, loadConfig } from "../../src/config.ts";
+import { retryFailedCommand } from "../../src/gateway/failed-commands.ts";
+import { runCli } from "../../src/ops/cli/commands.ts";
+import { CommandQueue } from "../../src/store/command-queue.ts";
+import type { StoredCommand } from "../../src/store/command-store.ts";
+import { openDatabase } from "../../src/store/database.ts";
+import { parseDatabaseUrl } from "../../src/store/database-url.ts";
+import { OpsQueries } from "../../src/store/ops-queries.ts";
+import { engines, openTestDatabase, type TestDatabase, type TestEngine } from "../support/databases.ts";
+import { waitUntil } from "../support/eventually.ts";
+import { append, TAPE_SQL, tapes } from "./support/tape.ts";
+
+const MAX_FAILURES = 3;
+
+const config: Config = {
+  ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent" }),
+  port: 0,
+  host: "127.0.0.1",
+  claimTtlMs: 1_000,
+  commandMaxFailures: MAX_FAILURES,
+  runner: { batchSize: 100, pollMs: 50, maxAttempts: 3, onPoison: "dead-letter" },
+  scaleOut: { leaseTtlMs: 1_000, signals: "notify" },
+};
+
+describe.each(engines)("a command the queue gives up on, on %s", (engine: TestEngine) => {
+  let db: TestDatabase;
+  let apps: App[] = [];
+
+  afterEach(async () => {
+    for (const app of apps) {
+      await app.stop().catch(() => undefined);
+      if (app.db !== db) await app.db.close().catch(() => undefined);
+    }
+    apps = [];
+    await db?.close();
+  });
+
+  async function instance(worker: boolean): Promise<App> {
+    const database = engine === "postgres" ? await openDatabase(parseDatabaseUrl(db.url!, ""), { poolSize: 6 }) : db;
+    const app = await createApp({ config, database, contexts: [tapes] });
+    if (worker) await app.start();
+    apps.push(app);
+    return app;
+  }
+
+  /** The worker's processor throws for one command (tape, number) while `broken.now` holds. */
+  function breakProcessing(app: App, tape: string, n: number): { now: boolean; attempts: number } {
+    const broken = { now: true, attempts: 0 };
+    const process = app.processor.process.bind(app.processor);
+    app.processor.process = async (command: StoredCommand) => {
+      if (broken.now && command.aggregateId === tape && command.data.n === n) {
+        broken.attempts++;
+        throw new Error("the disk holding this aggregate is full");
+      }
+      return process(command);
+    };
+    return broken;
+  }
+
+  const numbers = async (tape: string) => (await db.sql.query<{ n: number }>(TAPE_SQL, [tape])).map((r) => r.n);
+  const row = async (commandId: string) =>
+    (
+      await db.sql.query<{ status: string; failures: number; last_error: string | null }>(
+        "SELECT status, failures, last_error FROM commands WHERE command_id = $1",
+        [commandId],
+      )
+    )[0]!;
+
+  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = "";
+    let err = "";
+    stdout.on("data", (chunk) => {
+      out += chunk;
+    });
+    stderr.on("data", (chunk) => {
+      err += chunk;
+    });
+    const env = { NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: db.url! };
+    const code = await runCli(argv, { stdout, stderr, stdin: new PassThrough(), env, contexts: [tapes] });
+    return { code, out, err };
+  }
+
+  it("ends FAILED with a COMMAND_FAILED answer after its failures; the aggregate goes on; a retry processes it once fixed", {
+    timeout: 120_000,
+  }, async () => {
+    db = await openTestDatabase(engine);
+    // PostgreSQL: the waiter's instance runs no worker; the answer comes from the other process.
+    const sender = engine === "postgres" ? await instance(false) : await instance(true);
+    const worker = engine === "postgres" ? await instance(true) : sender;
+    const broken = breakProcessing(worker, "sick", 1);
+
+    const first = await sender.gateway.sendAndWait(append("sick", 1), { stage: "SENT" });
+    const second = await sender.gateway.sendAndWait(append("sick", 2), { stage: "SENT" });
+    await sender.gateway.sendAndWait(append("well", 1), { stage: "SENT" });
+
+    const answer = await sender.gateway.waitFor("t", first.commandId, { stage: "PROCESSED", timeoutMs: 60_000 });
+    expect(answer).toMatchObject({ stage: "PROCESSED", succeeded: false, errorCode: "COMMAND_FAILED" });
+    expect(broken.attempts).toBe(MAX_FAILURES);
+    expect(await row(first.commandId)).toEqual({
+      status: "FAILED",
+      failures: MAX_FAILURES,
+      last_error: "the disk holding this aggregate is full",
+    });
+    // A later stage answers the same failure, as for a refused command.
+    const later = await sender.gateway.waitFor("t", first.commandId, { stage: "PROJECTED", timeoutMs: 10_000 });
+    expect(later).toMatchObject({ succeeded: false, errorCode: "COMMAND_FAILED" });
+
+    // The next command of the aggregate was not held back by it.
+    const next = await sender.gateway.waitFor("t", second.commandId, { stage: "PROCESSED", timeoutMs: 60_000 });
+    expect(next).toMatchObject({ succeeded: true, errorCode: "Ok" });
+    await waitUntil("the well tape processed", async () => (await numbers("well")).length === 1, { timeoutMs: 30_000 });
+    expect(await numbers("sick")).toEqual([2]);
+
+    // status: nothing pending, one given up.
+    const status = await new OpsQueries(db.sql).commandQueue();
+    expect(status).toMatchObject({ pending: 0, failingCount: 0, givenUp: 1, claimed: [] });
+
+    // The failure is fixed; the operator lists the command and retries it: processed once, on
+    // the state its aggregate is at now.
+    broken.now = false;
+    if (engine === "postgres") {
+      const list = await cli("failed-commands", "list", "--json");
+      expect(list.code).toBe(0);
+      expect(JSON.parse(list.out)).toEqual([
+        expect.objectContaining({ commandId: first.commandId, aggregate: "Tape/sick", failures: MAX_FAILURES }),
+      ]);
+      const table = await cli("status");
+      expect(table.out).toContain("1 given up");
+      const retried = await cli("failed-commands", "retry", first.commandId);
+      expect(retried.err).toBe("");
+      expect(retried.code).toBe(0);
+      const again = await cli("failed-commands", "retry", first.commandId);
+      expect(again.code).toBe(1);
+      expect(again.err).toContain("FAILED_COMMAND_NOT_FOUND");
+    } else {
+      await retryFailedCommand({ sql: db.sql, queue: new CommandQueue(db.sql) }, first.commandId);
+      await expect(
+        retryFailedCommand({ sql: db.sql, queue: new CommandQueue(db.sql) }, first.commandId),
+      ).rejects.toMatchObject({ code: "FAILED_COMMAND_NOT_FOUND" });
+    }
+    await waitUntil("the retried command processed", async () => (await numbers("sick")).length === 2, {
+      timeoutMs: 30_000,
+    });
+    expect(await numbers("sick")).toEqual([2, 1]);
+    expect(await row(first.commandId)).toMatchObject({ status: "DONE", failures: 0 });
+    const results = await db.sql.query<{ stage: string; succeeded: boolean; error_code: string }>(
+      "SELECT stage, succeeded, error_code FROM command_results WHERE command_id = $1 AND stage = 'PROCESSED'",
+      [first.commandId],
+    );
+    // The give-up answer was taken back with the retry: the one PROCESSED result is the real one.
+    expect(results).toEqual([{ stage: "PROCESSED", succeeded: true, error_code: "Ok" }]);
+    expect(broken.attempts).toBe(MAX_FAILURES);
+  });
+
+  it("status shows the pending, the claimed by holder, the oldest age, the failing and the given up", {
+    timeout: 60_000,
+  }, async () => {
+    db = await openTestDatabase(engine);
+    // Accepts only: nothing is processed, the rows are set by hand as workers would leave them.
+    const sender = await instance(false);
+    const sent: string[] = [];
+    for (const [tape, n] of [
+      ["a", 1],
+      ["b", 1],
+      ["c", 1],
+      ["d", 1],
+    ] as const) {
+      sent.push((await sender.gateway.sendAndWait(append(tape, n), { stage: "SENT" })).commandId);
+    }
+    await db.sql.query(`UPDATE commands SET created_at = now() - interval '90 seconds' WHERE command_id = $1`, [
+      sent[0],
+    ]);
+    await db.sql.query(
+      `UPDATE commands SET claimed_by = 'host:1:x', claimed_until = clock_timestamp() + interval '1 hour'
+        WHERE command_id = ANY($1::uuid[])`,
+      [[sent[0], sent[1]]],
+    );
+    await db.sql.query(
+      `UPDATE commands SET failures = 4, last_error = 'connection reset', claimed_until = clock_timestamp() + interval '1 hour'
+        WHERE command_id = $1`,
+      [sent[2]],
+    );
+    await db.sql.query(`UPDATE commands SET status = 'FAILED', failures = 10 WHERE command_id = $1`, [sent[3]]);
+
+    const status = await new OpsQueries(db.sql).commandQueue();
+    expect(status).toMatchObject({
+      pending: 3,
+      claimed: [{ holder: "host:1:x", commands: 2 }],
+      failing: [{ commandId: sent[2], aggregate: "Tape/c", failures: 4, lastError: "connection reset" }],
+      failingCount: 1,
+      givenUp: 1,
+    });
+    expect(status.oldestPendingSeconds).toBeGreaterThanOrEqual(90);
+  });
+});
