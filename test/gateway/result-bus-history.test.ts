@@ -8,7 +8,14 @@ import type { CommandResult } from "../../src/core/stages.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
 
 const result = (commandId: string, stage: string, scope = "STAGE", errorCode = "Ok") =>
-  ({ id: `${commandId}-${stage}-${scope}`, commandId, correlationId: commandId, stage, scope, errorCode }) as CommandResult;
+  ({
+    id: `${commandId}-${stage}-${scope}`,
+    commandId,
+    correlationId: commandId,
+    stage,
+    scope,
+    errorCode,
+  }) as CommandResult;
 
 describe("ResultBus history", () => {
   it("keeps a command's results from its SENT on, published and delivered, in order", () => {
