@@ -26,6 +26,11 @@ export interface FanOutResult {
   /** Signals at or after PROCESSED delivered to subscribers. */
   delivered: number;
   errors: number;
+  /** Errors by their `extensions.code` (OVERLOADED, UNAVAILABLE, …; `other` without one). */
+  errorCodes: Record<string, number>;
+  /** Sends again after OVERLOADED (with --retry-overloaded): how many, and commands stored after one. */
+  retries: number;
+  storedAfterRetry: number;
   firstError?: string;
   /** ms from append (PROCESSED signal time) to delivery, one per delivered signal. */
   latencies: number[];
@@ -45,14 +50,43 @@ function first<T>(client: Client, query: string, variables: Record<string, unkno
       { query, variables },
       {
         next: (r) => {
-          if (r.errors?.length) reject(new Error(r.errors.map((e) => e.message).join("; ")));
-          else value = r.data as T;
+          if (r.errors?.length) {
+            const error = new Error(r.errors.map((e) => e.message).join("; "));
+            const extensions = r.errors[0]?.extensions;
+            reject(Object.assign(error, { code: extensions?.code, retryAfterMs: extensions?.retryAfterMs }));
+          } else value = r.data as T;
         },
         error: (e) => reject(e instanceof Error ? e : new Error(JSON.stringify(e))),
         complete: () => (value === undefined ? reject(new Error("no data")) : resolve(value)),
       },
     );
   });
+}
+
+/**
+ * Sends the deposit; an OVERLOADED answer (nothing stored) is sent again up to `retries` times,
+ * after its `retryAfterMs` with jitter (half to one and a half of it), as a well-behaved client
+ * would.
+ */
+async function sendRetrying(
+  client: Client,
+  id: string,
+  retries: number,
+  result: FanOutResult,
+): Promise<{ deposit: { commandId: string } }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const sent = await first<{ deposit: { commandId: string } }>(client, SEND, { id });
+      if (attempt > 0) result.storedAfterRetry++;
+      return sent;
+    } catch (error) {
+      const { code, retryAfterMs } = error as { code?: unknown; retryAfterMs?: unknown };
+      if (code !== "OVERLOADED" || attempt >= retries) throw error;
+      result.retries++;
+      const pause = (Number(retryAfterMs) || 1_000) * (0.5 + Math.random());
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
 }
 
 serve({
@@ -80,11 +114,14 @@ serve({
     });
     return { subscribers: clients.length };
   },
-  run: async (args: { startAt: number; spreadMs: number }): Promise<FanOutResult> => {
+  run: async (args: { startAt: number; spreadMs: number; retryOverloaded?: number }): Promise<FanOutResult> => {
     const result: FanOutResult = {
       subscribers: clients.length,
       delivered: 0,
       errors: 0,
+      errorCodes: {},
+      retries: 0,
+      storedAfterRetry: 0,
       latencies: [],
       byStage: {},
       firstSendAt: Number.POSITIVE_INFINITY,
@@ -96,7 +133,7 @@ serve({
         await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
         try {
           result.firstSendAt = Math.min(result.firstSendAt, Date.now());
-          const sent = await first<{ deposit: { commandId: string } }>(client, SEND, { id: ids[i] });
+          const sent = await sendRetrying(client, ids[i]!, args.retryOverloaded ?? 0, result);
           const received: { signal: Signal; at: number }[] = [];
           await new Promise<void>((resolve, reject) => {
             client.subscribe<{ commandResults: Signal }>(
@@ -123,6 +160,8 @@ serve({
           }
         } catch (error) {
           result.errors++;
+          const code = String((error as { code?: unknown }).code ?? "other");
+          result.errorCodes[code] = (result.errorCodes[code] ?? 0) + 1;
           result.firstError ??= error instanceof Error ? error.message : String(error);
         }
       }),

@@ -2,7 +2,8 @@
  * `npm run bench -- [--quick] [--rounds N] [--duration S] [--warmup S] [--clients 1,8,32,128]
  *   [--soak S] [--catchup-events N] [--subscribers N] [--spread S] [--engines postgres,durable,pglite]
  *   [--saga-load S]
- *   [--no-emmett] [--profile [--profile-clients N]] [--only cells,saga,soak,fanout,catchup] [--scaleout]`
+ *   [--no-emmett] [--profile [--profile-clients N]] [--only cells,saga,soak,fanout,catchup] [--scaleout]
+ *   [--retry-overloaded N]`
  * `BENCH_DATABASE_URL=postgres://…` benchmarks an existing server instead of the embedded one
  * (it must allow CREATE DATABASE; the bench's databases are dropped afterwards).
  */
@@ -31,6 +32,8 @@ export interface BenchOptions {
   only: Set<string>;
   /** Only the scale-out figures (bench/scaleout.ts): several processes on one PostgreSQL. */
   scaleout: boolean;
+  /** Fan-out clients send a command answered OVERLOADED again, up to this many times, after its retryAfterMs (0: never). */
+  retryOverloaded: number;
 }
 
 /** The parts of a run that `--only` can pick. */
@@ -72,6 +75,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "profile-clients",
     "only",
     "scaleout",
+    "retry-overloaded",
   ];
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`Unknown option --${name}`);
   const engines = (flags.get("engines") ?? "postgres,durable,pglite").split(",");
@@ -99,5 +103,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     clientProcesses: num("client-processes", 2, 2),
     only: new Set((flags.get("only") ?? PARTS.join(",")).split(",")),
     scaleout: flags.has("scaleout"),
+    retryOverloaded: num("retry-overloaded", 0, 0),
   };
 }

@@ -31,6 +31,11 @@ export interface FanOutData {
   spreadMs: number;
   delivered: number;
   errors: number;
+  /** Errors by code (OVERLOADED: refused by admission, nothing stored; UNAVAILABLE: the pool's wait ran out). */
+  errorCodes?: Record<string, number>;
+  /** With --retry-overloaded: OVERLOADED answers sent again, and commands stored after a retry. */
+  retries?: number;
+  storedAfterRetry?: number;
   firstError?: string;
   latencies: number[];
   elapsedMs: number;

@@ -326,7 +326,11 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
       );
       for (const spreadMs of [0, options.spreadMs]) {
         const startAt = Date.now() + 500;
-        const results = await Promise.all(fanOut.map((f) => f.call<FanOutResult>("run", { startAt, spreadMs })));
+        const results = await Promise.all(
+          fanOut.map((f) =>
+            f.call<FanOutResult>("run", { startAt, spreadMs, retryOverloaded: options.retryOverloaded }),
+          ),
+        );
         await server.call("settle", {});
         const data: FanOutData = {
           engine,
@@ -334,6 +338,8 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
           spreadMs,
           delivered: 0,
           errors: 0,
+          errorCodes: {},
+          ...(options.retryOverloaded ? { retries: 0, storedAfterRetry: 0 } : {}),
           latencies: [],
           elapsedMs: 0,
         };
@@ -342,6 +348,13 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
         for (const r of results) {
           data.delivered += r.delivered;
           data.errors += r.errors;
+          if (options.retryOverloaded) {
+            data.retries! += r.retries;
+            data.storedAfterRetry! += r.storedAfterRetry;
+          }
+          for (const [code, n] of Object.entries(r.errorCodes ?? {})) {
+            data.errorCodes![code] = (data.errorCodes![code] ?? 0) + n;
+          }
           data.firstError ??= r.firstError;
           for (const l of r.latencies) data.latencies.push(l);
         }
@@ -356,7 +369,7 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
         );
         run.fanOuts.push(data);
         log(
-          `${engine} fan-out spread ${spreadMs} ms: ${data.delivered} signals in ${data.elapsedMs} ms, p99 ${percentiles(data.latencies).p99.toFixed(1)} ms${data.errors ? `, errors ${data.errors}: ${data.firstError}` : ""}`,
+          `${engine} fan-out spread ${spreadMs} ms: ${data.delivered} signals in ${data.elapsedMs} ms, p99 ${percentiles(data.latencies).p99.toFixed(1)} ms${data.errors ? `, errors ${data.errors} ${JSON.stringify(data.errorCodes)}: ${data.firstError}` : ""}${options.retryOverloaded ? `, ${data.retries} retries after OVERLOADED, ${data.storedAfterRetry} commands stored after one` : ""}`,
         );
       }
       await Promise.all(fanOut.map((f) => f.call("close")));

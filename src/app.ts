@@ -20,6 +20,8 @@ import { CoreCode, InvalidTenant, ReadNotReady } from "./core/errors.ts";
 import { positionTokens } from "./core/position-token.ts";
 import { Registry } from "./core/registry.ts";
 import { contexts as defaultContexts } from "./domains/index.ts";
+import { Admission, defaultMaxInFlight } from "./gateway/admission.ts";
+import { shedLog } from "./gateway/admission-log.ts";
 import { AggregateProcessor } from "./gateway/aggregate-processor.ts";
 import { CommandWorker } from "./gateway/command-worker.ts";
 import { CrossProcessSignals } from "./gateway/cross-process-signals.ts";
@@ -65,6 +67,8 @@ export interface App {
   db: Database;
   registry: Registry;
   gateway: CommandGateway;
+  /** Bounds the client commands doing storage work at once (OVERLOADED past it). */
+  admission: Admission;
   events: EventLog;
   runners: RunnerSet;
   /** PostgreSQL: the runner leases this process holds (absent on PGlite: one process). */
@@ -146,8 +150,19 @@ export async function createApp(options: AppOptions): Promise<App> {
       ...(leases ? { owner: leases.owner } : {}),
     },
   );
+  // Client commands beyond what the pool can serve are refused with OVERLOADED (admission.ts).
+  const admission = new Admission(
+    {
+      maxInFlight:
+        config.admission.maxInFlight ??
+        defaultMaxInFlight(db.poolUse?.().max ?? config.poolSize, config.commitGroup.maxCommands),
+      maxQueued: config.admission.maxQueued,
+      maxQueueWaitMs: config.admission.maxQueueWaitMs,
+    },
+    shedLog(logger),
+  );
   const gateway = new CommandGateway(
-    { registry, commands, results, bus, processor, logger, onQueued: () => worker.notify() },
+    { registry, commands, results, bus, processor, logger, onQueued: () => worker.notify(), admission },
     { processing: config.processing, waitTimeoutMs: config.waitTimeoutMs, waitPollMs: config.waitPollMs },
   );
 
@@ -280,6 +295,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     bus,
     logger,
     poolUse: db.poolUse,
+    admission: () => admission.use(),
     guard: opsGuard(authenticator, {
       metricsToken: config.security.opsMetricsToken,
       adminRole: config.security.adminRole,
@@ -302,6 +318,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     db,
     registry,
     gateway,
+    admission,
     events,
     runners,
     leases,

@@ -34,6 +34,12 @@ const schema = z.object({
   COMMIT_GROUP_MAX_COMMANDS: int(100, 1),
   COMMIT_GROUP_CONCURRENCY: int(1, 1),
   AGGREGATE_CACHE_SIZE: int(10_000, 0),
+  // Admission control (src/gateway/admission.ts): commands doing storage work at once (absent:
+  // 10 per pool connection, at least a group commit's), and the queue behind them; past either, OVERLOADED. A queue wait
+  // as long as a query may wait for a pool connection (openDatabase's connect timeout).
+  COMMAND_ADMISSION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).optional(),
+  COMMAND_ADMISSION_QUEUE: int(1_000, 0),
+  COMMAND_ADMISSION_QUEUE_WAIT_MS: int(5_000, 1),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
   RETENTION_HOURS: int(24, 1),
   READ_YOUR_WRITES_TIMEOUT_MS: int(2_000, 1),
@@ -98,6 +104,11 @@ export interface Config {
   commitGroup: { maxCommands: number; concurrency: number };
   /** Aggregates whose state is kept in memory between commands (0: load every time). */
   aggregateCacheSize: number;
+  /**
+   * Admission control: commands doing storage work at once (absent: derived from the pool's
+   * size), commands queued behind them, and the longest queue wait; past either, OVERLOADED.
+   */
+  admission: { maxInFlight?: number; maxQueued: number; maxQueueWaitMs: number };
   /** SIGTERM: the longest a graceful stop may take before the process exits anyway. */
   shutdownTimeoutMs: number;
   retentionMs: number;
@@ -173,6 +184,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     commandMaxFailures: e.COMMAND_MAX_FAILURES,
     commitGroup: { maxCommands: e.COMMIT_GROUP_MAX_COMMANDS, concurrency: e.COMMIT_GROUP_CONCURRENCY },
     aggregateCacheSize: e.AGGREGATE_CACHE_SIZE,
+    admission: {
+      ...(e.COMMAND_ADMISSION_MAX_IN_FLIGHT !== undefined ? { maxInFlight: e.COMMAND_ADMISSION_MAX_IN_FLIGHT } : {}),
+      maxQueued: e.COMMAND_ADMISSION_QUEUE,
+      maxQueueWaitMs: e.COMMAND_ADMISSION_QUEUE_WAIT_MS,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionMs: e.RETENTION_HOURS * 3_600_000,
     readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,

@@ -34,6 +34,7 @@ export const CoreCode = codes(
   "INVALID_POSITION",
   "INVALID_TENANT",
   "UNAVAILABLE",
+  "OVERLOADED",
   // History
   "UNKNOWN_AGGREGATE",
   "INVALID_PAGE",
@@ -158,6 +159,23 @@ export class CommandNotFound extends StagelineError<"COMMAND_NOT_FOUND"> {
 
 /** The database cannot be reached right now; the request may be retried. */
 export class Unavailable extends withCode(CoreCode.UNAVAILABLE) {}
+
+/**
+ * The gateway has more commands waiting for the database than it admits (its queue is full, or
+ * the command waited there past the limit): nothing was stored, and the same request may be sent
+ * again after about `retryAfterMs` (with the same requestId, it cannot be applied twice).
+ */
+export class Overloaded extends StagelineError<"OVERLOADED"> {
+  constructor(
+    readonly retryAfterMs: number,
+    readonly reason: "queue_full" | "queue_wait",
+  ) {
+    super(
+      CoreCode.OVERLOADED,
+      `Too many commands at once (${reason === "queue_full" ? "the admission queue is full" : "waited too long for admission"}); nothing was stored: retry in about ${retryAfterMs} ms`,
+    );
+  }
+}
 
 /** An event's data does not match its declared schema. */
 export class InvalidEvent extends withCode(CoreCode.EVENT_INVALID) {}

@@ -20,6 +20,7 @@ import { inSendScope } from "../ops/command-scope.ts";
 import type { CommandStore, StoredCommand } from "../store/command-store.ts";
 import type { ResultStore } from "../store/result-store.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
+import type { Admission, Release } from "./admission.ts";
 import type { AggregateProcessor } from "./aggregate-processor.ts";
 import { payloadHash } from "./payload-hash.ts";
 import { RecentCommands } from "./recent-commands.ts";
@@ -91,6 +92,13 @@ export class CommandGateway {
       logger: Logger;
       /** Told when an asynchronous command was queued, so a worker looks at once. */
       onQueued?: () => void;
+      /**
+       * Bounds the commands doing storage work at once (admission.ts); absent: unbounded. A
+       * client's command holds its place from its acceptance to the end of its processing here
+       * (an asynchronous one: to its acceptance; the worker bounds the rest). Sagas' commands
+       * pass: their runner bounds them (SAGA_CONCURRENCY), and a refusal would park the event.
+       */
+      admission?: Admission;
     },
     private readonly options: GatewayOptions,
   ) {
@@ -105,6 +113,11 @@ export class CommandGateway {
 
   /** `send` once the command is built: inside its log context and trace span (src/ops). */
   private async sendPrepared(command: Omit<StoredCommand, "status" | "createdAt">, wait: Wait): Promise<Sent> {
+    // Refused here (OVERLOADED) before anything is stored or listened to.
+    const admission = this.deps.admission;
+    const release: Release = admission && !isInternalRequestId(command.requestId) ? await admission.enter() : () => {};
+    // Handed to the background processing when there is one, else given back on the way out.
+    let releaseOnReturn = true;
     // Listening before the command is stored: every result of it this process publishes is
     // seen, so the wait reads nothing from the store (wait.ts).
     const results = this.wait(command.commandId, wait, true);
@@ -135,11 +148,16 @@ export class CommandGateway {
       this.recent.add(command.commandId, command.tenantId);
       this.deps.bus.publish([sentResult(command, outcome.sentResultId, outcome.sentAt)]);
       if (command.isAsync) this.deps.onQueued?.();
-      else this.processInBackground(outcome.command);
+      else {
+        this.processInBackground(outcome.command, release);
+        releaseOnReturn = false;
+      }
       return { commandId: command.commandId, duplicate: false, results };
     } catch (error) {
       await results.return(undefined);
       throw error;
+    } finally {
+      if (releaseOnReturn) release();
     }
   }
 
@@ -195,7 +213,7 @@ export class CommandGateway {
     });
   }
 
-  private processInBackground(command: StoredCommand): void {
+  private processInBackground(command: StoredCommand, release: Release): void {
     const task = this.deps.processor.process(command).catch((error: unknown) => {
       // Left PENDING: the worker retries it. A lost database ends the waits at once (the client
       // may retry with the same requestId); anything else leaves them to their timeout.
@@ -209,6 +227,7 @@ export class CommandGateway {
         );
       }
     });
+    void task.finally(release);
     this.track(task);
   }
 

@@ -4,10 +4,10 @@
  * or a document refused before any resolver runs, set here or by Yoga and graphql-js, named so
  * that docs/bad-input.md can be checked against them). Anything else is left to Yoga's masking
  * (a generic message in production), except a lost database connection, which becomes
- * UNAVAILABLE: a client may retry it.
+ * UNAVAILABLE: a client may retry it. OVERLOADED carries its retry hint (`retryAfterMs`).
  */
 import { GraphQLError } from "graphql";
-import { CoreCode, codes, StagelineError, ValidationFailed, withCode } from "../core/errors.ts";
+import { CoreCode, codes, Overloaded, StagelineError, ValidationFailed, withCode } from "../core/errors.ts";
 import { isDatabaseUnavailable } from "../store/unavailable.ts";
 
 export const GraphQLCode = codes(
@@ -39,6 +39,11 @@ export function toGraphQLError(error: unknown): unknown {
   if (error instanceof ValidationFailed) {
     return new GraphQLError(error.message, {
       extensions: { code: error.code, bindingErrors: error.bindingErrors },
+    });
+  }
+  if (error instanceof Overloaded) {
+    return new GraphQLError(error.message, {
+      extensions: { code: error.code, reason: error.reason, retryAfterMs: error.retryAfterMs },
     });
   }
   if (error instanceof StagelineError) return new GraphQLError(error.message, { extensions: { code: error.code } });

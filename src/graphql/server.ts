@@ -24,6 +24,7 @@ import { InFlightRequests } from "./plugins/in-flight.ts";
 import { useIntrospectionSwitch } from "./plugins/introspection.ts";
 import { useLiveSubscriptions } from "./plugins/live-subscriptions.ts";
 import { yogaLogging } from "./plugins/logging.ts";
+import { useOverloadStatus } from "./plugins/overload-status.ts";
 import { keepTypedErrors, useStableErrorCodes } from "./plugins/stable-errors.ts";
 import { contextOrBadRequest } from "./plugins/tenant-context.ts";
 import { serveWebSockets } from "./plugins/ws-server.ts";
@@ -95,6 +96,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       // Looked up when a subscription starts: the HTTP server is made below.
       useLiveSubscriptions(() => liveSubscriptionsOf(httpServer)),
       useStableErrorCodes(),
+      useOverloadStatus(),
       ...queryLimitPlugins(options.queryLimits),
     ],
     context: async ({ request }) => {

@@ -11,6 +11,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { AuthCode } from "../auth/errors.ts";
 import type { Registry } from "../core/registry.ts";
+import type { AdmissionUse } from "../gateway/admission.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import { GraphQLCode } from "../graphql/errors.ts";
 import { type Logger, withLogContext } from "../logger.ts";
@@ -41,6 +42,8 @@ export interface OpsDeps {
   logger: Logger;
   /** The database pool's use, for /metrics (PostgreSQL only). */
   poolUse?: () => PoolUse;
+  /** The command admission stage's use, for /metrics. */
+  admission?: () => AdmissionUse;
   /** With authentication on: may this Authorization header read /ready and /metrics? (src/auth/ops-guard.ts) */
   guard?: (authorization: string | undefined) => Promise<boolean>;
 }
@@ -62,6 +65,7 @@ export function attachOperations(deps: OpsDeps): Operations {
         bus: deps.bus,
         logger,
         poolUse: deps.poolUse,
+        admission: deps.admission,
         timeoutMs: config.probeTimeoutMs,
         subscriptions: liveSubscriptionsOf(httpServer),
       })

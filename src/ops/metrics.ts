@@ -11,6 +11,7 @@
 import client from "prom-client";
 import type { Registry as ProcessorRegistry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
+import type { AdmissionUse, ShedReason } from "../gateway/admission.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
 import type { Logger } from "../logger.ts";
 import type { RunnerSet } from "../runners/runner-set.ts";
@@ -28,6 +29,8 @@ export interface MetricsDeps {
   logger: Logger;
   /** The database pool's use (PostgreSQL only). */
   poolUse?: () => PoolUse;
+  /** The command admission stage's use (src/gateway/admission.ts). */
+  admission?: () => AdmissionUse;
   /** Longest a scrape waits for the database. */
   timeoutMs: number;
   /** The subscriptions the GraphQL server runs now. */
@@ -143,6 +146,7 @@ export class StagelineMetrics {
         },
       });
     }
+    if (deps.admission) this.admissionMetrics(deps.admission, registers);
     // The plain gauges, set by `apply` (the database's) or by `scrape`.
     const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
       new client.Gauge<L>({ name, help, labelNames, registers });
@@ -206,6 +210,50 @@ export class StagelineMetrics {
       );
     }
     this.refresh = singleFlight(() => this.readDatabase());
+  }
+
+  /**
+   * Commands in flight and queued at the admission stage, read at scrape time, and the
+   * OVERLOADED answers by reason (queue_full: refused on arrival; queue_wait: waited too long).
+   */
+  private admissionMetrics(admission: () => AdmissionUse, registers: client.Registry[]): void {
+    const commands: client.Gauge<"state"> = new client.Gauge({
+      name: "stageline_command_admission",
+      help: "Client commands at the admission stage: doing storage work (in_flight) and waiting for a place (queued)",
+      labelNames: ["state"],
+      registers,
+      collect: () => {
+        const use = admission();
+        commands.set({ state: "in_flight" }, use.inFlight);
+        commands.set({ state: "queued" }, use.queued);
+      },
+    });
+    const limits: client.Gauge<"limit"> = new client.Gauge({
+      name: "stageline_command_admission_limit",
+      help: "The admission stage's bounds: COMMAND_ADMISSION_MAX_IN_FLIGHT (in_flight) and COMMAND_ADMISSION_QUEUE (queued)",
+      labelNames: ["limit"],
+      registers,
+      collect: () => {
+        const use = admission();
+        limits.set({ limit: "in_flight" }, use.maxInFlight);
+        limits.set({ limit: "queued" }, use.maxQueued);
+      },
+    });
+    // A counter kept by the admission stage: each scrape adds what it refused since the last.
+    const counted: Record<ShedReason, number> = { queue_full: 0, queue_wait: 0 };
+    const overloaded: client.Counter<"reason"> = new client.Counter({
+      name: "stageline_commands_overloaded_total",
+      help: "Client commands answered OVERLOADED, nothing stored, by reason (queue_full|queue_wait)",
+      labelNames: ["reason"],
+      registers,
+      collect: () => {
+        const { shed } = admission();
+        for (const reason of ["queue_full", "queue_wait"] as const) {
+          overloaded.inc({ reason }, shed[reason] - counted[reason]);
+          counted[reason] = shed[reason];
+        }
+      },
+    });
   }
 
   /** Prometheus's text format, after reading the database-backed gauges. */

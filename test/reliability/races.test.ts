@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
 import { OK } from "../../src/core/stages.ts";
 import { openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
+import { loadTestConfig } from "../support/app.ts";
 import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
 
-const config = { ...loadConfig({ NODE_ENV: "test" }), port: 0 };
+const config = { ...loadTestConfig(), port: 0 };
 const tenantId = "races";
 const account = (app: App, type: string, aggregateId: string | undefined, input: unknown, requestId?: string) =>
   app.gateway.sendAndWait({ tenantId, aggregateName: "Account", type, aggregateId, input, requestId });

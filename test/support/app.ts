@@ -40,6 +40,17 @@ export interface TestAppOptions {
   workers?: boolean;
 }
 
+/**
+ * The configuration a test app starts from. A queued command waits up to two minutes for
+ * admission here (5 s in production): a test that sends a few hundred commands at once must not
+ * be answered OVERLOADED because the machine running it is slow. Admission's own tests set
+ * their limits.
+ */
+export function loadTestConfig(env = "test"): Config {
+  const config = loadConfig({ NODE_ENV: env });
+  return { ...config, admission: { ...config.admission, maxQueueWaitMs: 120_000 } };
+}
+
 export async function startTestApp(
   engine: TestEngine,
   overrides: Partial<Config> = {},
@@ -47,7 +58,7 @@ export async function startTestApp(
   { workers = true }: TestAppOptions = {},
 ): Promise<TestApp> {
   const db = await openTestDatabase(engine);
-  const config = { ...loadConfig({ NODE_ENV: "test" }), port: 0, host: "127.0.0.1", ...overrides };
+  const config = { ...loadTestConfig("test"), port: 0, host: "127.0.0.1", ...overrides };
   const app = await createApp({ config, database: db, contexts });
   const { url } = workers ? await app.start() : await app.server.listen(0, "127.0.0.1");
   return {
@@ -95,7 +106,7 @@ export function createRunnerApp(
 ): Promise<App> {
   return createApp({
     config: {
-      ...loadConfig({ NODE_ENV: options.env ?? "test" }),
+      ...loadTestConfig(options.env ?? "test"),
       port: 0,
       runner: { ...TEST_RUNNER, ...options.runner },
     },
