@@ -11,6 +11,7 @@ import type { ResultBus } from "../gateway/result-bus.ts";
 import { discardDeadLetter, retryDeadLetter } from "../runners/dead-letters.ts";
 import type { ConsoleCommand, ConsoleQueries } from "../store/console-queries.ts";
 import type { OpsQueries, StoredDeadLetter } from "../store/ops-queries.ts";
+import { recentResults } from "./results-feed.ts";
 
 /** A parked event as the console shows it. */
 export type DeadLetterView = StoredDeadLetter;
@@ -137,6 +138,14 @@ export class ConsoleService {
     } finally {
       for (const off of offs) off();
     }
+  }
+
+  /**
+   * The results of the tenant's newest `first` commands and of every command sent after, as
+   * they are stored (results-feed.ts): one stream keeps a whole list's progress current.
+   */
+  recentResults(viewer: Viewer, first: number, signal: AbortSignal): AsyncGenerator<CommandResult> {
+    return recentResults(this.deps, { tenantId: viewer.tenantId, sender: this.senderFilter(viewer) }, first, signal);
   }
 
   async processors(): Promise<ProcessorView[]> {

@@ -22,6 +22,7 @@ import type {
   ProcessorView,
   Viewer,
 } from "../console/console-service.ts";
+import { MAX_FOLLOWED } from "../console/results-feed.ts";
 import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
 import type { GraphQLContext, StagelineBuilder } from "./builder.ts";
@@ -128,6 +129,21 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
         return endWhenAbandoned(service(ctx).commandsSent(viewer(ctx), abandoned.signal), abandoned);
       }),
       resolve: (command) => command as ConsoleCommandView,
+    }),
+  );
+
+  builder.subscriptionField("recentCommandResults", (t) =>
+    t.field({
+      authScopes: { member: true },
+      type: CommandResultRef,
+      description: `The results of the tenant's commands as they are stored, each once: first those already stored for the newest \`first\` commands (at most ${MAX_PAGE}), then new ones of those and of every command sent after (following the newest ${MAX_FOLLOWED}), until the client leaves. One stream keeps a live list's progress current. With AUTH_RESULTS_SENDER_ONLY, only the chains the caller sent.`,
+      args: { first: t.arg.int({ defaultValue: 30 }) },
+      subscribe: withErrorCodes(async (_root, args, ctx) => {
+        const abandoned = new AbortController();
+        const first = Math.min(Math.max(args.first ?? 30, 1), MAX_PAGE);
+        return endWhenAbandoned(service(ctx).recentResults(viewer(ctx), first, abandoned.signal), abandoned);
+      }),
+      resolve: (result) => result as CommandResult,
     }),
   );
 
