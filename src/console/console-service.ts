@@ -11,6 +11,7 @@ import type { ResultBus } from "../gateway/result-bus.ts";
 import { discardDeadLetter, retryDeadLetter } from "../runners/dead-letters.ts";
 import type { ConsoleCommand, ConsoleQueries } from "../store/console-queries.ts";
 import type { OpsQueries, StoredDeadLetter } from "../store/ops-queries.ts";
+import { recentResults } from "./results-feed.ts";
 
 /** A parked event as the console shows it. */
 export type DeadLetterView = StoredDeadLetter;
@@ -139,6 +140,14 @@ export class ConsoleService {
     }
   }
 
+  /**
+   * The results of the tenant's newest `first` commands and of every command sent after, as
+   * they are stored (results-feed.ts): one stream keeps a whole list's progress current.
+   */
+  recentResults(viewer: Viewer, first: number, signal: AbortSignal): AsyncGenerator<CommandResult> {
+    return recentResults(this.deps, { tenantId: viewer.tenantId, sender: this.senderFilter(viewer) }, first, signal);
+  }
+
   async processors(): Promise<ProcessorView[]> {
     const { registry, runners } = this.deps.app;
     const ids = registry.processors.map((p) => p.id);
@@ -149,14 +158,14 @@ export class ConsoleService {
     ]);
     const byId = new Map(registry.processors.map((p) => [p.id, p]));
     return lag.map((p, i) => ({
-      id: p.processorName,
-      kind: byId.get(p.processorName)?.processor.kind ?? "?",
-      contextName: byId.get(p.processorName)?.contextName ?? "",
+      id: p.processorId,
+      kind: byId.get(p.processorId)?.processor.kind ?? "?",
+      contextName: byId.get(p.processorId)?.contextName ?? "",
       position: p.checkpoint.position,
       eventsBehind: p.eventsBehind,
       secondsBehind: p.secondsBehind,
       updatedAt: p.updatedAt,
-      deadLetters: dead.get(p.processorName) ?? 0,
+      deadLetters: dead.get(p.processorId) ?? 0,
       heldTenants: [...(held[i] ?? [])].sort(),
     }));
   }

@@ -96,7 +96,7 @@ export class CommandWorker {
    * worker's ordinary work and say nothing.
    */
   private reportRecovered(pending: readonly StoredCommand[]): Set<StoredCommand> {
-    const recovered = new Set(pending.filter((c) => c.createdAt < this.startedAt || !c.isAsync));
+    const recovered = new Set(pending.filter((c) => c.createdAt < this.startedAt || !c.async));
     if (recovered.size === 0) return recovered;
     const list = [...recovered];
     const beforeStart = list.filter((c) => c.createdAt < this.startedAt);
@@ -105,7 +105,7 @@ export class CommandWorker {
       {
         commands: list.length,
         storedBeforeStart: beforeStart.length,
-        orphaned: list.filter((c) => !c.isAsync).length,
+        orphaned: list.filter((c) => !c.async).length,
         oldestAgeMs: Date.now() - oldest,
         commandIds: list.slice(0, 10).map((c) => c.commandId),
       },

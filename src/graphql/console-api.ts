@@ -22,6 +22,7 @@ import type {
   ProcessorView,
   Viewer,
 } from "../console/console-service.ts";
+import { MAX_FOLLOWED } from "../console/results-feed.ts";
 import type { Registry } from "../core/registry.ts";
 import type { CommandResult } from "../core/stages.ts";
 import type { GraphQLContext, StagelineBuilder } from "./builder.ts";
@@ -33,6 +34,9 @@ import { shownRequestId } from "./positions.ts";
 type ResultRef = ReturnType<typeof defineCommandTypes>["CommandResultRef"];
 
 const MAX_PAGE = 100;
+
+/** A dead letter's `processor` held the processor's ID; `processorId` names it as everywhere else. */
+const PROCESSOR_DEPRECATED = "Use processorId (the same value); processor will be removed in a later release.";
 
 export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, CommandResultRef: ResultRef): void {
   const service = (ctx: GraphQLContext): ConsoleService => {
@@ -51,7 +55,7 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
       aggregateId: t.exposeID("aggregateId"),
       requestId: t.string({ resolve: (c, _args, ctx) => shownRequestId(ctx.positions, c.requestId) }),
       status: t.exposeString("status", { description: "PENDING (not processed yet) or DONE." }),
-      async: t.exposeBoolean("isAsync"),
+      async: t.exposeBoolean("async"),
       createdAt: t.field({ type: "DateTime", resolve: (c) => c.createdAt }),
       processedAt: t.field({ type: "DateTime", nullable: true, resolve: (c) => c.processedAt }),
       correlationId: t.exposeID("correlationId", { description: "The chain's root (itself for a client's command)." }),
@@ -128,6 +132,21 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
     }),
   );
 
+  builder.subscriptionField("recentCommandResults", (t) =>
+    t.field({
+      authScopes: { member: true },
+      type: CommandResultRef,
+      description: `The results of the tenant's commands as they are stored, each once: first those already stored for the newest \`first\` commands (at most ${MAX_PAGE}), then new ones of those and of every command sent after (following the newest ${MAX_FOLLOWED}), until the client leaves. One stream keeps a live list's progress current. With AUTH_RESULTS_SENDER_ONLY, only the chains the caller sent.`,
+      args: { first: t.arg.int({ defaultValue: 30 }) },
+      subscribe: withErrorCodes(async (_root, args, ctx) => {
+        const abandoned = new AbortController();
+        const first = Math.min(Math.max(args.first ?? 30, 1), MAX_PAGE);
+        return endWhenAbandoned(service(ctx).recentResults(viewer(ctx), first, abandoned.signal), abandoned);
+      }),
+      resolve: (result) => result as CommandResult,
+    }),
+  );
+
   const CommandForm = builder
     .objectRef<{ mutation: string; description: string; inputType: string | null; fields: FieldForm[] }>("CommandForm")
     .implement({
@@ -150,10 +169,11 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
     .implement({
       description: "A processor a wait can name (WaitFor.processor).",
       fields: (t) => ({
-        id: t.exposeString("id", { description: "context.name" }),
+        id: t.exposeString("id", { description: "context.name (the same as processorId)" }),
+        processorId: t.exposeString("id", { description: "context.name" }),
         kind: t.exposeString("kind", { description: "SNAPSHOT, PROJECTION, EVENT_HANDLER or SAGA" }),
         contextName: t.exposeString("contextName"),
-        processorName: t.exposeString("processorName"),
+        processorName: t.exposeString("processorName", { description: "The name within its context" }),
       }),
     });
 
@@ -194,7 +214,8 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
   const Processor = builder.objectRef<ProcessorView>("ProcessorStatus").implement({
     description: "Where one processor stands: its checkpoint, how far behind the log, what it gave up on.",
     fields: (t) => ({
-      id: t.exposeString("id", { description: "context.name" }),
+      id: t.exposeString("id", { description: "context.name (the same as processorId)" }),
+      processorId: t.exposeString("id", { description: "context.name" }),
       kind: t.exposeString("kind"),
       contextName: t.exposeString("contextName"),
       position: t.field({ type: "BigInt", description: "The checkpoint's log position.", resolve: (p) => p.position }),
@@ -209,7 +230,8 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
   const DeadLetter = builder.objectRef<DeadLetterView>("DeadLetter").implement({
     description: "An event a processor gave up on after its retries.",
     fields: (t) => ({
-      processor: t.exposeString("processorName"),
+      processorId: t.exposeString("processorId", { description: "context.name" }),
+      processor: t.exposeString("processorId", { deprecationReason: PROCESSOR_DEPRECATED }),
       position: t.field({ type: "BigInt", resolve: (d) => d.position }),
       eventType: t.exposeString("eventType"),
       error: t.exposeString("error", { description: "The processor's error (admin eyes only: it may name code)." }),

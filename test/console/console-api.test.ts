@@ -119,7 +119,8 @@ describe.each(engines)("the console's API on %s", (engine) => {
   });
 
   /** A commandsSent subscription over graphql-ws, collecting what arrives. */
-  function subscribeFeed(authorization: string, tenantId: string) {
+  /** A graphql-ws subscription as `authorization` on `tenantId`, collecting what `field` carries. */
+  function subscribeTo<T>(authorization: string, tenantId: string, operation: string, field: string) {
     const client = createClient({
       url: t.wsUrl,
       webSocketImpl: WebSocket,
@@ -127,12 +128,12 @@ describe.each(engines)("the console's API on %s", (engine) => {
       retryAttempts: 0,
       connectionParams: { authorization, tenantId },
     });
-    const received: Listed[] = [];
+    const received: T[] = [];
     const errors: unknown[] = [];
-    const stop = client.subscribe<{ commandsSent: Listed }>(
-      { query: `subscription { commandsSent { ${LISTED} } }` },
+    const stop = client.subscribe<Record<string, T>>(
+      { query: operation },
       {
-        next: (r) => (r.errors ? errors.push(r.errors) : received.push(r.data!.commandsSent)),
+        next: (r) => (r.errors ? errors.push(r.errors) : received.push(r.data![field]!)),
         error: (e) => errors.push(e),
         complete: () => {},
       },
@@ -146,6 +147,9 @@ describe.each(engines)("the console's API on %s", (engine) => {
       },
     };
   }
+
+  const subscribeFeed = (authorization: string, tenantId: string) =>
+    subscribeTo<Listed>(authorization, tenantId, `subscription { commandsSent { ${LISTED} } }`, "commandsSent");
 
   it("commandsSent streams the tenant's commands as they are sent, and no other tenant's", async () => {
     const feed = subscribeFeed(teller.authorization!, "acme");
@@ -226,6 +230,72 @@ describe.each(engines)("the console's API on %s", (engine) => {
     }
     expect(feed.errors).toEqual([]);
     expect(feed.received.map((c) => c.aggregateId)).not.toContain("al");
+  });
+
+  it("recentCommandResults streams the stored and new results of the tenant's commands, only the caller's chains", async () => {
+    const as = async (subject: string): Promise<Record<string, string>> => ({
+      ...bearer(await token({ tenants: ["umbrella"], roles: ["teller"], subject })),
+      "x-tenant-id": "umbrella",
+    });
+    const carol = await as("carol");
+    const dave = await as("dave");
+    /** Sends a command mutation; its command ID. */
+    const run = async (headers: Record<string, string>, operation: string, variables: Record<string, unknown>) => {
+      const { data, errors } = await query(operation, headers, variables);
+      expect(errors).toBeUndefined();
+      return (Object.values(data!)[0] as { commandId: string }).commandId;
+    };
+    const create = (headers: Record<string, string>, id: string) =>
+      run(headers, CREATE_ACCOUNT, { name: id, command: { aggregateId: id, waitFor: { stage: "PROCESSED" } } });
+    // Before the stream starts: a command with no recorded sender (everyone's) and carol's.
+    await t.app.gateway.sendAndWait(accountCommand("CreateAccount", "hq", { name: "HQ" }, "umbrella"));
+    await create(carol, "ca");
+
+    interface Streamed {
+      id: string;
+      commandId: string;
+      aggregateId: string;
+      stage: string;
+      scope: string;
+    }
+    const feed = subscribeTo<Streamed>(
+      dave.authorization!,
+      "umbrella",
+      "subscription { recentCommandResults(first: 10) { id commandId aggregateId stage scope } }",
+      "recentCommandResults",
+    );
+    const reached = (aggregateId: string, stage: string) =>
+      feed.received.some((r) => r.aggregateId === aggregateId && r.stage === stage && r.scope === "STAGE");
+    try {
+      // First what is stored: the house command's results, all of its stages.
+      await waitUntil("the stored results of the house command", () => reached("hq", "SAGA_HANDLED"), {
+        timeoutMs: 30_000,
+      });
+      // Then what happens after: dave's new account reaches its last stage on the stream, while
+      // carol's deposit and another tenant's never show.
+      await run(carol, DEPOSIT, { amount: 1, command: { aggregateId: "ca", waitFor: { stage: "PROCESSED" } } });
+      await t.app.gateway.sendAndWait(accountCommand("Deposit", "eve", { amount: 1 }, "globex"));
+      await create(dave, "da");
+      await waitUntil("dave's account through every stage", () => reached("da", "SAGA_HANDLED"), {
+        timeoutMs: 30_000,
+      });
+      // A command on an account listed before the stream started: its later stages arrive live too.
+      const deposit = await run(dave, DEPOSIT, {
+        amount: 2,
+        command: { aggregateId: "hq", waitFor: { stage: "PROCESSED" } },
+      });
+      await waitUntil(
+        "the deposit on the house account through every stage",
+        () => feed.received.some((r) => r.commandId === deposit && r.stage === "SAGA_HANDLED" && r.scope === "STAGE"),
+        { timeoutMs: 30_000 },
+      );
+    } finally {
+      await feed.close();
+    }
+    expect(feed.errors).toEqual([]);
+    expect(new Set(feed.received.map((r) => r.aggregateId))).toEqual(new Set(["hq", "da"]));
+    // Each result once, however it reached the stream (the store, the bus, a re-read).
+    expect(new Set(feed.received.map((r) => r.id)).size).toBe(feed.received.length);
   });
 
   it("consoleCatalog describes every command's input while introspection is off", async () => {

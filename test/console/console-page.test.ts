@@ -116,7 +116,7 @@ describe.runIf(chromiumPath).each(engines)("the console in Chromium on %s", (eng
           .poll(() => page.locator(`[data-testid="command-list"] [data-type="${type}"]`).count(), { timeout: DEADLINE })
           .toBe(1);
       }
-      // The list's dots catch up with the chain (its re-read), so the picture shows them all reached.
+      // The list's dots follow the results stream, so the picture shows them all reached.
       await expect
         .poll(() => page.locator('[data-testid="command-list"] .pill:not(.ok)').count(), { timeout: DEADLINE })
         .toBe(0);

@@ -3,10 +3,13 @@
  * polling: a feed on a bus nobody publishes to stays empty however long commands are sent, and
  * gets them when the bus asks for a resync (what the signal connection does when it is back).
  * On PostgreSQL, commands accepted by another process reach the feed by NOTIFY, and a dropped
- * LISTEN connection asks for that resync.
+ * LISTEN connection asks for that resync. The results stream (recentCommandResults) likewise: it
+ * follows what the bus carries for the commands it follows, and on PostgreSQL the results another
+ * process stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleService } from "../../src/console/console-service.ts";
+import type { CommandResult } from "../../src/core/stages.ts";
 import { CrossProcessSignals } from "../../src/gateway/cross-process-signals.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
 import { logger } from "../../src/logger.ts";
@@ -38,6 +41,31 @@ function feedOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) 
   return {
     received,
     has: (aggregateId: string) => received.some((c) => c.aggregateId === aggregateId),
+    async stop() {
+      abort.abort();
+      await done;
+    },
+  };
+}
+
+/** The console's results stream on its own bus and store connection, as another process would have it. */
+function resultsOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) {
+  const service = new ConsoleService({
+    queries: new ConsoleQueries(db.sql),
+    ops: new OpsQueries(db.sql),
+    bus,
+    resultsSenderOnly: false,
+    app: { runners: app.runners, registry: app.registry, db: app.db },
+  });
+  const abort = new AbortController();
+  const received: CommandResult[] = [];
+  const done = (async () => {
+    for await (const result of service.recentResults({ tenantId: "default" }, 10, abort.signal)) received.push(result);
+  })();
+  return {
+    received,
+    reached: (aggregateId: string, stage: string) =>
+      received.some((r) => r.aggregateId === aggregateId && r.stage === stage && r.scope === "STAGE"),
     async stop() {
       abort.abort();
       await done;
@@ -79,6 +107,37 @@ describe.each(engines)("the console's live feed on %s", (engine) => {
       await feed.stop();
     }
     // A feed that ends leaves nothing listening.
+    expect(quiet.listenerCount).toBe(0);
+  });
+
+  it("streams the stored results of the newest commands, then those the bus carries for the commands it follows", async () => {
+    const quiet = new ResultBus();
+    const before = await open(t, "listed");
+    const stream = resultsOn(quiet, t.app.db, t.app);
+    try {
+      // What is stored first: the newest commands' results, read once.
+      await waitUntil("the stored results", () => stream.reached("listed", "PROCESSED"), { timeoutMs: 30_000 });
+      // A command the bus never announced is not followed; once announced, its results come as delivered.
+      const later = await t.app.gateway.sendAndWait(accountCommand("CreateAccount", "later", { name: "later" }), {
+        stage: "ALL",
+      });
+      const stored = async () => await new ResultStore(t.app.db.sql, 60_000).byCommand(later.commandId);
+      quiet.deliver(await stored());
+      quiet.announceSent([{ commandId: later.commandId, tenantId: "other-tenant" }]);
+      quiet.deliver(await stored());
+      expect(quiet.watches(later.commandId)).toBe(false);
+      quiet.announceSent([{ commandId: later.commandId, tenantId: "default" }]);
+      quiet.deliver(await stored());
+      quiet.deliver(await stored()); // a re-read delivers them all again: each still comes once
+      await waitUntil("the announced command's results", () => stream.reached("later", "SAGA_HANDLED"), {
+        timeoutMs: 30_000,
+      });
+      const ids = stream.received.map((r) => r.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(stream.received.filter((r) => r.commandId === before.commandId).length).toBeGreaterThan(0);
+    } finally {
+      await stream.stop();
+    }
     expect(quiet.listenerCount).toBe(0);
   });
 });
@@ -131,5 +190,40 @@ describe("the console's live feed across processes on postgres", () => {
       await signals.stop();
       await other.close();
     }
+  });
+
+  it("streams the results another process stored, by NOTIFY", async () => {
+    const other = await openDatabase(parseDatabaseUrl(t.db.url!, ""), { poolSize: 2 });
+    const bus = new ResultBus();
+    const signals = new CrossProcessSignals({
+      transport: new PgSignalTransport(t.db.url!, other.sql),
+      bus,
+      results: new ResultStore(other.sql, 60_000),
+      events: new EventLog(other.sql),
+      logger,
+    });
+    await signals.start();
+    const stream = resultsOn(bus, other, t.app);
+    try {
+      await waitUntil(
+        "the other process's stream to carry a new account through every stage",
+        async () => {
+          const id = `r-${Date.now()}`;
+          await open(t, id);
+          return waitUntil("its last stage", () => stream.reached(id, "SAGA_HANDLED"), { timeoutMs: 5_000 }).then(
+            () => true,
+            () => false,
+          );
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      const ids = stream.received.map((r) => r.id);
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      await stream.stop();
+      await signals.stop();
+      await other.close();
+    }
+    expect(bus.listenerCount).toBe(0);
   });
 });

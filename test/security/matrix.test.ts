@@ -211,7 +211,7 @@ describe.each(engines)("the access matrix over every root field, on %s", (engine
       return { status, codes: codesOf(json.errors) };
     }
     if (!untilFirst) return subscribeOverSse(testApp, field.document, variables, headers);
-    // A stream that never ends by itself (commandsSent): its first event answers.
+    // A stream that never ends by itself (commandsSent, recentCommandResults): its first event answers.
     const client = createSseClient({ url: testApp.url, singleConnection: false, retryAttempts: 0, headers });
     try {
       const iterator = client.iterate({ query: field.document, variables });
@@ -242,7 +242,8 @@ describe.each(engines)("the access matrix over every root field, on %s", (engine
     return result;
   }
 
-  const endless = (field: RootField) => field.kind === "subscription" && field.name === "commandsSent";
+  const endless = (field: RootField) =>
+    field.kind === "subscription" && (field.name === "commandsSent" || field.name === "recentCommandResults");
 
   describe("over HTTP (subscriptions over SSE)", () => {
     it("answers own tenant with the declared role, and refuses the five others; refusals store nothing", async () => {

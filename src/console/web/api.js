@@ -44,6 +44,8 @@ export async function gql(query, variables = {}) {
 }
 
 let socket;
+let connected = false;
+const connectedListeners = new Set();
 
 function client() {
   socket ??= createClient({
@@ -54,6 +56,15 @@ function client() {
       const { token, tenant } = loadSession();
       return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(tenant ? { tenantId: tenant } : {}) };
     },
+    on: {
+      connected: () => {
+        connected = true;
+        for (const listener of connectedListeners) listener();
+      },
+      closed: () => {
+        connected = false;
+      },
+    },
   });
   return socket;
 }
@@ -61,6 +72,18 @@ function client() {
 function resetSocket() {
   socket?.dispose();
   socket = undefined;
+  connected = false;
+}
+
+/**
+ * Calls `listener` each time the subscriptions' socket (re)connects, and at once when it is
+ * connected already: what a live view streamed may have missed while it was away is re-read then.
+ * Returns the function that stops it.
+ */
+export function onConnected(listener) {
+  connectedListeners.add(listener);
+  if (connected) queueMicrotask(listener);
+  return () => connectedListeners.delete(listener);
 }
 
 /** Subscribes; returns the function that ends the subscription. */

@@ -1,17 +1,25 @@
 // The tenant's commands, live: the list (newest first, new ones arriving over the commandsSent
-// subscription) and the selected command's chain as a tree, each command with its timeline,
-// filled live from the commandResults subscription on the chain's root.
+// subscription, each one's dots kept current by the page's one results subscription
+// (results-hub.js), re-read only when the socket (re)connects) and the selected command's chain
+// as a tree, each command with its timeline, filled live from the commandResults subscription on
+// the chain's root and, for what comes after that stream ended, from the same results stream.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { gql, subscribe } from "./api.js";
+import { gql, onConnected, subscribe } from "./api.js";
 import { html } from "./html.js";
+import { FOLLOWED, onRecentResult } from "./results-hub.js";
 import { COMMAND_FIELDS, journey, mergeResults, RESULT_FIELDS } from "./stages.js";
 import { Pills, Timeline } from "./timeline.js";
 
-const RECENT = `query Recent { recentCommands(first: 50) { ${COMMAND_FIELDS} } }`;
+const RECENT = `query Recent { recentCommands(first: ${FOLLOWED}) { ${COMMAND_FIELDS} } }`;
 const SENT = `subscription Sent { commandsSent { ${COMMAND_FIELDS} } }`;
 const CHAIN = `query Chain($id: ID!) { commandChain(commandId: $id) { ${COMMAND_FIELDS} } }`;
 const CHAIN_RESULTS = `subscription ChainResults($id: ID!) {
   commandResults(commandId: $id, until: { chain: true }) { ${RESULT_FIELDS} } }`;
+
+/** How long results may wait for their command to arrive on the feed before it is fetched. */
+const ORPHAN_MS = 1500;
+/** Commands with results waiting for them, at most (the oldest dropped). */
+const ORPHANS_MAX = 200;
 
 const short = (id) => id.slice(-8);
 const clock = (iso) => new Date(iso).toLocaleTimeString();
@@ -28,34 +36,74 @@ function merge(known, more) {
 
 export function CommandList({ selected, onSelect, watchRequest, onError }) {
   const [commands, setCommands] = useState([]);
+  const current = useRef([]);
   const watch = useRef(watchRequest);
   watch.current = watchRequest;
 
   useEffect(() => {
     let live = true;
-    const refresh = () =>
-      gql(RECENT).then(
-        (data) => live && setCommands((known) => merge(known, data.recentCommands)),
+    /** Results streamed before their command reached the list, by command ID. */
+    const orphans = new Map();
+    const put = (next) => {
+      current.current = next;
+      setCommands(next);
+    };
+    /** Merges commands, with any results that came before them. */
+    const add = (more) => {
+      const adopted = more.map((c) => {
+        const early = orphans.get(c.commandId);
+        if (!early) return c;
+        orphans.delete(c.commandId);
+        return { ...c, results: mergeResults(c.results, early.results) };
+      });
+      put(merge(current.current, adopted));
+    };
+    const fetchOrphan = (commandId) => {
+      if (!live || !orphans.has(commandId)) return;
+      // Sent while the feed was (re)connecting, so the feed did not carry it: its chain has it.
+      gql(CHAIN, { id: commandId }).then(
+        (data) => live && add(data.commandChain.filter((c) => c.commandId === commandId)),
         (error) => live && onError(error),
       );
-    refresh();
-    // The feed brings new commands at once; the re-read keeps the dots of listed ones current.
-    const timer = setInterval(refresh, 2000);
-    const stop = subscribe(
+    };
+    const onResult = (result) => {
+      const owner = current.current.find((c) => c.commandId === result.commandId);
+      if (owner) {
+        put(current.current.map((c) => (c === owner ? { ...c, results: mergeResults(c.results, [result]) } : c)));
+        return;
+      }
+      const early = orphans.get(result.commandId);
+      if (early) early.results.push(result);
+      else {
+        orphans.set(result.commandId, { results: [result] });
+        if (orphans.size > ORPHANS_MAX) orphans.delete(orphans.keys().next().value);
+        setTimeout(() => fetchOrphan(result.commandId), ORPHAN_MS);
+      }
+    };
+    // The one re-read: at each (re)connect of the socket, for what was sent or reached meanwhile.
+    const resync = () =>
+      gql(RECENT).then(
+        (data) => live && add(data.recentCommands),
+        (error) => live && onError(error),
+      );
+    const offConnected = onConnected(resync);
+    const stopSent = subscribe(
       SENT,
       {},
       {
         next: ({ commandsSent }) => {
-          setCommands((known) => merge(known, [commandsSent]));
+          add([commandsSent]);
           if (watch.current && commandsSent.requestId === watch.current) onSelect(commandsSent.commandId);
         },
         error: onError,
       },
     );
+    const stopResults = onRecentResult(onResult, onError);
     return () => {
       live = false;
-      clearInterval(timer);
-      stop();
+      offConnected();
+      stopSent();
+      stopResults();
     };
   }, []);
 
@@ -133,26 +181,25 @@ export function ChainView({ commandId, onError }) {
         CHAIN_RESULTS,
         { id: root },
         {
-          next: ({ commandResults: r }) => {
-            const owner = current.current.find((c) => c.commandId === r.commandId);
-            // A command a saga just sent: fetch it with its place in the tree.
-            if (!owner) load();
-            else put(current.current.map((c) => (c === owner ? { ...c, results: mergeResults(c.results, [r]) } : c)));
-          },
+          next: ({ commandResults: r }) => onResult(r),
           error: onError,
           complete: () => setTimeout(() => live && load(), 300),
         },
       );
     });
-    // Signals that arrive after the chain's stream ended (a slow processor's own) still show.
-    const timer = setInterval(() => {
-      const now = current.current;
-      if (now.length === 0 || now.some((c) => !journey(c.results).settled)) load();
-    }, 2000);
+    const onResult = (r) => {
+      const owner = current.current.find((c) => c.commandId === r.commandId);
+      if (owner) put(current.current.map((c) => (c === owner ? { ...c, results: mergeResults(c.results, [r]) } : c)));
+      // A command a saga just sent: fetch it with its place in the tree.
+      else if (current.current.some((c) => c.commandId === r.correlationId)) load();
+    };
+    // Signals that arrive after the chain's stream ended (a slow processor's own) come by the
+    // page's results stream.
+    const stopRecent = onRecentResult(onResult, onError);
     return () => {
       live = false;
-      clearInterval(timer);
       stop();
+      stopRecent();
     };
   }, [commandId]);
 

@@ -6,7 +6,7 @@ import { html } from "./html.js";
 
 const HISTORY = `query History($aggregate: String!, $id: ID!, $after: String) {
   aggregateHistory(aggregate: $aggregate, id: $id, first: 50, after: $after) {
-    edges { node { version type data commandId causationId createdAt } }
+    edges { node { version type data commandId createdAt command { type sentBy } } }
     pageInfo { hasNextPage endCursor } } }`;
 const STATE = `query State($aggregate: String!, $id: ID!, $v: Int) {
   aggregateState(aggregate: $aggregate, id: $id, atVersion: $v) { state version at } }`;
@@ -18,28 +18,33 @@ export function History({ catalog }) {
   const [events, setEvents] = useState([]);
   const [state, setState] = useState(undefined);
   const [error, setError] = useState(undefined);
+  /** The aggregate last shown (events and state belong to it, whatever the inputs say now). */
+  const [shown, setShown] = useState(undefined);
   const name = aggregate || aggregates[0] || "";
 
-  const showState = (version) =>
-    gql(STATE, { aggregate: name, id, v: version }).then((d) => setState(d.aggregateState), setError);
+  const showState = (of, version) =>
+    gql(STATE, { aggregate: of.aggregate, id: of.id, v: version }).then((d) => setState(d.aggregateState), setError);
 
   const load = async (event) => {
     event.preventDefault();
     setError(undefined);
     setState(undefined);
+    const of = { aggregate: name, id: id.trim() };
     try {
       const all = [];
       let after = null;
       for (let page = 0; page < 20; page++) {
-        const d = await gql(HISTORY, { aggregate: name, id, after });
+        const d = await gql(HISTORY, { ...of, after });
         all.push(...d.aggregateHistory.edges.map((e) => e.node));
         if (!d.aggregateHistory.pageInfo.hasNextPage) break;
         after = d.aggregateHistory.pageInfo.endCursor;
       }
       setEvents(all);
-      if (all.length > 0) await showState(all.at(-1).version);
+      setShown(of);
+      if (all.length > 0) await showState(of, all.at(-1).version);
     } catch (e) {
       setEvents([]);
+      setShown(undefined);
       setError(e);
     }
   };
@@ -51,23 +56,27 @@ export function History({ catalog }) {
         ${aggregates.map((a) => html`<option value=${a}>${a}</option>`)}
       </select>
       <input placeholder="aggregate ID" value=${id} onInput=${(e) => setId(e.target.value)} aria-label="aggregate ID" />
-      <button type="submit">Show</button>
+      <button type="submit" disabled=${!name || !id.trim()}>Show</button>
     </form>
-    ${error && html`<p class="failure"><code class="code">${error.code}</code> ${error.message}</p>`}
+    ${error && html`<p class="failure" data-testid="history-error"><code class="code">${error.code}</code> ${error.message}</p>`}
+    ${shown && events.length === 0 && html`<p class="muted">${shown.aggregate} ${shown.id} has no events.</p>`}
     <div class="columns">
-      <ol class="events">
+      <ol class="events" data-testid="events">
         ${events.map(
           (
             e,
-          ) => html`<li key=${e.version} class=${state?.version === e.version ? "selected" : ""} onClick=${() => showState(e.version)}>
-            <strong>v${e.version}</strong> ${e.type} <span class="muted">${new Date(e.createdAt).toLocaleTimeString()}</span>
+          ) => html`<li key=${e.version} data-version=${e.version} data-type=${e.type} class=${state?.version === e.version ? "selected" : ""}>
+            <button type="button" class="event" onClick=${() => showState(shown, e.version)} title="Show the state after this event">
+              <strong>v${e.version}</strong> ${e.type}
+              <span class="muted">${new Date(e.createdAt).toLocaleTimeString()}${e.command ? ` · ${e.command.type}` : ""}${e.command?.sentBy ? ` by ${e.command.sentBy}` : ""}</span>
+            </button>
             <pre>${JSON.stringify(e.data)}</pre>
           </li>`,
         )}
       </ol>
       ${
         state &&
-        html`<div class="state" data-testid="state">
+        html`<div class="state" data-testid="state" data-version=${state.version}>
         <h3>State at version ${state.version}</h3>
         <pre>${JSON.stringify(state.state, null, 2)}</pre>
       </div>`

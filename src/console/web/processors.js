@@ -13,7 +13,9 @@ const DISCARD = `mutation Discard($p: String!, $at: BigInt!) { discardDeadLetter
 export function Processors() {
   const [state, setState] = useState({ processors: [], deadLetters: [] });
   const [error, setError] = useState(undefined);
-  const [note, setNote] = useState("");
+  const [note, setNote] = useState(undefined);
+  /** The dead letter being retried or discarded: its buttons wait for the answer. */
+  const [busy, setBusy] = useState(undefined);
 
   const load = () =>
     gql(STATUS).then(
@@ -30,13 +32,15 @@ export function Processors() {
   }, []);
 
   const act = async (mutation, d, verb) => {
+    setBusy(`${d.processor}@${d.position}`);
     try {
       await gql(mutation, { p: d.processor, at: d.position });
-      setNote(`${verb} ${d.processor} at ${d.position}`);
+      setNote({ ok: true, text: `${verb} ${d.processor} at ${d.position}` });
     } catch (e) {
-      setNote(`${e.code}: ${e.message}`);
+      setNote({ ok: false, code: e.code, text: `${d.processor} at ${d.position}: ${e.message}` });
     }
-    load();
+    setBusy(undefined);
+    await load();
   };
 
   if (error) {
@@ -58,14 +62,18 @@ export function Processors() {
       </tbody>
     </table>
     <h2>Dead letters</h2>
-    ${note && html`<p class="muted">${note}</p>`}
+    ${
+      note &&
+      html`<p class=${note.ok ? "muted" : "failure"} data-testid="dead-letter-note">
+        ${note.code && html`<code class="code">${note.code}</code> `}${note.text}</p>`
+    }
     ${state.deadLetters.length === 0 && html`<p class="muted">None.</p>`}
     <ul class="dead-letters">
       ${state.deadLetters.map(
         (d) => html`<li key=${`${d.processor}@${d.position}`} data-dead-letter=${`${d.processor}@${d.position}`}>
           <strong>${d.processor}</strong> at ${d.position} <span class="muted">${d.eventType}, ${d.attempts} attempts</span>
-          <button onClick=${() => act(RETRY, d, "Retried")}>Retry</button>
-          <button onClick=${() => act(DISCARD, d, "Discarded")}>Discard</button>
+          <button disabled=${busy !== undefined} onClick=${() => act(RETRY, d, "Retried")}>Retry</button>
+          <button disabled=${busy !== undefined} onClick=${() => act(DISCARD, d, "Discarded")}>Discard</button>
           <pre class="error">${d.error}</pre>
         </li>`,
       )}
