@@ -10,16 +10,12 @@ import { accountIds, INITIAL_BALANCE } from "./accounts.ts";
 import { CREATE_ACCOUNT, graphqlClient } from "./graphql-client.ts";
 import { serve } from "./ipc.ts";
 import { inParallel } from "./stats.ts";
+import { first, fullText, watchResults } from "./ws-operations.ts";
 
 const SEND = `mutation Send($id: ID!) { deposit(input: { amount: 1 }, command: { aggregateId: $id }) { commandId } }`;
-const WATCH = `subscription Watch($id: ID!) { commandResults(commandId: $id) { stage scope signalTime succeeded } }`;
 
-interface Signal {
-  stage: string;
-  scope: string;
-  signalTime: string;
-  succeeded: boolean;
-}
+/** Codeless errors whose whole text a run keeps (`uncoded`), so the next run says what they are. */
+const UNCODED_KEPT = 5;
 
 export interface FanOutResult {
   subscribers: number;
@@ -32,6 +28,8 @@ export interface FanOutResult {
   retries: number;
   storedAfterRetry: number;
   firstError?: string;
+  /** The full text of the first few errors counted as `other` (no code, no known client-side cause). */
+  uncoded: string[];
   /** ms from append (PROCESSED signal time) to delivery, one per delivered signal. */
   latencies: number[];
   /** The same latencies by stage and scope (`PROJECTED/STAGE`): which signals come late. */
@@ -42,26 +40,6 @@ export interface FanOutResult {
 
 let clients: Client[] = [];
 let ids: string[] = [];
-
-function first<T>(client: Client, query: string, variables: Record<string, unknown>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let value: T | undefined;
-    client.subscribe<T>(
-      { query, variables },
-      {
-        next: (r) => {
-          if (r.errors?.length) {
-            const error = new Error(r.errors.map((e) => e.message).join("; "));
-            const extensions = r.errors[0]?.extensions;
-            reject(Object.assign(error, { code: extensions?.code, retryAfterMs: extensions?.retryAfterMs }));
-          } else value = r.data as T;
-        },
-        error: (e) => reject(e instanceof Error ? e : new Error(JSON.stringify(e))),
-        complete: () => (value === undefined ? reject(new Error("no data")) : resolve(value)),
-      },
-    );
-  });
-}
 
 /**
  * Sends the deposit; an OVERLOADED answer (nothing stored) is sent again up to `retries` times,
@@ -122,6 +100,7 @@ serve({
       errorCodes: {},
       retries: 0,
       storedAfterRetry: 0,
+      uncoded: [],
       latencies: [],
       byStage: {},
       firstSendAt: Number.POSITIVE_INFINITY,
@@ -134,22 +113,8 @@ serve({
         try {
           result.firstSendAt = Math.min(result.firstSendAt, Date.now());
           const sent = await sendRetrying(client, ids[i]!, args.retryOverloaded ?? 0, result);
-          const received: { signal: Signal; at: number }[] = [];
-          await new Promise<void>((resolve, reject) => {
-            client.subscribe<{ commandResults: Signal }>(
-              { query: WATCH, variables: { id: sent.deposit.commandId } },
-              {
-                next: (r) => {
-                  if (r.data) received.push({ signal: r.data.commandResults, at: Date.now() });
-                },
-                error: (e) => reject(e instanceof Error ? e : new Error(JSON.stringify(e))),
-                complete: resolve,
-              },
-            );
-          });
-          const processed = received.find((r) => r.signal.stage === "PROCESSED" && r.signal.scope === "STAGE");
-          if (!processed || received.some((r) => !r.signal.succeeded)) throw new Error("a stage failed or is missing");
-          const appendedAt = Date.parse(processed.signal.signalTime);
+          const { received, processed } = await watchResults(client, sent.deposit.commandId);
+          const appendedAt = Date.parse(processed.signalTime);
           for (const r of received) {
             if (r.signal.stage === "SENT") continue;
             result.delivered++;
@@ -163,6 +128,7 @@ serve({
           const code = String((error as { code?: unknown }).code ?? "other");
           result.errorCodes[code] = (result.errorCodes[code] ?? 0) + 1;
           result.firstError ??= error instanceof Error ? error.message : String(error);
+          if (code === "other" && result.uncoded.length < UNCODED_KEPT) result.uncoded.push(fullText(error));
         }
       }),
     );

@@ -37,6 +37,8 @@ export interface FanOutData {
   retries?: number;
   storedAfterRetry?: number;
   firstError?: string;
+  /** The full text of the first few errors with no code (counted as `other`). */
+  uncoded?: string[];
   latencies: number[];
   elapsedMs: number;
 }

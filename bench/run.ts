@@ -356,6 +356,7 @@ async function benchEngine(engine: CellData["engine"], pgServer: BenchPostgres |
             data.errorCodes![code] = (data.errorCodes![code] ?? 0) + n;
           }
           data.firstError ??= r.firstError;
+          if (r.uncoded?.length) data.uncoded = [...(data.uncoded ?? []), ...r.uncoded];
           for (const l of r.latencies) data.latencies.push(l);
         }
         data.elapsedMs = lastDelivery - firstSend;

@@ -15,15 +15,17 @@ import { GraphQLCode, toGraphQLError } from "../errors.ts";
 export function useStableErrorCodes(): Plugin {
   return {
     onResultProcess({ result }) {
-      for (const single of Array.isArray(result) ? result : [result]) {
-        const errors = (single as { errors?: GraphQLError[] }).errors;
-        for (const error of errors ?? []) {
-          const extensions = error.extensions as Record<string, unknown>;
-          if (extensions && !extensions.code) extensions.code = codeOf(error);
-        }
-      }
+      for (const single of Array.isArray(result) ? result : [result]) giveCodes(single);
     },
   };
+}
+
+/** The same for one result; graphql-ws results do not pass through Yoga's result processing. */
+export function giveCodes(result: unknown): void {
+  for (const error of (result as { errors?: readonly GraphQLError[] } | undefined)?.errors ?? []) {
+    const extensions = error.extensions as Record<string, unknown>;
+    if (extensions && !extensions.code) extensions.code = codeOf(error);
+  }
 }
 
 /**

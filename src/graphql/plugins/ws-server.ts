@@ -5,7 +5,7 @@
  * operation. The socket transport itself (buffers, slow readers) is ws-transport.ts.
  */
 import type { Server } from "node:http";
-import { GraphQLError } from "graphql";
+import { GraphQLError, getOperationAST } from "graphql";
 import type { ServerOptions } from "graphql-ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
@@ -15,7 +15,7 @@ import type { GraphQLContext } from "../builder.ts";
 import { GraphQLCode } from "../errors.ts";
 import { GRAPHQL_PATH, type GraphQLServerOptions } from "../server.ts";
 import { admitWebSocket, webSocketCaller } from "./auth-context.ts";
-import { asGraphQLError } from "./stable-errors.ts";
+import { asGraphQLError, giveCodes } from "./stable-errors.ts";
 import { contextOrBadRequest, tenantRefusal } from "./tenant-context.ts";
 import { tooManyOperations } from "./ws-limits.ts";
 import { webSocketOriginCheck } from "./ws-origin.ts";
@@ -72,6 +72,8 @@ export function serveWebSockets({ httpServer, yoga, options, rate }: WebSocketsD
       // Yoga's envelop-wrapped execute/subscribe travel in rootValue, so its plugins run on WebSocket too.
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      // Errors of a result (a variable of the wrong type) get the codes they get over HTTP.
+      onNext: (_ctx, _id, _payload, _args, result) => giveCodes(result),
       onSubscribe: async (ctx, _id, payload) => {
         const overCap = tooManyOperations(ctx, options.security.wsMaxOperations);
         if (overCap) return [overCap];
@@ -98,6 +100,17 @@ export function serveWebSockets({ httpServer, yoga, options, rate }: WebSocketsD
         if (errors.length > 0) {
           for (const e of errors) (e.extensions as Record<string, unknown>).code ??= "GRAPHQL_VALIDATION_FAILED";
           return [...errors];
+        }
+        // graphql-ws would refuse it itself, with an error that has no code.
+        if (!getOperationAST(document, payload.operationName)) {
+          return [
+            new GraphQLError(
+              `Unable to identify the operation${payload.operationName ? ` ${payload.operationName}` : ""}`,
+              {
+                extensions: { code: GraphQLCode.OPERATION_RESOLUTION_FAILURE },
+              },
+            ),
+          ];
         }
         const caller = await webSocketCaller(ctx, rate);
         if (caller instanceof GraphQLError) return [caller];
