@@ -4,11 +4,13 @@
  * depends on the machine's speed. A refused command stores nothing and says OVERLOADED (over
  * the gateway, HTTP with 503 and Retry-After, and graphql-ws); the queued one completes once the
  * gate opens; a command after the burst succeeds. Asynchronous commands are admitted too, for
- * their acceptance only: the worker bounds their processing.
+ * their acceptance only: the worker bounds their processing. A command that fails anywhere on
+ * its way (its processing, its acceptance, a reused request ID) gives its place back.
  */
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { App } from "../../src/app.ts";
 import { Overloaded } from "../../src/core/errors.ts";
+import { CommandStore } from "../../src/store/command-store.ts";
 import { sample, scrape } from "../ops/prometheus-text.ts";
 import { countRows, type TestApp, useTestApp, wsClientOf } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
@@ -52,6 +54,19 @@ async function commandsOf(testApp: TestApp, aggregateId: string): Promise<number
 
 const queued = (app: App, n: number) =>
   vi.waitFor(() => expect(app.admission.use().queued).toBe(n), { timeout: 20_000 });
+
+/** Not a domain error: what a bug or a broken disk throws. */
+const boom = () => new Error("the disk is on fire");
+
+/**
+ * The place is free again, and it is really usable: with one place and a queue of one, a leaked
+ * place would leave this command queued until its two-minute wait ran out.
+ */
+async function placeGivenBack(app: App, nextId: string): Promise<void> {
+  await vi.waitFor(() => expect(app.admission.use().inFlight).toBe(0), { timeout: 20_000 });
+  expect(await app.gateway.sendAndWait(createAccount(nextId))).toMatchObject({ succeeded: true, aggregateId: nextId });
+  expect(app.admission.use()).toMatchObject({ inFlight: 0, queued: 0 });
+}
 
 describe.each(engines)("admission control on %s", (engine) => {
   describe("one place, a queue of one", () => {
@@ -191,6 +206,89 @@ describe.each(engines)("admission control on %s", (engine) => {
       // With one place and no queue, this would be refused if the pending command still held it.
       const next = await app.gateway.send(createAccount("next", { async: true }));
       expect(next.duplicate).toBe(false);
+    });
+  });
+
+  describe("a place given back when the command fails", () => {
+    const testApp = useTestApp(engine, { admission: ONE_PLACE });
+    // isolate: false: a spy left in place would reach the other files of this worker.
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    it("processing that throws while the caller waits (accept and process in one group commit)", async () => {
+      const { app } = testApp;
+      const spy = vi.spyOn(app.processor, "acceptAndProcess").mockRejectedValueOnce(boom());
+      await expect(app.gateway.sendAndWait(createAccount("group-fails"))).rejects.toThrow("the disk is on fire");
+      expect(spy).toHaveBeenCalledTimes(1);
+      await placeGivenBack(app, "after-group-fails");
+    });
+
+    it("acceptance that throws (the command store's accept)", async () => {
+      const { app } = testApp;
+      const original = CommandStore.prototype.accept;
+      let thrown = false;
+      // Only this test's command fails: nothing else the app stores meanwhile is touched.
+      vi.spyOn(CommandStore.prototype, "accept").mockImplementation(function (this: CommandStore, command) {
+        if (command.aggregateId === "accept-fails" && !thrown) {
+          thrown = true;
+          return Promise.reject(boom());
+        }
+        return original.call(this, command);
+      });
+      await expect(app.gateway.send(createAccount("accept-fails"))).rejects.toThrow("the disk is on fire");
+      expect(thrown).toBe(true);
+      expect(await commandsOf(testApp, "accept-fails")).toBe(0);
+      await placeGivenBack(app, "after-accept-fails");
+    });
+
+    it("background processing that throws after the command is stored (the caller waits for SENT only)", async () => {
+      const { app } = testApp;
+      const original = app.processor.process.bind(app.processor);
+      let thrown = false;
+      vi.spyOn(app.processor, "process").mockImplementation((command) => {
+        if (command.aggregateId === "process-fails" && !thrown) {
+          thrown = true;
+          return Promise.reject(boom());
+        }
+        return original(command);
+      });
+      const sent = await app.gateway.send(createAccount("process-fails"));
+      expect(sent.duplicate).toBe(false);
+      await vi.waitFor(() => expect(thrown).toBe(true), { timeout: 20_000 });
+      await placeGivenBack(app, "after-process-fails");
+    });
+
+    it("a request ID reused with another payload (IDEMPOTENCY_KEY_REUSED)", async () => {
+      const { app } = testApp;
+      const requestId = "reused-request";
+      expect(await app.gateway.sendAndWait({ ...createAccount("reused-a"), requestId })).toMatchObject({
+        succeeded: true,
+      });
+      await expect(app.gateway.sendAndWait({ ...createAccount("reused-b"), requestId })).rejects.toMatchObject({
+        code: "IDEMPOTENCY_KEY_REUSED",
+      });
+      await expect(app.gateway.send({ ...createAccount("reused-b"), requestId })).rejects.toMatchObject({
+        code: "IDEMPOTENCY_KEY_REUSED",
+      });
+      expect(await commandsOf(testApp, "reused-b")).toBe(0);
+      await placeGivenBack(app, "after-reused");
+    });
+
+    it("an asynchronous command whose processing in the worker throws", async () => {
+      const { app } = testApp;
+      const original = app.processor.process.bind(app.processor);
+      let thrown = false;
+      vi.spyOn(app.processor, "process").mockImplementation((command) => {
+        if (command.aggregateId === "async-fails" && !thrown) {
+          thrown = true;
+          return Promise.reject(boom());
+        }
+        return original(command);
+      });
+      await app.gateway.send(createAccount("async-fails", { async: true }));
+      await vi.waitFor(() => expect(thrown).toBe(true), { timeout: 20_000 });
+      await placeGivenBack(app, "after-async-fails");
     });
   });
 });

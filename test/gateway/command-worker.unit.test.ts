@@ -5,7 +5,7 @@
  * whatever this process still claims; a command that failed `maxFailures` times is set aside and
  * its COMMAND_FAILED answer published. (The claim itself, on both engines: test/scaleout/command-queue*.)
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { NewResult } from "../../src/core/results.ts";
 import type { CommandResult } from "../../src/core/stages.ts";
 import type { AggregateProcessor } from "../../src/gateway/aggregate-processor.ts";
@@ -89,6 +89,9 @@ const memoryResults = {
 
 const memorySql = { transaction: (work: (tx: SqlExecutor) => Promise<unknown>) => work({} as SqlExecutor) };
 
+/** The renewal interval of `worker`'s claims: a third of their 60 ms time to live. */
+const RENEWAL_MS = 20;
+
 function worker(
   queue: MemoryQueue,
   process: (c: StoredCommand) => Promise<unknown>,
@@ -134,23 +137,36 @@ describe("command worker", () => {
     expect(queue.released).toEqual(["me"]);
   });
 
-  it("renews the claims still in hand while a command takes long", async () => {
-    const queue = new MemoryQueue();
-    queue.waiting = [command("quick", "a"), command("slow", "b")];
-    let finish: () => void = () => {};
-    const slow = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
-    const w = worker(queue, (c) => (c.commandId === "slow" ? slow : Promise.resolve()));
-    w.start();
-    await waitUntil("two renewals", () => queue.renewed.length >= 2, { timeoutMs: 10_000 });
-    // Only the command still being processed is renewed.
-    expect(queue.renewed.at(-1)).toEqual(["slow"]);
-    finish();
-    await w.stop();
-    const renewals = queue.renewed.length;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(queue.renewed.length).toBe(renewals);
+  it("renews the claims still in hand while a command takes long, and schedules no renewal after a stop", async () => {
+    // Fake time: how many renewals happen, and that none follows the stop, no longer depends
+    // on how fast the machine is (a real sleep after the stop could end before a late renewal).
+    vi.useFakeTimers();
+    try {
+      const queue = new MemoryQueue();
+      queue.waiting = [command("quick", "a"), command("slow", "b")];
+      let finish: () => void = () => {};
+      const slow = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      const w = worker(queue, (c) => (c.commandId === "slow" ? slow : Promise.resolve()));
+      w.start();
+      // One renewal interval (a third of the 60 ms claim) of fake time per step.
+      for (let step = 0; queue.renewed.length < 2; step++) {
+        expect(step, "two renewals within 100 intervals").toBeLessThan(100);
+        await vi.advanceTimersByTimeAsync(RENEWAL_MS);
+      }
+      // Only the command still being processed is renewed.
+      expect(queue.renewed.at(-1)).toEqual(["slow"]);
+      finish();
+      await w.stop();
+      const renewals = queue.renewed.length;
+      // Nothing left scheduled, and ten intervals later still no renewal.
+      expect(vi.getTimerCount()).toBe(0);
+      await vi.advanceTimersByTimeAsync(10 * RENEWAL_MS);
+      expect(queue.renewed.length).toBe(renewals);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("sets a command aside after maxFailures failures and publishes its COMMAND_FAILED answer", async () => {

@@ -46,12 +46,20 @@ export async function createPostgresDatabase({ migrated = false } = {}): Promise
   };
 }
 
-/** The PGlite copies' tarballs, read once per test file. */
+/**
+ * The PGlite copies' tarballs, read once per worker: every test file of a worker shares this
+ * cache (isolate: false), so a read that failed is forgotten, and the next file reads again
+ * instead of inheriting the failure. Exported for its own test.
+ */
 const pgliteCopies = new Map<string, Promise<Blob>>();
-const pgliteCopy = (file: string): Promise<Blob> => {
+export const pgliteCopy = (file: string): Promise<Blob> => {
   let copy = pgliteCopies.get(file);
   if (!copy) {
-    copy = readFile(file).then((bytes) => new Blob([bytes]));
+    const reading = readFile(file).then((bytes) => new Blob([bytes]));
+    reading.catch(() => {
+      if (pgliteCopies.get(file) === reading) pgliteCopies.delete(file);
+    });
+    copy = reading;
     pgliteCopies.set(file, copy);
   }
   return copy;
