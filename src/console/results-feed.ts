@@ -56,9 +56,12 @@ export async function* recentResults(
   let checkFailed = false;
   let queue: CommandResult[] = [];
   let wake: (() => void) | undefined;
+  /** Counts what woke the stream (results queued, commands followed): what arrived during a read. */
+  let stirred = 0;
   const enqueue = (results: readonly CommandResult[]) => {
     queue.push(...results);
     if (queue.length > QUEUE_LIMIT) queue.splice(0, queue.length - QUEUE_LIMIT);
+    stirred++;
     wake?.();
   };
   const onResult = (result: CommandResult) => enqueue([result]);
@@ -73,6 +76,7 @@ export async function* recentResults(
         followed.delete(oldest);
       }
     }
+    stirred++;
     wake?.();
   };
   /** Follows these stored commands (the viewer's) and queues what they already reached. */
@@ -104,16 +108,21 @@ export async function* recentResults(
       if (unchecked.length > 0) {
         // The sent signal comes after the command's transaction committed: it is there to read.
         let visible: Set<string>;
+        const before = stirred;
         try {
           visible = new Set(
             (await deps.queries.commands(viewer.tenantId, unchecked, viewer.sender)).map((c) => c.commandId),
           );
         } catch (error) {
           // The database is away: the stream stays, and checks again at the next signal or result.
-          if (!checkFailed) logger.warn({ err: error, tenantId: viewer.tenantId }, "results feed: visibility check failed");
+          if (!checkFailed)
+            logger.warn({ err: error, tenantId: viewer.tenantId }, "results feed: visibility check failed");
           checkFailed = true;
-          await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
-          wake = undefined;
+          // What arrived during the failed read is a signal too: check again at once for it.
+          if (stirred === before) {
+            await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
+            wake = undefined;
+          }
           continue;
         }
         checkFailed = false;
