@@ -158,14 +158,14 @@ export class ConsoleService {
     ]);
     const byId = new Map(registry.processors.map((p) => [p.id, p]));
     return lag.map((p, i) => ({
-      id: p.processorName,
-      kind: byId.get(p.processorName)?.processor.kind ?? "?",
-      contextName: byId.get(p.processorName)?.contextName ?? "",
+      id: p.processorId,
+      kind: byId.get(p.processorId)?.processor.kind ?? "?",
+      contextName: byId.get(p.processorId)?.contextName ?? "",
       position: p.checkpoint.position,
       eventsBehind: p.eventsBehind,
       secondsBehind: p.secondsBehind,
       updatedAt: p.updatedAt,
-      deadLetters: dead.get(p.processorName) ?? 0,
+      deadLetters: dead.get(p.processorId) ?? 0,
       heldTenants: [...(held[i] ?? [])].sort(),
     }));
   }

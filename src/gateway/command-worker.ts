@@ -96,7 +96,7 @@ export class CommandWorker {
    * worker's ordinary work and say nothing.
    */
   private reportRecovered(pending: readonly StoredCommand[]): Set<StoredCommand> {
-    const recovered = new Set(pending.filter((c) => c.createdAt < this.startedAt || !c.isAsync));
+    const recovered = new Set(pending.filter((c) => c.createdAt < this.startedAt || !c.async));
     if (recovered.size === 0) return recovered;
     const list = [...recovered];
     const beforeStart = list.filter((c) => c.createdAt < this.startedAt);
@@ -105,7 +105,7 @@ export class CommandWorker {
       {
         commands: list.length,
         storedBeforeStart: beforeStart.length,
-        orphaned: list.filter((c) => !c.isAsync).length,
+        orphaned: list.filter((c) => !c.async).length,
         oldestAgeMs: Date.now() - oldest,
         commandIds: list.slice(0, 10).map((c) => c.commandId),
       },
@@ -193,14 +193,21 @@ export class CommandWorker {
   private async giveBack(command: StoredCommand, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     const maxFailures = this.options.maxFailures ?? 10;
+    // The database going away (a failover, a saturated pool's wait timing out) says nothing about
+    // the command: it backs off but does not count toward being set aside, or a long outage would
+    // answer every queued command COMMAND_FAILED.
+    const counted = !isDatabaseUnavailable(error);
     const failures = await this.deps.queue
-      .fail(this.owner, command.commandId, message, {
-        baseMs: this.options.pollMs,
-        maxMs: this.options.maxBackoffMs ?? 60_000,
-      })
+      .fail(
+        this.owner,
+        command.commandId,
+        message,
+        { baseMs: this.options.pollMs, maxMs: this.options.maxBackoffMs ?? 60_000 },
+        counted,
+      )
       .catch(() => undefined);
     const aggregate = `${command.aggregateName}/${command.aggregateId}`;
-    if (failures !== undefined && failures >= maxFailures) {
+    if (counted && failures !== undefined && failures >= maxFailures) {
       // Given up: the command ends with an answer and its aggregate goes on. Should this not be
       // recorded now, its next failure tries again (its failures stay at the limit or above).
       try {

@@ -122,7 +122,7 @@ export class CommandGateway {
     // seen, so the wait reads nothing from the store (wait.ts).
     const results = this.wait(command.commandId, wait, true);
     try {
-      if (!command.isAsync && wait.stage !== "SENT") {
+      if (!command.async && wait.stage !== "SENT") {
         // The caller waits beyond SENT: accept and process in one group commit (SENT is still
         // stored and published first). A taken request ID stores nothing there; the ordinary
         // accept below then finds the command that holds it.
@@ -147,7 +147,7 @@ export class CommandGateway {
       }
       this.recent.add(command.commandId, command.tenantId);
       this.deps.bus.publish([sentResult(command, outcome.sentResultId, outcome.sentAt)]);
-      if (command.isAsync) this.deps.onQueued?.();
+      if (command.async) this.deps.onQueued?.();
       else {
         this.processInBackground(outcome.command, release);
         releaseOnReturn = false;
@@ -291,7 +291,7 @@ export class CommandGateway {
       expectedVersion,
       correlationId: request.chain?.correlationId ?? commandId,
       causationId: request.chain?.causationId ?? commandId,
-      isAsync: request.async ?? this.options.processing === "async",
+      async: request.async ?? this.options.processing === "async",
     };
   }
 }

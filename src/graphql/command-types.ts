@@ -63,7 +63,9 @@ export function defineCommandTypes(builder: StagelineBuilder) {
         description: "GATEWAY, AGGREGATE, SNAPSHOT, PROJECTION, EVENT_HANDLER or SAGA",
       }),
       contextName: t.exposeString("contextName"),
-      processorName: t.exposeString("processorName"),
+      processorName: t.exposeString("processorName", {
+        description: "The name within contextName; the processor's ID (processorId) is contextName.processorName",
+      }),
       name: t.exposeString("name"),
     }),
   });
@@ -126,7 +128,11 @@ export function defineCommandTypes(builder: StagelineBuilder) {
 
   const ProcessorFilter = builder.inputType("ProcessorFilter", {
     description: "Names one processor; a blank field matches any.",
-    fields: (t) => ({ contextName: t.string(), processorName: t.string(), name: t.string() }),
+    fields: (t) => ({
+      contextName: t.string(),
+      processorName: t.string({ description: "The name within contextName, as FunctionInfo.processorName" }),
+      name: t.string(),
+    }),
   });
 
   const WaitFor = builder.inputType("WaitFor", {

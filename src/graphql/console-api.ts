@@ -35,6 +35,9 @@ type ResultRef = ReturnType<typeof defineCommandTypes>["CommandResultRef"];
 
 const MAX_PAGE = 100;
 
+/** A dead letter's `processor` held the processor's ID; `processorId` names it as everywhere else. */
+const PROCESSOR_DEPRECATED = "Use processorId (the same value); processor will be removed in a later release.";
+
 export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, CommandResultRef: ResultRef): void {
   const service = (ctx: GraphQLContext): ConsoleService => {
     if (!ctx.console) throw new Error("The console service is not wired into this context");
@@ -52,7 +55,7 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
       aggregateId: t.exposeID("aggregateId"),
       requestId: t.string({ resolve: (c, _args, ctx) => shownRequestId(ctx.positions, c.requestId) }),
       status: t.exposeString("status", { description: "PENDING (not processed yet) or DONE." }),
-      async: t.exposeBoolean("isAsync"),
+      async: t.exposeBoolean("async"),
       createdAt: t.field({ type: "DateTime", resolve: (c) => c.createdAt }),
       processedAt: t.field({ type: "DateTime", nullable: true, resolve: (c) => c.processedAt }),
       correlationId: t.exposeID("correlationId", { description: "The chain's root (itself for a client's command)." }),
@@ -166,10 +169,11 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
     .implement({
       description: "A processor a wait can name (WaitFor.processor).",
       fields: (t) => ({
-        id: t.exposeString("id", { description: "context.name" }),
+        id: t.exposeString("id", { description: "context.name (the same as processorId)" }),
+        processorId: t.exposeString("id", { description: "context.name" }),
         kind: t.exposeString("kind", { description: "SNAPSHOT, PROJECTION, EVENT_HANDLER or SAGA" }),
         contextName: t.exposeString("contextName"),
-        processorName: t.exposeString("processorName"),
+        processorName: t.exposeString("processorName", { description: "The name within its context" }),
       }),
     });
 
@@ -210,7 +214,8 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
   const Processor = builder.objectRef<ProcessorView>("ProcessorStatus").implement({
     description: "Where one processor stands: its checkpoint, how far behind the log, what it gave up on.",
     fields: (t) => ({
-      id: t.exposeString("id", { description: "context.name" }),
+      id: t.exposeString("id", { description: "context.name (the same as processorId)" }),
+      processorId: t.exposeString("id", { description: "context.name" }),
       kind: t.exposeString("kind"),
       contextName: t.exposeString("contextName"),
       position: t.field({ type: "BigInt", description: "The checkpoint's log position.", resolve: (p) => p.position }),
@@ -225,7 +230,8 @@ export function defineConsoleApi(builder: StagelineBuilder, registry: Registry, 
   const DeadLetter = builder.objectRef<DeadLetterView>("DeadLetter").implement({
     description: "An event a processor gave up on after its retries.",
     fields: (t) => ({
-      processor: t.exposeString("processorName"),
+      processorId: t.exposeString("processorId", { description: "context.name" }),
+      processor: t.exposeString("processorId", { deprecationReason: PROCESSOR_DEPRECATED }),
       position: t.field({ type: "BigInt", resolve: (d) => d.position }),
       eventType: t.exposeString("eventType"),
       error: t.exposeString("error", { description: "The processor's error (admin eyes only: it may name code)." }),

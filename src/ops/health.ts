@@ -83,7 +83,7 @@ export function readinessProbe(deps: ReadinessDeps): () => Promise<Readiness> {
     const { maxLagEvents, maxLagSeconds } = deps.limits;
     const lagging = facts.lag
       .filter((p) => p.eventsBehind > maxLagEvents || p.secondsBehind > maxLagSeconds)
-      .map((p) => ({ processor: p.processorName, eventsBehind: p.eventsBehind, secondsBehind: p.secondsBehind }));
+      .map((p) => ({ processor: p.processorId, eventsBehind: p.eventsBehind, secondsBehind: p.secondsBehind }));
     const halted = deps.runners.runners.filter((r) => r.state === "halted").map((r) => r.step.id);
     const runners =
       lagging.length || halted.length

@@ -306,10 +306,10 @@ export class StagelineMetrics {
 
   private apply({ lag, dead, queue, head }: DatabaseFacts): void {
     for (const p of lag) {
-      this.lagEvents.set({ processor: p.processorName }, p.eventsBehind);
-      this.lagSeconds.set({ processor: p.processorName }, p.secondsBehind);
+      this.lagEvents.set({ processor: p.processorId }, p.eventsBehind);
+      this.lagSeconds.set({ processor: p.processorId }, p.secondsBehind);
       // Every processor gets a dead-letter series (0 included), so an alert can use increase().
-      this.deadLetters.set({ processor: p.processorName }, dead.get(p.processorName) ?? 0);
+      this.deadLetters.set({ processor: p.processorId }, dead.get(p.processorId) ?? 0);
     }
     // Dead letters of a processor no longer registered still show.
     for (const [processor, n] of dead) this.deadLetters.set({ processor }, n);

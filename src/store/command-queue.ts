@@ -99,7 +99,7 @@ export class CommandQueue {
 
   /**
    * Processing the command threw: give it up for `baseMs × 2^failures` (at most `maxMs`), count
-   * the failure and keep its error. Its aggregate waits that long; the others do not. Returns
+   * the failure (unless `counted` is false: the database went away, not the command) and keep its error. Its aggregate waits that long; the others do not. Returns
    * the failures counted so far (undefined: no longer this owner's claim, or done meanwhile).
    */
   async fail(
@@ -107,14 +107,15 @@ export class CommandQueue {
     commandId: string,
     error: string,
     backoff: { baseMs: number; maxMs: number },
+    counted = true,
   ): Promise<number | undefined> {
     const rows = await this.sql.query<{ failures: number }>(
       `UPDATE commands
-          SET claimed_by = NULL, failures = failures + 1, last_error = left($3, 2000),
+          SET claimed_by = NULL, failures = failures + CASE WHEN $6 THEN 1 ELSE 0 END, last_error = left($3, 2000),
               claimed_until = clock_timestamp() + make_interval(secs => least($4 * power(2, failures), $5))
         WHERE command_id = $1 AND claimed_by = $2 AND status = 'PENDING'
        RETURNING failures`,
-      [commandId, owner, error, secs(backoff.baseMs), secs(backoff.maxMs)],
+      [commandId, owner, error, secs(backoff.baseMs), secs(backoff.maxMs), counted],
     );
     return rows[0]?.failures;
   }

@@ -21,7 +21,8 @@ export interface StoredCommand {
   /** The chain's root command (this command itself when a client sent it): what a client waits on. */
   correlationId: string;
   causationId: string;
-  isAsync: boolean;
+  /** Sent with async processing (column `is_async`): a worker picks it up. */
+  async: boolean;
   /** FAILED: set aside after too many failures (src/store/command-queue.ts), kept until an operator re-queues it. */
   status: "PENDING" | "DONE" | "FAILED";
   createdAt: Date;
@@ -29,7 +30,7 @@ export interface StoredCommand {
 
 /** The columns `toCommand` maps (the queue's claim returns them too). */
 export const COLUMNS = `command_id, tenant_id, request_id, payload_hash, context_name, aggregate_name, aggregate_id, type,
-  body AS data, header, expected_version, correlation_id, causation_id, is_async, status, created_at`;
+  body AS data, header, expected_version, correlation_id, causation_id, is_async AS async, status, created_at`;
 
 /** A command's row as the driver returns it: the same fields under their snake_case column names. */
 export type CommandRow = { [K in keyof StoredCommand as SnakeCase<K>]: StoredCommand[K] };
@@ -52,7 +53,7 @@ export const toCommand = (r: CommandRow): StoredCommand => ({
   expectedVersion: r.expected_version,
   correlationId: r.correlation_id,
   causationId: r.causation_id,
-  isAsync: r.is_async,
+  async: r.async,
   status: r.status,
   createdAt: r.created_at,
 });
@@ -112,7 +113,7 @@ export class CommandStore {
           command.expectedVersion,
           command.correlationId,
           command.causationId,
-          command.isAsync,
+          command.async,
           this.retentionMs / 1000,
         ],
         { name: "stageline_accept" },
@@ -185,7 +186,7 @@ export class CommandStore {
             expected_version: c.expectedVersion,
             correlation_id: c.correlationId,
             causation_id: c.causationId,
-            is_async: c.isAsync,
+            is_async: c.async,
           })),
         ),
         this.retentionMs / 1000,

@@ -18,7 +18,7 @@ export interface ConsoleCommand {
   requestId: string;
   /** PENDING (stored, not processed yet) or DONE (processed: accepted or refused). */
   status: string;
-  isAsync: boolean;
+  async: boolean;
   createdAt: Date;
   processedAt: Date | null;
   /** The chain's root (this command itself when a client sent it). */
@@ -74,7 +74,7 @@ const toCommand = (r: Row): ConsoleCommand => ({
   aggregateId: r.aggregate_id,
   requestId: r.request_id,
   status: r.status,
-  isAsync: r.is_async,
+  async: r.is_async,
   createdAt: new Date(r.created_at),
   processedAt: r.processed_at === null ? null : new Date(r.processed_at),
   correlationId: r.correlation_id,

@@ -6,7 +6,7 @@ import type { RecordedEvent } from "../core/messages.ts";
 import type { SqlExecutor } from "./sql.ts";
 
 export interface DeadLetter {
-  processorName: string;
+  processorId: string;
   position: bigint;
   eventType: string;
   error: string;
@@ -44,7 +44,7 @@ export class DeadLetterStore {
       [processorId ?? null],
     );
     return rows.map((r) => ({
-      processorName: r.processor_name,
+      processorId: r.processor_name,
       position: BigInt(r.position),
       eventType: r.event_type,
       error: r.error,

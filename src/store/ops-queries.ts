@@ -11,7 +11,7 @@ type Int = string | number | bigint;
 
 /** How far one processor's checkpoint stands behind the head of the log. */
 export interface ProcessorLag {
-  processorName: string;
+  processorId: string;
   checkpoint: LogCheckpoint;
   /** Events past the checkpoint (finished or not): what the processor still has to read. */
   eventsBehind: number;
@@ -40,7 +40,7 @@ export interface CommandQueueStatus {
 }
 
 export interface StoredDeadLetter {
-  processorName: string;
+  processorId: string;
   position: bigint;
   eventType: string;
   error: string;
@@ -86,7 +86,7 @@ export class OpsQueries {
    * yet: it is behind by the whole log. Counting stops at `cap` so a scrape stays cheap on a
    * processor that is very far behind.
    */
-  async processorLag(processorNames: readonly string[], cap = 100_000): Promise<ProcessorLag[]> {
+  async processorLag(processorIds: readonly string[], cap = 100_000): Promise<ProcessorLag[]> {
     const rows = await this.sql.query<{
       name: string;
       transaction_id: Int;
@@ -108,10 +108,10 @@ export class OpsQueries {
          FROM unnest($1::text[]) AS p(name)
          LEFT JOIN processor_checkpoints c ON c.processor_name = p.name
         ORDER BY p.name`,
-      [processorNames, cap],
+      [processorIds, cap],
     );
     return rows.map((r) => ({
-      processorName: r.name,
+      processorId: r.name,
       checkpoint: { transactionId: BigInt(r.transaction_id), position: BigInt(r.position) },
       eventsBehind: Number(r.behind),
       secondsBehind: Math.max(0, Number(r.seconds ?? 0)),
@@ -187,29 +187,29 @@ export class OpsQueries {
     };
   }
 
-  async deadLetters(processorName?: string): Promise<StoredDeadLetter[]> {
+  async deadLetters(processorId?: string): Promise<StoredDeadLetter[]> {
     const rows = await this.sql.query<DeadLetterRow>(
       `SELECT processor_name, position, event_type, error, attempts, created_at FROM dead_letters
         WHERE $1::text IS NULL OR processor_name = $1 ORDER BY processor_name, position`,
-      [processorName ?? null],
+      [processorId ?? null],
     );
     return rows.map(toDeadLetter);
   }
 
-  async deadLetter(processorName: string, position: bigint): Promise<StoredDeadLetter | undefined> {
+  async deadLetter(processorId: string, position: bigint): Promise<StoredDeadLetter | undefined> {
     const rows = await this.sql.query<DeadLetterRow>(
       `SELECT processor_name, position, event_type, error, attempts, created_at FROM dead_letters
         WHERE processor_name = $1 AND position = $2::bigint`,
-      [processorName, position.toString()],
+      [processorId, position.toString()],
     );
     return rows[0] ? toDeadLetter(rows[0]) : undefined;
   }
 
   /** Removes one dead letter; false when there was none. */
-  async discardDeadLetter(processorName: string, position: bigint, executor: SqlExecutor = this.sql): Promise<boolean> {
+  async discardDeadLetter(processorId: string, position: bigint, executor: SqlExecutor = this.sql): Promise<boolean> {
     const rows = await executor.query(
       "DELETE FROM dead_letters WHERE processor_name = $1 AND position = $2::bigint RETURNING 1",
-      [processorName, position.toString()],
+      [processorId, position.toString()],
     );
     return rows.length > 0;
   }
@@ -314,7 +314,7 @@ interface DeadLetterRow {
 }
 
 const toDeadLetter = (r: DeadLetterRow): StoredDeadLetter => ({
-  processorName: r.processor_name,
+  processorId: r.processor_name,
   position: BigInt(r.position),
   eventType: r.event_type,
   error: r.error,

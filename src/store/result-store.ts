@@ -111,7 +111,14 @@ export class ResultStore {
   }
 
   async purgeExpired(): Promise<number> {
-    const rows = await this.sql.query(`DELETE FROM command_results WHERE expires_at < now() RETURNING 1`);
+    // A command set aside (FAILED) keeps its results past the window: it keeps its request ID,
+    // so a client retrying that key is answered from them, and an operator may still retry it.
+    const rows = await this.sql.query(
+      `DELETE FROM command_results r
+        WHERE r.expires_at < now()
+          AND NOT EXISTS (SELECT 1 FROM commands c WHERE c.command_id = r.command_id AND c.status = 'FAILED')
+       RETURNING 1`,
+    );
     return rows.length;
   }
 }

@@ -32,7 +32,7 @@ const command = (commandId: string, aggregateId: string): StoredCommand => ({
   expectedVersion: null,
   correlationId: commandId,
   causationId: commandId,
-  isAsync: true,
+  async: true,
   status: "PENDING",
   createdAt: new Date(),
 });

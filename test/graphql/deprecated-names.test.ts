@@ -3,10 +3,14 @@
  * root is `correlationId` (the deprecated `waitCommandId` resolves the same value) and a
  * command's payload is `data` (the console's deprecated `body` resolves the same value). On both
  * engines, on a mutation's answer, on the results of the commands a saga sent in the chain, and
- * on the console's chain; introspection marks the old fields deprecated.
+ * on the console's chain; introspection marks the old fields deprecated. A processor's ID
+ * (`<context>.<name>`) is `processorId` on the admin and console types (a dead letter's deprecated
+ * `processor` and the types' `id` resolve the same value), while `processorName` stays the name
+ * within the context, beside `contextName`.
  *
  * Catches: a deprecated field dropped (an old client breaks) or resolving something else (the
- * old `waitCommandId` is the root for a saga's command, not the command itself).
+ * old `waitCommandId` is the root for a saga's command, not the command itself; a processor's
+ * ID and its name within the context mixed up).
  */
 import { describe, expect, it } from "vitest";
 import { useTestApp } from "../support/app.ts";
@@ -18,7 +22,7 @@ interface Names {
   waitCommandId: string;
 }
 
-describe.each(engines)("correlationId and its deprecated names on %s", (engine) => {
+describe.each(engines)("new names and their deprecated ones on %s", (engine) => {
   const t = useTestApp(engine);
   const post = async (query: string, variables: Record<string, unknown> = {}) => {
     const json = (await t.post({ query, variables })).json;
@@ -111,5 +115,59 @@ describe.each(engines)("correlationId and its deprecated names on %s", (engine) 
       deprecationReason: expect.stringContaining("Use data"),
     });
     expect(field("command", "data")).toMatchObject({ isDeprecated: false });
+  });
+
+  it("resolves processorId as the dead letter's deprecated processor and as the processors' id", async () => {
+    const catalog = (await post("{ consoleCatalog { processors { id processorId contextName processorName } } }"))
+      .consoleCatalog as { processors: Record<"id" | "processorId" | "contextName" | "processorName", string>[] };
+    const view = catalog.processors.find((p) => p.processorId === "banking.AccountView");
+    expect(view).toEqual({
+      id: "banking.AccountView",
+      processorId: "banking.AccountView",
+      contextName: "banking",
+      processorName: "AccountView",
+    });
+    for (const p of catalog.processors) {
+      expect(p.id).toBe(p.processorId);
+      expect(p.processorId).toBe(`${p.contextName}.${p.processorName}`);
+    }
+
+    const status = (await post("{ processors { id processorId } }")).processors as {
+      id: string;
+      processorId: string;
+    }[];
+    expect(status.map((p) => p.processorId)).toContain("banking.AccountView");
+    for (const p of status) expect(p.id).toBe(p.processorId);
+
+    await t.db.sql.query(
+      `INSERT INTO dead_letters (processor_name, position, transaction_id, event_type, error, attempts)
+       VALUES ('banking.AccountView', 1, 1, 'AccountOpened', 'boom', 5)`,
+    );
+    const parked = (await post('{ deadLetters(processor: "banking.AccountView") { processorId processor position } }'))
+      .deadLetters as { processorId: string; processor: string; position: string }[];
+    expect(parked).toEqual([{ processorId: "banking.AccountView", processor: "banking.AccountView", position: "1" }]);
+    await post(`mutation { discardDeadLetter(processor: "banking.AccountView", position: "1") }`);
+  });
+
+  it("marks DeadLetter.processor deprecated, and processorId and the name within a context not", async () => {
+    const data = await post(`{
+      DeadLetter: __type(name: "DeadLetter") { fields(includeDeprecated: true) { name isDeprecated deprecationReason } }
+      ProcessorStatus: __type(name: "ProcessorStatus") { fields(includeDeprecated: true) { name isDeprecated } }
+      ProcessorInfo: __type(name: "ProcessorInfo") { fields(includeDeprecated: true) { name isDeprecated } }
+      FunctionInfo: __type(name: "FunctionInfo") { fields(includeDeprecated: true) { name isDeprecated } }
+    }`);
+    type Field = { name: string; isDeprecated: boolean; deprecationReason?: string | null };
+    const field = (type: string, name: string) =>
+      (data[type] as { fields: Field[] }).fields.find((f) => f.name === name);
+    expect(field("DeadLetter", "processor")).toMatchObject({
+      isDeprecated: true,
+      deprecationReason: expect.stringContaining("Use processorId (the same value)"),
+    });
+    for (const type of ["DeadLetter", "ProcessorStatus", "ProcessorInfo"]) {
+      expect(field(type, "processorId")).toMatchObject({ isDeprecated: false });
+    }
+    for (const type of ["ProcessorInfo", "FunctionInfo"]) {
+      expect(field(type, "processorName")).toMatchObject({ isDeprecated: false });
+    }
   });
 });

@@ -18,6 +18,7 @@ import type { StoredCommand } from "../../src/store/command-store.ts";
 import { openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { OpsQueries } from "../../src/store/ops-queries.ts";
+import { ResultStore } from "../../src/store/result-store.ts";
 import { engines, openTestDatabase, type TestDatabase, type TestEngine } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
 import { append, TAPE_SQL, tapes } from "./support/tape.ts";
@@ -125,6 +126,21 @@ describe.each(engines)("a command the queue gives up on, on %s", (engine: TestEn
     await waitUntil("the well tape processed", async () => (await numbers("well")).length === 1, { timeoutMs: 30_000 });
     expect(await numbers("sick")).toEqual([2]);
 
+    // Past the retention window its answers stay while it is set aside (it keeps its request
+    // ID: a client retrying that key is answered from them); other commands' go.
+    const resultsOf = async (commandId: string) =>
+      (await db.sql.query("SELECT id FROM command_results WHERE command_id = $1", [commandId])).length;
+    const before = await resultsOf(first.commandId);
+    await db.sql.query("UPDATE command_results SET expires_at = now() - interval '1 second'");
+    await new ResultStore(db.sql, 60_000).purgeExpired();
+    expect(await resultsOf(first.commandId)).toBe(before);
+    const expired = await db.sql.query("SELECT id FROM command_results WHERE expires_at < now() AND command_id <> $1", [
+      first.commandId,
+    ]);
+    expect(expired).toEqual([]);
+    const again = await sender.gateway.waitFor("t", first.commandId, { stage: "PROCESSED", timeoutMs: 10_000 });
+    expect(again).toMatchObject({ succeeded: false, errorCode: "COMMAND_FAILED" });
+
     // status: nothing pending, one given up.
     const status = await new OpsQueries(db.sql).commandQueue();
     expect(status).toMatchObject({ pending: 0, failingCount: 0, givenUp: 1, claimed: [] });
@@ -164,6 +180,28 @@ describe.each(engines)("a command the queue gives up on, on %s", (engine: TestEn
     // The give-up answer was taken back with the retry: the one PROCESSED result is the real one.
     expect(results).toEqual([{ stage: "PROCESSED", succeeded: true, error_code: "Ok" }]);
     expect(broken.attempts).toBe(MAX_FAILURES);
+  });
+
+  it("does not count the database going away toward giving up: the command waits the outage out", {
+    timeout: 120_000,
+  }, async () => {
+    db = await openTestDatabase(engine);
+    const app = await instance(true);
+    let attempts = 0;
+    const process = app.processor.process.bind(app.processor);
+    app.processor.process = async (command: StoredCommand) => {
+      if (command.aggregateId === "outage" && attempts < MAX_FAILURES * 2) {
+        attempts++;
+        throw Object.assign(new Error("Connection terminated unexpectedly"), { code: "ECONNRESET" });
+      }
+      return process(command);
+    };
+    const sent = await app.gateway.sendAndWait(append("outage", 1), { stage: "SENT" });
+    const answer = await app.gateway.waitFor("t", sent.commandId, { stage: "PROCESSED", timeoutMs: 90_000 });
+    expect(answer).toMatchObject({ succeeded: true, errorCode: "Ok" });
+    expect(attempts).toBe(MAX_FAILURES * 2);
+    expect(await row(sent.commandId)).toMatchObject({ status: "DONE", failures: 0 });
+    expect(await numbers("outage")).toEqual([1]);
   });
 
   it("status shows the pending, the claimed by holder, the oldest age, the failing and the given up", {

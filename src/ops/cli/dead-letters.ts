@@ -19,7 +19,7 @@ export interface DeadLetterView {
 }
 
 export const viewOf = (d: StoredDeadLetter): DeadLetterView => ({
-  processor: d.processorName,
+  processor: d.processorId,
   position: d.position.toString(),
   eventType: d.eventType,
   attempts: d.attempts,

@@ -56,13 +56,13 @@ export async function collectStatus(queries: OpsQueries, registry: Registry, dat
     },
     deadLetters: [...dead.values()].reduce((a, b) => a + b, 0),
     processors: lag.map((p) => ({
-      processor: p.processorName,
-      kind: kinds.get(p.processorName) ?? "?",
+      processor: p.processorId,
+      kind: kinds.get(p.processorId) ?? "?",
       checkpoint: { transactionId: p.checkpoint.transactionId.toString(), position: p.checkpoint.position.toString() },
       eventsBehind: p.eventsBehind,
       secondsBehind: Math.round(p.secondsBehind * 1000) / 1000,
       updatedAt: p.updatedAt ? new Date(p.updatedAt).toISOString() : null,
-      deadLetters: dead.get(p.processorName) ?? 0,
+      deadLetters: dead.get(p.processorId) ?? 0,
     })),
   };
 }
