@@ -1,22 +1,12 @@
-/**
- * A command the queue gives up on, on both engines (src/gateway/failed-commands.ts): a queued
- * command whose processing throws (the worker's processor fails for its aggregate while the test
- * says so: an error of the system, not a refusal) COMMAND_MAX_FAILURES times ends FAILED with a
- * PROCESSED `COMMAND_FAILED` answer its waiter gets, the next command of its aggregate goes
- * through, and the operator's retry (the CLI's, on PostgreSQL beside the running server) processes
- * it once the failure is gone. `status` shows the queue: pending, claimed by whom, failing, given up.
- * On PostgreSQL the waiter is on another instance than the worker (each with its own pool).
- */
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { retryFailedCommand } from "../../src/gateway/failed-commands.ts";
-import { runCli } from "../../src/ops/cli/commands.ts";
 import { CommandQueue } from "../../src/store/command-queue.ts";
 import type { StoredCommand } from "../../src/store/command-store.ts";
 import { OpsQueries } from "../../src/store/ops-queries.ts";
 import { ResultStore } from "../../src/store/result-store.ts";
+import { type CliRun, runCliCaptured } from "../support/cli.ts";
 import { engines, type TestDatabase, type TestEngine } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
 import { useQueueInstances } from "./support/queue-instances.ts";
@@ -62,21 +52,8 @@ describe.each(engines)("a command the queue gives up on, on %s", (engine: TestEn
       )
     )[0]!;
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = "";
-    let err = "";
-    stdout.on("data", (chunk) => {
-      out += chunk;
-    });
-    stderr.on("data", (chunk) => {
-      err += chunk;
-    });
-    const env = { NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: db.url! };
-    const code = await runCli(argv, { stdout, stderr, stdin: new PassThrough(), env, contexts: [tapes] });
-    return { code, out, err };
-  }
+  const cli = (...argv: string[]): Promise<CliRun> =>
+    runCliCaptured(argv, { NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: db.url! }, [tapes]);
 
   it("ends FAILED with a COMMAND_FAILED answer after its failures; the aggregate goes on; a retry processes it once fixed", {
     timeout: 120_000,
