@@ -182,10 +182,7 @@ describe.each(engines)("the console's API on %s", (engine) => {
   });
 
   it("with AUTH_RESULTS_SENDER_ONLY, the console shows a signed-in caller only the chains it sent", async () => {
-    const as = async (subject: string): Promise<Record<string, string>> => ({
-      ...bearer(await token({ tenants: ["initech"], roles: ["teller"], subject })),
-      "x-tenant-id": "initech",
-    });
+    const as = (subject: string) => tellerOf("initech", subject);
     const alice = await as("alice");
     const tester = await as("tester");
     const create = async (headers: Record<string, string>, name: string) => {
@@ -233,10 +230,7 @@ describe.each(engines)("the console's API on %s", (engine) => {
   });
 
   it("recentCommandResults streams the stored and new results of the tenant's commands, only the caller's chains", async () => {
-    const as = async (subject: string): Promise<Record<string, string>> => ({
-      ...bearer(await token({ tenants: ["umbrella"], roles: ["teller"], subject })),
-      "x-tenant-id": "umbrella",
-    });
+    const as = (subject: string) => tellerOf("umbrella", subject);
     const carol = await as("carol");
     const dave = await as("dave");
     /** Sends a command mutation; its command ID. */
@@ -367,3 +361,8 @@ describe.each(engines)("the console's API on %s", (engine) => {
     expect(codesOf((await query(retry, admin, { p: "nope.Nothing", at: "1" })).errors)).toEqual(["UNKNOWN_PROCESSOR"]);
   });
 });
+
+/** The headers of a signed-in teller of one tenant. */
+async function tellerOf(tenant: string, subject: string): Promise<Record<string, string>> {
+  return { ...bearer(await token({ tenants: [tenant], roles: ["teller"], subject })), "x-tenant-id": tenant };
+}

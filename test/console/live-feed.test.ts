@@ -172,16 +172,7 @@ describe("the console's live feed across processes on postgres", () => {
   });
 
   it("carries commands another process accepted, by NOTIFY, and resyncs after a dropped connection", async () => {
-    const other = await openDatabase(parseDatabaseUrl(t.db.url!, ""), { poolSize: 2 });
-    const bus = new ResultBus();
-    const signals = new CrossProcessSignals({
-      transport: new PgSignalTransport(t.db.url!, other.sql),
-      bus,
-      results: new ResultStore(other.sql, 60_000),
-      events: new EventLog(other.sql),
-      logger,
-    });
-    await signals.start();
+    const { other, bus, signals } = await anotherProcess(t.db.url!);
     const feed = feedOn(bus, other, t.app);
     let resyncs = 0;
     const off = bus.onResync(() => resyncs++);
@@ -211,16 +202,7 @@ describe("the console's live feed across processes on postgres", () => {
   });
 
   it("streams the results another process stored, by NOTIFY", async () => {
-    const other = await openDatabase(parseDatabaseUrl(t.db.url!, ""), { poolSize: 2 });
-    const bus = new ResultBus();
-    const signals = new CrossProcessSignals({
-      transport: new PgSignalTransport(t.db.url!, other.sql),
-      bus,
-      results: new ResultStore(other.sql, 60_000),
-      events: new EventLog(other.sql),
-      logger,
-    });
-    await signals.start();
+    const { other, bus, signals } = await anotherProcess(t.db.url!);
     const stream = resultsOn(bus, other, t.app);
     try {
       await waitUntil(
@@ -245,6 +227,21 @@ describe("the console's live feed across processes on postgres", () => {
     expect(bus.listenerCount).toBe(0);
   });
 });
+
+/** Another process's view of the database: its own pool, bus and cross-process signals (started). */
+async function anotherProcess(url: string) {
+  const other = await openDatabase(parseDatabaseUrl(url, ""), { poolSize: 2 });
+  const bus = new ResultBus();
+  const signals = new CrossProcessSignals({
+    transport: new PgSignalTransport(url, other.sql),
+    bus,
+    results: new ResultStore(other.sql, 60_000),
+    events: new EventLog(other.sql),
+    logger,
+  });
+  await signals.start();
+  return { other, bus, signals };
+}
 
 /** A promise settled from outside. */
 function deferred<T>() {
