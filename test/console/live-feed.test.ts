@@ -25,8 +25,8 @@ import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
 
-/** A console feed on its own bus (and store connection), as another process would have it. */
-function feedOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) {
+/** A console service on its own bus and store connection, as another process would have it. */
+function consoleOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) {
   const queries = new ConsoleQueries(db.sql);
   const service = new ConsoleService({
     queries,
@@ -35,6 +35,12 @@ function feedOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) 
     resultsSenderOnly: false,
     app: { runners: app.runners, registry: app.registry, db: app.db },
   });
+  return { queries, service };
+}
+
+/** A console feed on its own bus (and store connection), as another process would have it. */
+function feedOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) {
+  const { queries, service } = consoleOn(bus, db, app);
   const abort = new AbortController();
   const received: { commandId: string; type: string; aggregateId: string }[] = [];
   const done = (async () => {
@@ -53,14 +59,7 @@ function feedOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) 
 
 /** The console's results stream on its own bus and store connection, as another process would have it. */
 function resultsOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) {
-  const queries = new ConsoleQueries(db.sql);
-  const service = new ConsoleService({
-    queries,
-    ops: new OpsQueries(db.sql),
-    bus,
-    resultsSenderOnly: false,
-    app: { runners: app.runners, registry: app.registry, db: app.db },
-  });
+  const { queries, service } = consoleOn(bus, db, app);
   const abort = new AbortController();
   const received: CommandResult[] = [];
   const done = (async () => {
