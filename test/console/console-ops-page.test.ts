@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { defineContext } from "../../src/core/context.ts";
-import { defineEventHandler } from "../../src/core/processors.ts";
 import { contexts } from "../../src/domains/index.ts";
 import { accountCommand, FAST_RUNNER, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
+import { switchableHandler } from "../support/switchable-handler.ts";
 import { chromiumPath, pageTest, printPageOnFailure, sharedBrowser } from "./browser.ts";
 
 const DEADLINE = 60_000;
@@ -21,17 +21,8 @@ const browser = sharedBrowser();
 describe.runIf(chromiumPath).each(engines)("the console's History and Processors tabs in Chromium on %s", (engine) => {
   let t: TestApp;
   let origin: string;
-  /** While true, the handler fails every deposit, so the runner parks them. */
-  let broken = false;
-  const handled: bigint[] = [];
-  const picky = defineEventHandler({
-    name: "Picky",
-    eventTypes: ["MoneyDeposited"],
-    async handle(event) {
-      if (broken) throw new Error("picky: not today");
-      handled.push(event.position);
-    },
-  });
+  /** While broken, the handler fails every deposit, so the runner parks them. */
+  const picky = switchableHandler("Picky", ["MoneyDeposited"], "picky: not today");
 
   const send = (type: string, id: string, input: unknown) =>
     t.app.gateway.sendAndWait(accountCommand(type, id, input), { stage: "ALL" });
@@ -39,7 +30,7 @@ describe.runIf(chromiumPath).each(engines)("the console's History and Processors
   beforeAll(async () => {
     t = await startTestApp(engine, { runner: FAST_RUNNER }, [
       ...contexts,
-      defineContext({ name: "testing", aggregates: [], processors: [picky] }),
+      defineContext({ name: "testing", aggregates: [], processors: [picky.handler] }),
     ]);
     origin = new URL(t.url).origin;
     expect((await send("CreateAccount", "ada", { name: "Ada", initialBalance: 10_000 })).succeeded).toBe(true);
@@ -95,7 +86,7 @@ describe.runIf(chromiumPath).each(engines)("the console's History and Processors
     browser,
     "Retry and Discard clear the dead letters of a failing handler, as the store shows",
     async (page) => {
-      broken = true;
+      picky.broken = true;
       for (const amount of [111, 222]) {
         const parked = await t.app.gateway.sendAndWait(accountCommand("Deposit", "ada", { amount }), {
           stage: "EVENT_HANDLED",
@@ -128,11 +119,11 @@ describe.runIf(chromiumPath).each(engines)("the console's History and Processors
       expect(await letter(retried).count()).toBe(1);
 
       // The handler works again: the retry hands it the event, once, and the letter goes.
-      broken = false;
+      picky.broken = false;
       await letter(retried).getByRole("button", { name: "Retry" }).click();
       await expect.poll(() => letter(retried).count(), { timeout: DEADLINE }).toBe(0);
       expect(await note.innerText()).toContain(`Retried ${PICKY} at ${retried}`);
-      expect(handled.filter((p) => p === retried)).toHaveLength(1);
+      expect(picky.handled.filter((p) => p === retried)).toHaveLength(1);
 
       // Discarded: gone without the handler seeing it.
       await letter(discarded).getByRole("button", { name: "Discard" }).click();
@@ -142,7 +133,7 @@ describe.runIf(chromiumPath).each(engines)("the console's History and Processors
       expect(await panel.innerText()).toContain("None.");
 
       expect(await t.app.runners.deadLetters.list(PICKY)).toEqual([]);
-      expect(handled).not.toContain(discarded);
+      expect(picky.handled).not.toContain(discarded);
     },
   );
 });
