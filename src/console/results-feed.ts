@@ -9,6 +9,7 @@
  */
 import type { CommandResult } from "../core/stages.ts";
 import type { ResultBus } from "../gateway/result-bus.ts";
+import { logger } from "../logger.ts";
 import type { ConsoleQueries } from "../store/console-queries.ts";
 
 export interface ResultsFeedDeps {
@@ -49,16 +50,23 @@ export async function* recentResults(
   signal: AbortSignal,
 ): AsyncGenerator<CommandResult> {
   const followed = new Map<string, Followed>();
+  /** Set once the stream ended, however (aborted or failed): a late re-read may follow nothing then. */
+  let ended = false;
+  /** Whether a failed visibility check was logged: one line per stream, not one per signal. */
+  let checkFailed = false;
   let queue: CommandResult[] = [];
   let wake: (() => void) | undefined;
+  /** Counts what woke the stream (results queued, commands followed): what arrived during a read. */
+  let stirred = 0;
   const enqueue = (results: readonly CommandResult[]) => {
     queue.push(...results);
     if (queue.length > QUEUE_LIMIT) queue.splice(0, queue.length - QUEUE_LIMIT);
+    stirred++;
     wake?.();
   };
   const onResult = (result: CommandResult) => enqueue([result]);
   const follow = (commandIds: readonly string[], visible: boolean | undefined) => {
-    if (signal.aborted) return; // a late re-read after the stream ended: nothing may listen on
+    if (ended || signal.aborted) return; // a late re-read after the stream ended: nothing may listen on
     for (const commandId of commandIds) {
       if (followed.has(commandId)) continue;
       followed.set(commandId, { off: deps.bus.subscribe(commandId, onResult), visible, seen: new Set() });
@@ -68,6 +76,7 @@ export async function* recentResults(
         followed.delete(oldest);
       }
     }
+    stirred++;
     wake?.();
   };
   /** Follows these stored commands (the viewer's) and queues what they already reached. */
@@ -79,7 +88,8 @@ export async function* recentResults(
 
   const offs = [
     deps.bus.onSent((sent) => {
-      if (sent.tenantId === viewer.tenantId) follow([sent.commandId], undefined);
+      // Without a sender restriction the tenant is the whole check: no store read per command sent.
+      if (sent.tenantId === viewer.tenantId) follow([sent.commandId], viewer.sender === undefined ? true : undefined);
     }),
     deps.bus.onResync(() => {
       deps.queries
@@ -97,9 +107,25 @@ export async function* recentResults(
       const unchecked = [...followed].filter(([, f]) => f.visible === undefined).map(([id]) => id);
       if (unchecked.length > 0) {
         // The sent signal comes after the command's transaction committed: it is there to read.
-        const visible = new Set(
-          (await deps.queries.commands(viewer.tenantId, unchecked, viewer.sender)).map((c) => c.commandId),
-        );
+        let visible: Set<string>;
+        const before = stirred;
+        try {
+          visible = new Set(
+            (await deps.queries.commands(viewer.tenantId, unchecked, viewer.sender)).map((c) => c.commandId),
+          );
+        } catch (error) {
+          // The database is away: the stream stays, and checks again at the next signal or result.
+          if (!checkFailed)
+            logger.warn({ err: error, tenantId: viewer.tenantId }, "results feed: visibility check failed");
+          checkFailed = true;
+          // What arrived during the failed read is a signal too: check again at once for it.
+          if (stirred === before) {
+            await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
+            wake = undefined;
+          }
+          continue;
+        }
+        checkFailed = false;
         for (const id of unchecked) {
           const entry = followed.get(id);
           if (!entry) continue;
@@ -130,6 +156,7 @@ export async function* recentResults(
       }
     }
   } finally {
+    ended = true;
     for (const off of offs) off();
     for (const entry of followed.values()) entry.off();
   }

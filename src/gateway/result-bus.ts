@@ -34,12 +34,20 @@ export class ResultBus {
   publish(results: readonly CommandResult[]): void {
     for (const result of results) {
       this.remember(result, true);
+      // The sent signal first: a listener that starts following the command on it (the console's
+      // results feed) gets this SENT too. A failing sent listener keeps it from no wait.
+      let failure: { error: unknown } | undefined;
+      if (result.stage === "SENT" && result.scope === "STAGE") {
+        try {
+          emit(this.sent, { commandId: result.commandId, tenantId: result.tenantId });
+        } catch (error) {
+          failure = { error };
+        }
+      }
       emit(this.byCommand.get(result.commandId), result);
       emit(this.byChain.get(result.correlationId), result);
       emit(this.any, result);
-      if (result.stage === "SENT" && result.scope === "STAGE") {
-        emit(this.sent, { commandId: result.commandId, tenantId: result.tenantId });
-      }
+      if (failure) throw failure.error;
     }
   }
 

@@ -279,6 +279,8 @@ describe.each(engines)("the console's API on %s", (engine) => {
       await waitUntil("dave's account through every stage", () => reached("da", "SAGA_HANDLED"), {
         timeoutMs: 30_000,
       });
+      // From its first stage: the stream follows a new command as it is sent, before its SENT goes out.
+      expect(reached("da", "SENT")).toBe(true);
       // A command on an account listed before the stream started: its later stages arrive live too.
       const deposit = await run(dave, DEPOSIT, {
         amount: 2,

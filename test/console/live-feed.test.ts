@@ -7,13 +7,14 @@
  * follows what the bus carries for the commands it follows, and on PostgreSQL the results another
  * process stored.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConsoleService } from "../../src/console/console-service.ts";
+import { recentResults } from "../../src/console/results-feed.ts";
 import type { CommandResult } from "../../src/core/stages.ts";
 import { CrossProcessSignals } from "../../src/gateway/cross-process-signals.ts";
 import { ResultBus } from "../../src/gateway/result-bus.ts";
 import { logger } from "../../src/logger.ts";
-import { ConsoleQueries } from "../../src/store/console-queries.ts";
+import { type ConsoleCommand, ConsoleQueries } from "../../src/store/console-queries.ts";
 import { type Database, openDatabase } from "../../src/store/database.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { EventLog } from "../../src/store/event-log.ts";
@@ -26,8 +27,9 @@ import { waitUntil } from "../support/eventually.ts";
 
 /** A console feed on its own bus (and store connection), as another process would have it. */
 function feedOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) {
+  const queries = new ConsoleQueries(db.sql);
   const service = new ConsoleService({
-    queries: new ConsoleQueries(db.sql),
+    queries,
     ops: new OpsQueries(db.sql),
     bus,
     resultsSenderOnly: false,
@@ -39,6 +41,7 @@ function feedOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) 
     for await (const command of service.commandsSent({ tenantId: "default" }, abort.signal)) received.push(command);
   })();
   return {
+    queries,
     received,
     has: (aggregateId: string) => received.some((c) => c.aggregateId === aggregateId),
     async stop() {
@@ -50,8 +53,9 @@ function feedOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) 
 
 /** The console's results stream on its own bus and store connection, as another process would have it. */
 function resultsOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"]) {
+  const queries = new ConsoleQueries(db.sql);
   const service = new ConsoleService({
-    queries: new ConsoleQueries(db.sql),
+    queries,
     ops: new OpsQueries(db.sql),
     bus,
     resultsSenderOnly: false,
@@ -63,6 +67,7 @@ function resultsOn(bus: ResultBus, db: Pick<Database, "sql">, app: TestApp["app"
     for await (const result of service.recentResults({ tenantId: "default" }, 10, abort.signal)) received.push(result);
   })();
   return {
+    queries,
     received,
     reached: (aggregateId: string, stage: string) =>
       received.some((r) => r.aggregateId === aggregateId && r.stage === stage && r.scope === "STAGE"),
@@ -91,10 +96,18 @@ describe.each(engines)("the console's live feed on %s", (engine) => {
     const quiet = new ResultBus();
     const feed = feedOn(quiet, t.app.db, t.app);
     try {
+      const reads = vi.spyOn(feed.queries, "commands");
+      const rereads = vi.spyOn(feed.queries, "sentSince");
       const { commandId } = await open(t, "unsignalled");
       // Stored and processed, but nothing told this feed's bus: a polling feed would find it.
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(feed.received).toEqual([]);
+      // Until a later command is announced and arrives, the feed reads the store for nothing
+      // else: its first read is of that command alone.
+      const { commandId: marker } = await open(t, "marker");
+      quiet.announceSent([{ commandId: marker, tenantId: "default" }]);
+      await waitUntil("the announced marker", () => feed.has("marker"), { timeoutMs: 30_000 });
+      expect(feed.received.map((c) => c.commandId)).toEqual([marker]);
+      expect(reads.mock.calls.map(([, ids]) => ids)).toEqual([[marker]]);
+      expect(rereads).not.toHaveBeenCalled();
       quiet.resync();
       await waitUntil("the resync to bring it", () => feed.has("unsignalled"), { timeoutMs: 30_000 });
       // The bus's own signal (as SENT is published) is followed at once, each command once.
@@ -102,7 +115,7 @@ describe.each(engines)("the console's live feed on %s", (engine) => {
       const { commandId: next } = await open(t, "announced");
       quiet.announceSent([{ commandId: next, tenantId: "default" }]);
       await waitUntil("the announced command", () => feed.has("announced"), { timeoutMs: 30_000 });
-      expect(feed.received.map((c) => c.commandId)).toEqual([commandId, next]);
+      expect(feed.received.map((c) => c.commandId)).toEqual([marker, commandId, next]);
     } finally {
       await feed.stop();
     }
@@ -117,6 +130,9 @@ describe.each(engines)("the console's live feed on %s", (engine) => {
     try {
       // What is stored first: the newest commands' results, read once.
       await waitUntil("the stored results", () => stream.reached("listed", "PROCESSED"), { timeoutMs: 30_000 });
+      // Without a sender restriction (AUTH_RESULTS_SENDER_ONLY off) the tenant is the whole
+      // check: a command sent costs no store read of its own.
+      const visibilityChecks = vi.spyOn(stream.queries, "commands");
       // A command the bus never announced is not followed; once announced, its results come as delivered.
       const later = await t.app.gateway.sendAndWait(accountCommand("CreateAccount", "later", { name: "later" }), {
         stage: "ALL",
@@ -135,6 +151,8 @@ describe.each(engines)("the console's live feed on %s", (engine) => {
       const ids = stream.received.map((r) => r.id);
       expect(new Set(ids).size).toBe(ids.length);
       expect(stream.received.filter((r) => r.commandId === before.commandId).length).toBeGreaterThan(0);
+      expect(visibilityChecks).not.toHaveBeenCalled();
+      visibilityChecks.mockRestore();
     } finally {
       await stream.stop();
     }
@@ -223,6 +241,87 @@ describe("the console's live feed across processes on postgres", () => {
       await stream.stop();
       await signals.stop();
       await other.close();
+    }
+    expect(bus.listenerCount).toBe(0);
+  });
+});
+
+/** A promise settled from outside. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A stored result of a command, as far as the results stream looks at it. */
+const resultOf = (commandId: string, stage: string): CommandResult =>
+  ({
+    id: `${commandId}-${stage}`,
+    commandId,
+    correlationId: commandId,
+    tenantId: "default",
+    stage,
+    scope: "STAGE",
+  }) as CommandResult;
+
+describe("the console's results stream when the store fails", () => {
+  it("leaves nothing listening on the bus after it failed, even for a re-read under way then", async () => {
+    const bus = new ResultBus();
+    const baseline = bus.listenerCount;
+    const listing = deferred<ConsoleCommand[]>();
+    const rereading = deferred<ConsoleCommand[]>();
+    const caughtUp = vi.fn(async () => new Map<string, CommandResult[]>());
+    const queries = {
+      recentCommands: () => listing.promise,
+      sentSince: () => rereading.promise,
+      results: caughtUp,
+      commands: async () => [],
+    } as unknown as ConsoleQueries;
+    const stream = recentResults(
+      { queries, bus },
+      { tenantId: "default", sender: undefined },
+      10,
+      new AbortController().signal,
+    );
+    const first = stream.next();
+    await waitUntil("the stream to listen", () => bus.listenerCount > baseline, { timeoutMs: 30_000 });
+    bus.resync(); // its re-read is under way when the stream fails
+    listing.reject(new Error("the database went away"));
+    await expect(first).rejects.toThrow("the database went away");
+    rereading.resolve([{ commandId: "c-1" }, { commandId: "c-2" }] as ConsoleCommand[]);
+    await waitUntil("the late re-read to finish", () => caughtUp.mock.calls.length > 0, { timeoutMs: 30_000 });
+    expect(bus.listenerCount).toBe(baseline);
+  });
+
+  it("keeps streaming when a visibility check fails, and checks again at the next signal", async () => {
+    const bus = new ResultBus();
+    const checks = vi
+      .fn<(tenantId: string, ids: readonly string[]) => Promise<ConsoleCommand[]>>()
+      .mockRejectedValueOnce(new Error("the database went away"))
+      .mockImplementation(async (_tenantId, ids) => ids.map((commandId) => ({ commandId }) as ConsoleCommand));
+    const queries = {
+      recentCommands: async () => [],
+      sentSince: async () => [],
+      results: async () => new Map<string, CommandResult[]>(),
+      commands: checks,
+    } as unknown as ConsoleQueries;
+    const abort = new AbortController();
+    const stream = recentResults({ queries, bus }, { tenantId: "default", sender: "dave" }, 10, abort.signal);
+    try {
+      const first = stream.next();
+      await waitUntil("the stream to listen", () => bus.listenerCount > 0, { timeoutMs: 30_000 });
+      bus.announceSent([{ commandId: "c-1", tenantId: "default" }]);
+      await waitUntil("the first check to fail", () => checks.mock.calls.length > 0, { timeoutMs: 30_000 });
+      bus.deliver([resultOf("c-1", "SENT")]);
+      expect((await first).value).toEqual(resultOf("c-1", "SENT"));
+      expect(checks).toHaveBeenCalledTimes(2);
+    } finally {
+      abort.abort();
+      await stream.return(undefined);
     }
     expect(bus.listenerCount).toBe(0);
   });

@@ -51,3 +51,26 @@ describe("ResultBus history", () => {
     expect(bus.recent("q")).toBeUndefined();
   });
 });
+
+describe("ResultBus sent signal", () => {
+  it("is raised before a SENT reaches the command's listeners, so a listener added on it gets that SENT", () => {
+    const bus = new ResultBus(10);
+    const got: string[] = [];
+    bus.onSent(({ commandId }) => {
+      bus.subscribe(commandId, (r) => got.push(r.id));
+    });
+    bus.publish([result("n", "SENT"), result("n", "PROCESSED")]);
+    expect(got).toEqual(["n-SENT-STAGE", "n-PROCESSED-STAGE"]);
+  });
+
+  it("keeps a SENT from no wait when a sent listener throws, and the publisher still hears of it", () => {
+    const bus = new ResultBus(10);
+    const got: string[] = [];
+    bus.subscribe("m", (r) => got.push(r.id));
+    bus.onSent(() => {
+      throw new Error("a broken listener");
+    });
+    expect(() => bus.publish([result("m", "SENT")])).toThrow("a broken listener");
+    expect(got).toEqual(["m-SENT-STAGE"]);
+  });
+});

@@ -9,10 +9,8 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
-import { type CliIo, runCli } from "../../src/cli.ts";
 import { loadConfig } from "../../src/config.ts";
 import { defineContext } from "../../src/core/context.ts";
 import { defineEventHandler } from "../../src/core/processors.ts";
@@ -24,6 +22,7 @@ import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { migrate } from "../../src/store/migrations.ts";
 import { OpsQueries } from "../../src/store/ops-queries.ts";
 import { accountCommand, FAST_RUNNER } from "../support/app.ts";
+import { type CliRun, runCliCaptured } from "../support/cli.ts";
 import { createPostgresDatabase, engines, type TestEngine } from "../support/databases.ts";
 
 const waitLong = { timeout: 30_000, interval: 100 };
@@ -74,21 +73,7 @@ async function startApp(target: Target): Promise<{ app: App; db: Database }> {
   return { app, db };
 }
 
-async function cli(target: Target, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk) => {
-    out += chunk;
-  });
-  stderr.on("data", (chunk) => {
-    err += chunk;
-  });
-  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: target.env, contexts };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
+const cli = (target: Target, ...argv: string[]): Promise<CliRun> => runCliCaptured(argv, target.env, contexts);
 
 describe.each(engines)("the CLI on %s", (engine) => {
   let source: Target;

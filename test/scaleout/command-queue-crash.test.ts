@@ -9,36 +9,26 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, createApp } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
-import { openDatabase } from "../../src/store/database.ts";
-import { parseDatabaseUrl } from "../../src/store/database-url.ts";
-import { migrate } from "../../src/store/migrations.ts";
-import { createPostgresDatabase } from "../support/databases.ts";
+import type { App } from "../../src/app.ts";
 import { waitUntil } from "../support/eventually.ts";
+import { type AcceptingOnly, openAcceptingOnly } from "./support/accepting-only.ts";
 import { spawnChild } from "./support/children.ts";
-import { append, TAPE_SQL, tapes } from "./support/tape.ts";
+import { append, TAPE_SQL } from "./support/tape.ts";
 
 describe("a process killed with a command's claim in hand (PostgreSQL)", () => {
+  let accepting: AcceptingOnly;
   let url: string;
-  let drop: () => Promise<void>;
-  let db: Awaited<ReturnType<typeof openDatabase>>;
+  let db: AcceptingOnly["db"];
   let sender: App;
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    ({ url, drop } = await createPostgresDatabase());
-    db = await openDatabase(parseDatabaseUrl(url, ""), { poolSize: 4 });
-    await migrate(db.sql);
-    const config = { ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent" }), port: 0, host: "127.0.0.1" };
-    // Accepts only: its worker never starts.
-    sender = await createApp({ config, database: db, contexts: [tapes] });
+    accepting = await openAcceptingOnly();
+    ({ url, db, sender } = accepting);
   });
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await sender?.stop().catch(() => undefined);
-    await db?.close();
-    await drop?.();
+    await accepting?.close();
   });
 
   async function spawn(env: Record<string, string> = {}): Promise<ChildProcess> {

@@ -1,26 +1,15 @@
-/**
- * A command the queue gives up on, on both engines (src/gateway/failed-commands.ts): a queued
- * command whose processing throws (the worker's processor fails for its aggregate while the test
- * says so: an error of the system, not a refusal) COMMAND_MAX_FAILURES times ends FAILED with a
- * PROCESSED `COMMAND_FAILED` answer its waiter gets, the next command of its aggregate goes
- * through, and the operator's retry (the CLI's, on PostgreSQL beside the running server) processes
- * it once the failure is gone. `status` shows the queue: pending, claimed by whom, failing, given up.
- * On PostgreSQL the waiter is on another instance than the worker (each with its own pool).
- */
-import { PassThrough } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
-import { type App, createApp } from "../../src/app.ts";
+import { describe, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { retryFailedCommand } from "../../src/gateway/failed-commands.ts";
-import { runCli } from "../../src/ops/cli/commands.ts";
 import { CommandQueue } from "../../src/store/command-queue.ts";
 import type { StoredCommand } from "../../src/store/command-store.ts";
-import { openDatabase } from "../../src/store/database.ts";
-import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { OpsQueries } from "../../src/store/ops-queries.ts";
 import { ResultStore } from "../../src/store/result-store.ts";
-import { engines, openTestDatabase, type TestDatabase, type TestEngine } from "../support/databases.ts";
+import { type CliRun, runCliCaptured } from "../support/cli.ts";
+import { engines, type TestDatabase, type TestEngine } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
+import { useQueueInstances } from "./support/queue-instances.ts";
 import { append, TAPE_SQL, tapes } from "./support/tape.ts";
 
 const MAX_FAILURES = 3;
@@ -37,24 +26,8 @@ const config: Config = {
 
 describe.each(engines)("a command the queue gives up on, on %s", (engine: TestEngine) => {
   let db: TestDatabase;
-  let apps: App[] = [];
-
-  afterEach(async () => {
-    for (const app of apps) {
-      await app.stop().catch(() => undefined);
-      if (app.db !== db) await app.db.close().catch(() => undefined);
-    }
-    apps = [];
-    await db?.close();
-  });
-
-  async function instance(worker: boolean): Promise<App> {
-    const database = engine === "postgres" ? await openDatabase(parseDatabaseUrl(db.url!, ""), { poolSize: 6 }) : db;
-    const app = await createApp({ config, database, contexts: [tapes] });
-    if (worker) await app.start();
-    apps.push(app);
-    return app;
-  }
+  const instances = useQueueInstances(engine, config);
+  const instance = instances.instance;
 
   /** The worker's processor throws for one command (tape, number) while `broken.now` holds. */
   function breakProcessing(app: App, tape: string, n: number): { now: boolean; attempts: number } {
@@ -79,26 +52,13 @@ describe.each(engines)("a command the queue gives up on, on %s", (engine: TestEn
       )
     )[0]!;
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = "";
-    let err = "";
-    stdout.on("data", (chunk) => {
-      out += chunk;
-    });
-    stderr.on("data", (chunk) => {
-      err += chunk;
-    });
-    const env = { NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: db.url! };
-    const code = await runCli(argv, { stdout, stderr, stdin: new PassThrough(), env, contexts: [tapes] });
-    return { code, out, err };
-  }
+  const cli = (...argv: string[]): Promise<CliRun> =>
+    runCliCaptured(argv, { NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: db.url! }, [tapes]);
 
   it("ends FAILED with a COMMAND_FAILED answer after its failures; the aggregate goes on; a retry processes it once fixed", {
     timeout: 120_000,
   }, async () => {
-    db = await openTestDatabase(engine);
+    db = await instances.open();
     // PostgreSQL: the waiter's instance runs no worker; the answer comes from the other process.
     const sender = engine === "postgres" ? await instance(false) : await instance(true);
     const worker = engine === "postgres" ? await instance(true) : sender;
@@ -185,7 +145,7 @@ describe.each(engines)("a command the queue gives up on, on %s", (engine: TestEn
   it("does not count the database going away toward giving up: the command waits the outage out", {
     timeout: 120_000,
   }, async () => {
-    db = await openTestDatabase(engine);
+    db = await instances.open();
     const app = await instance(true);
     let attempts = 0;
     const process = app.processor.process.bind(app.processor);
@@ -207,7 +167,7 @@ describe.each(engines)("a command the queue gives up on, on %s", (engine: TestEn
   it("status shows the pending, the claimed by holder, the oldest age, the failing and the given up", {
     timeout: 60_000,
   }, async () => {
-    db = await openTestDatabase(engine);
+    db = await instances.open();
     // Accepts only: nothing is processed, the rows are set by hand as workers would leave them.
     const sender = await instance(false);
     const sent: string[] = [];

@@ -7,15 +7,14 @@
  * only; a claim left by a dead process holds its aggregate until it expires, and then the head
  * is taken again first. (Real processes killed with SIGKILL: command-queue-crash.test.ts.)
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { type App, createApp } from "../../src/app.ts";
+import { describe, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import type { SendRequest } from "../../src/gateway/gateway.ts";
-import { openDatabase } from "../../src/store/database.ts";
-import { parseDatabaseUrl } from "../../src/store/database-url.ts";
-import { engines, openTestDatabase, type TestDatabase, type TestEngine } from "../support/databases.ts";
+import { engines, type TestDatabase, type TestEngine } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
-import { append, TAPE_SQL, tapes } from "./support/tape.ts";
+import { useQueueInstances } from "./support/queue-instances.ts";
+import { append, TAPE_SQL } from "./support/tape.ts";
 
 const config: Config = {
   ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent" }),
@@ -36,25 +35,8 @@ interface CommandRow {
 
 describe.each(engines)("the shared command queue on %s", (engine: TestEngine) => {
   let db: TestDatabase;
-  let apps: App[] = [];
-
-  afterEach(async () => {
-    for (const app of apps) {
-      await app.stop().catch(() => undefined);
-      if (app.db !== db) await app.db.close().catch(() => undefined);
-    }
-    apps = [];
-    await db?.close();
-  });
-
-  /** An instance; `worker: false` only accepts commands (its queue worker and runners never start). */
-  async function instance(worker: boolean): Promise<App> {
-    const database = engine === "postgres" ? await openDatabase(parseDatabaseUrl(db.url!, ""), { poolSize: 6 }) : db;
-    const app = await createApp({ config, database, contexts: [tapes] });
-    if (worker) await app.start();
-    apps.push(app);
-    return app;
-  }
+  const instances = useQueueInstances(engine, config);
+  const instance = instances.instance;
 
   const send = async (via: App, request: SendRequest) => {
     const sent = await via.gateway.sendAndWait(request, { stage: "SENT" });
@@ -71,7 +53,7 @@ describe.each(engines)("the shared command queue on %s", (engine: TestEngine) =>
   it("keeps each aggregate's order, taken by any instance; a poison command holds back only its own aggregate", {
     timeout: 120_000,
   }, async () => {
-    db = await openTestDatabase(engine);
+    db = await instances.open();
     // PostgreSQL: the first instance only accepts, so the others must take everything it accepted.
     const senders = engine === "postgres" ? [await instance(false), await instance(true), await instance(true)] : [];
     if (engine === "pglite") senders.push(await instance(true));
@@ -120,7 +102,7 @@ describe.each(engines)("the shared command queue on %s", (engine: TestEngine) =>
       const takers = await db.sql.query<{ claimed_by: string | null }>(
         "SELECT DISTINCT claimed_by FROM commands WHERE status = 'DONE'",
       );
-      const workers = new Set(apps.slice(1).map((a) => a.leases!.owner));
+      const workers = new Set(senders.slice(1).map((a) => a.leases!.owner));
       for (const { claimed_by } of takers) expect(workers.has(claimed_by!)).toBe(true);
     }
   });
@@ -128,7 +110,7 @@ describe.each(engines)("the shared command queue on %s", (engine: TestEngine) =>
   it("a claim left by a dead process holds its aggregate until it expires; then its head goes first", {
     timeout: 120_000,
   }, async () => {
-    db = await openTestDatabase(engine);
+    db = await instances.open();
     // Accepted while no worker runs anywhere: all four wait in the queue.
     const accepting = await instance(false);
     for (let n = 1; n <= 4; n++) await send(accepting, append("held", n));

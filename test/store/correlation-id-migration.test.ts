@@ -1,41 +1,20 @@
-/**
- * The migration 20261201213853_one_name_per_thing upgrades a database that already holds
- * commands and results under the old chain column (`wait_command_id`), on both engines: the
- * results keep their chain under `correlation_id` (a rename, not a drop and add), the commands
- * lose their copy of it, and a chain read finds every command of a chain stored before.
- */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleQueries } from "../../src/store/console-queries.ts";
-import { DEFAULT_MIGRATIONS_DIR, migrate } from "../../src/store/migrations.ts";
+import { migrate } from "../../src/store/migrations.ts";
 import { ResultStore } from "../../src/store/result-store.ts";
-import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { engines, type TestDatabase } from "../support/databases.ts";
+import { openDatabaseBefore } from "../support/migrated-before.ts";
 
 const THIS_MIGRATION = "20261201213853_one_name_per_thing";
 const ROOT = "00000000-0000-7000-8000-000000000001";
 const CHILD = "00000000-0000-7000-8000-000000000002";
 const OTHER = "00000000-0000-7000-8000-000000000003";
 
-/** A folder holding only the migrations before this one: the database as the last release left it. */
-function migrationsBefore(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "stageline-migrations-"));
-  for (const entry of readdirSync(DEFAULT_MIGRATIONS_DIR)) {
-    if (entry < name && !entry.includes("."))
-      cpSync(join(DEFAULT_MIGRATIONS_DIR, entry), join(dir, entry), { recursive: true });
-  }
-  return dir;
-}
-
 describe.each(engines)("the correlation ID migration on %s", (engine) => {
   let db: TestDatabase;
-  let oldDir: string;
 
   beforeAll(async () => {
-    db = await openTestDatabase(engine, { migrate: false });
-    oldDir = migrationsBefore(THIS_MIGRATION);
-    await migrate(db.sql, { dir: oldDir });
+    db = await openDatabaseBefore(engine, THIS_MIGRATION);
     // A chain as the old code stored it (ROOT sent by a client, CHILD by a saga), and another command.
     for (const [commandId, root, causation] of [
       [ROOT, ROOT, ROOT],
@@ -65,7 +44,6 @@ describe.each(engines)("the correlation ID migration on %s", (engine) => {
   });
   afterAll(async () => {
     await db?.close();
-    if (oldDir) rmSync(oldDir, { recursive: true, force: true });
   });
 
   it("keeps every stored result, each under its chain's root", async () => {

@@ -1,19 +1,10 @@
-/**
- * The migration 20261201130000_unambiguous_read_model_keys upgrades a database that already
- * holds read-model rows in the old shape (keys joined with ':', transfers keyed by tenant + ID),
- * on both engines: every key is recomputed to what rowKey() (src/core/row-key.ts) makes, the
- * order lines follow their orders, each transfer gets the position of its TransferPrepared
- * event, and the projections carry on over the upgraded rows.
- */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../../src/core/messages.ts";
 import { rowKey } from "../../src/core/row-key.ts";
 import { TransferViewProjection } from "../../src/domains/banking/projections.ts";
-import { DEFAULT_MIGRATIONS_DIR, migrate } from "../../src/store/migrations.ts";
-import { engines, openTestDatabase, type TestDatabase } from "../support/databases.ts";
+import { migrate } from "../../src/store/migrations.ts";
+import { engines, type TestDatabase } from "../support/databases.ts";
+import { openDatabaseBefore } from "../support/migrated-before.ts";
 
 const THIS_MIGRATION = "20261201130000_unambiguous_read_model_keys";
 const uuid = "00000000-0000-7000-8000-000000000001";
@@ -21,25 +12,12 @@ const uuid = "00000000-0000-7000-8000-000000000001";
 const TRICKY = ["o", "o:x", "x:y", "y", "a\\", "a\\:", ":b", "\\\\", ""];
 const ODD_TENANT = "we:ird\\";
 
-/** A folder holding only the migrations before this one: the database as the last release left it. */
-function migrationsBefore(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "stageline-migrations-"));
-  for (const entry of readdirSync(DEFAULT_MIGRATIONS_DIR)) {
-    if (entry < name && !entry.includes("."))
-      cpSync(join(DEFAULT_MIGRATIONS_DIR, entry), join(dir, entry), { recursive: true });
-  }
-  return dir;
-}
-
 describe.each(engines)("the read-model keys migration on %s", (engine) => {
   let db: TestDatabase;
-  let oldDir: string;
   let preparedPosition: bigint;
 
   beforeAll(async () => {
-    db = await openTestDatabase(engine, { migrate: false });
-    oldDir = migrationsBefore(THIS_MIGRATION);
-    await migrate(db.sql, { dir: oldDir });
+    db = await openDatabaseBefore(engine, THIS_MIGRATION);
     const q = (text: string, params: unknown[] = []) => db.sql.query(text, params);
     const stamp = "now(), now()";
     // Old-shape rows, keyed as the old code keyed them.
@@ -92,7 +70,6 @@ describe.each(engines)("the read-model keys migration on %s", (engine) => {
   });
   afterAll(async () => {
     await db?.close();
-    if (oldDir) rmSync(oldDir, { recursive: true, force: true });
   });
 
   it("escapes in SQL exactly as rowKey does", async () => {

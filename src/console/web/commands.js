@@ -98,7 +98,7 @@ export function CommandList({ selected, onSelect, watchRequest, onError }) {
         error: onError,
       },
     );
-    const stopResults = onRecentResult(onResult, onError);
+    const stopResults = onRecentResult(onResult, onError, resync);
     return () => {
       live = false;
       offConnected();
@@ -195,7 +195,7 @@ export function ChainView({ commandId, onError }) {
     };
     // Signals that arrive after the chain's stream ended (a slow processor's own) come by the
     // page's results stream.
-    const stopRecent = onRecentResult(onResult, onError);
+    const stopRecent = onRecentResult(onResult, onError, load);
     return () => {
       live = false;
       stop();
