@@ -9,28 +9,24 @@
  * also drop it). On PGlite and on PostgreSQL.
  */
 import type { WebSocketRoute } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
+import { describe, expect } from "vitest";
+import { startTestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
-import { type Browser, chromiumPath, openBrowser } from "./browser.ts";
+import { appForTests, chromiumPath, openAdaAndBob, pageTest, sharedBrowser } from "./browser.ts";
 
 const DEADLINE = 60_000;
-const TEST_TIMEOUT = 180_000;
 const ALL_OK = ["ok", "ok", "ok", "ok", "ok", "ok"];
 
-let browser: Browser;
 /** What the page sent: HTTP request bodies to /graphql and WebSocket frames. */
 const sent: { http: string[]; frames: string[] } = { http: [], frames: [] };
 /** The page's WebSocket connections, passed through to the server; closing both ends drops one as a network would. */
 const sockets: { page: WebSocketRoute; server: WebSocketRoute }[] = [];
-beforeAll(async () => {
-  if (!chromiumPath) return;
-  browser = await openBrowser(chromiumPath);
-  browser.page.on("request", (request) => {
+const browser = sharedBrowser(async ({ page }) => {
+  page.on("request", (request) => {
     if (request.method() === "POST" && new URL(request.url()).pathname === "/graphql")
       sent.http.push(request.postData() ?? "");
   });
-  await browser.page.routeWebSocket(/\/graphql$/, (socket) => {
+  await page.routeWebSocket(/\/graphql$/, (socket) => {
     const server = socket.connectToServer();
     socket.onMessage((message) => {
       sent.frames.push(String(message));
@@ -41,33 +37,21 @@ beforeAll(async () => {
     server.onClose(() => socket.close());
     sockets.push({ page: socket, server });
   });
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
 });
 
 /** The page's reads of the list: the query, not the results subscription (recentCommandResults). */
 const listReads = () => [...sent.http, ...sent.frames].filter((body) => body.includes("recentCommands")).length;
 
 describe.runIf(chromiumPath).each(engines)("the console's live command list in Chromium on %s", (engine) => {
-  let t: TestApp;
+  const t = appForTests(
+    () => startTestApp(engine),
+    (started) => openAdaAndBob(started, "ALL"),
+  );
 
-  beforeAll(async () => {
-    t = await startTestApp(engine);
-    const open = (name: string, id: string, initialBalance: number) =>
-      t.app.gateway.sendAndWait(accountCommand("CreateAccount", id, { name, initialBalance }), { stage: "ALL" });
-    expect((await open("Ada", "ada", 10_000)).succeeded).toBe(true);
-    expect((await open("Bob", "bob", 0)).succeeded).toBe(true);
-  }, 120_000);
-
-  afterAll(async () => {
-    await t?.stop();
-  });
-
-  it(
+  pageTest(
+    browser,
     "shows a transfer sent elsewhere and its dots reaching the last stage, reading the list only once",
-    async () => {
-      const { page } = browser;
+    async (page) => {
       sent.http.length = 0;
       sent.frames.length = 0;
       await page.goto(`${new URL(t.url).origin}/console`);
@@ -102,13 +86,12 @@ describe.runIf(chromiumPath).each(engines)("the console's live command list in C
       expect(listReads()).toBe(1);
       expect(await page.getByTestId("error").count()).toBe(0);
     },
-    TEST_TIMEOUT,
   );
 
-  it(
+  pageTest(
+    browser,
     "reads the list once more when its socket comes back, showing what was sent while it was away",
-    async () => {
-      const { page } = browser;
+    async (page) => {
       const list = page.getByTestId("command-list");
       const reads = listReads();
       const open = sockets.length;
@@ -131,6 +114,5 @@ describe.runIf(chromiumPath).each(engines)("the console's live command list in C
         .toEqual(ALL_OK);
       expect(listReads()).toBe(reads + 1);
     },
-    TEST_TIMEOUT,
   );
 });

@@ -4,41 +4,25 @@
  * failing event handler retried (refused while the handler still fails, taken once it works) and
  * discarded by clicks, the page and the store agreeing afterwards. On PGlite and on PostgreSQL.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { defineContext } from "../../src/core/context.ts";
-import { defineEventHandler } from "../../src/core/processors.ts";
 import { contexts } from "../../src/domains/index.ts";
 import { accountCommand, FAST_RUNNER, startTestApp, type TestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
 import { waitUntil } from "../support/eventually.ts";
-import { type Browser, chromiumPath, openBrowser } from "./browser.ts";
+import { switchableHandler } from "../support/switchable-handler.ts";
+import { chromiumPath, pageTest, printPageOnFailure, sharedBrowser } from "./browser.ts";
 
 const DEADLINE = 60_000;
-const TEST_TIMEOUT = 180_000;
 const PICKY = "testing.Picky";
 
-let browser: Browser;
-beforeAll(async () => {
-  if (chromiumPath) browser = await openBrowser(chromiumPath);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = sharedBrowser();
 
 describe.runIf(chromiumPath).each(engines)("the console's History and Processors tabs in Chromium on %s", (engine) => {
   let t: TestApp;
   let origin: string;
-  /** While true, the handler fails every deposit, so the runner parks them. */
-  let broken = false;
-  const handled: bigint[] = [];
-  const picky = defineEventHandler({
-    name: "Picky",
-    eventTypes: ["MoneyDeposited"],
-    async handle(event) {
-      if (broken) throw new Error("picky: not today");
-      handled.push(event.position);
-    },
-  });
+  /** While broken, the handler fails every deposit, so the runner parks them. */
+  const picky = switchableHandler("Picky", ["MoneyDeposited"], "picky: not today");
 
   const send = (type: string, id: string, input: unknown) =>
     t.app.gateway.sendAndWait(accountCommand(type, id, input), { stage: "ALL" });
@@ -46,7 +30,7 @@ describe.runIf(chromiumPath).each(engines)("the console's History and Processors
   beforeAll(async () => {
     t = await startTestApp(engine, { runner: FAST_RUNNER }, [
       ...contexts,
-      defineContext({ name: "testing", aggregates: [], processors: [picky] }),
+      defineContext({ name: "testing", aggregates: [], processors: [picky.handler] }),
     ]);
     origin = new URL(t.url).origin;
     expect((await send("CreateAccount", "ada", { name: "Ada", initialBalance: 10_000 })).succeeded).toBe(true);
@@ -54,64 +38,55 @@ describe.runIf(chromiumPath).each(engines)("the console's History and Processors
     expect((await send("Withdraw", "ada", { amount: 300 })).succeeded).toBe(true);
   }, 120_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail" && browser) {
-      console.error(await browser.page.locator("body").innerText({ timeout: 5_000 }).catch(String));
-    }
-  });
+  printPageOnFailure(browser);
 
   afterAll(async () => {
     await t?.stop();
   });
 
-  it(
-    "History shows an account's events and its state at any version",
-    async () => {
-      const { page } = browser;
-      await page.goto(`${origin}/console`);
-      await page.click('[data-tab="history"]');
-      const history = page.getByTestId("history");
-      await history.locator('select[aria-label="aggregate"] option[value="Account"]').waitFor({
-        state: "attached",
+  pageTest(browser, "History shows an account's events and its state at any version", async (page) => {
+    await page.goto(`${origin}/console`);
+    await page.click('[data-tab="history"]');
+    const history = page.getByTestId("history");
+    await history.locator('select[aria-label="aggregate"] option[value="Account"]').waitFor({
+      state: "attached",
+      timeout: DEADLINE,
+    });
+    await history.locator('select[aria-label="aggregate"]').selectOption("Account");
+
+    // An ID with no events says so.
+    await history.locator('input[aria-label="aggregate ID"]').fill("nobody");
+    await history.locator('button[type="submit"]').click();
+    await expect.poll(() => history.innerText(), { timeout: DEADLINE }).toContain("Account nobody has no events.");
+
+    await history.locator('input[aria-label="aggregate ID"]').fill("ada");
+    await history.locator('button[type="submit"]').click();
+    const events = history.getByTestId("events").locator("li");
+    await expect
+      .poll(() => events.evaluateAll((els) => els.map((e) => `${e.dataset.version} ${e.dataset.type}`)), {
         timeout: DEADLINE,
-      });
-      await history.locator('select[aria-label="aggregate"]').selectOption("Account");
+      })
+      .toEqual(["1 AccountCreated", "2 MoneyDeposited", "3 MoneyWithdrawn"]);
+    expect(await events.nth(1).locator("pre").innerText()).toBe('{"amount":500}');
+    // Each event says which command caused it.
+    expect(await events.nth(2).innerText()).toContain("Withdraw");
 
-      // An ID with no events says so.
-      await history.locator('input[aria-label="aggregate ID"]').fill("nobody");
-      await history.locator('button[type="submit"]').click();
-      await expect.poll(() => history.innerText(), { timeout: DEADLINE }).toContain("Account nobody has no events.");
+    // The state now (after the last event), then as it was after the first.
+    const state = history.getByTestId("state");
+    await expect.poll(() => state.getAttribute("data-version"), { timeout: DEADLINE }).toBe("3");
+    expect(JSON.parse(await state.locator("pre").innerText())).toMatchObject({ name: "Ada", balance: 10_200 });
+    await events.nth(0).locator("button").click();
+    await expect.poll(() => state.getAttribute("data-version"), { timeout: DEADLINE }).toBe("1");
+    expect(JSON.parse(await state.locator("pre").innerText())).toMatchObject({ name: "Ada", balance: 10_000 });
+    expect(await events.nth(0).getAttribute("class")).toBe("selected");
+    expect(await history.getByTestId("history-error").count()).toBe(0);
+  });
 
-      await history.locator('input[aria-label="aggregate ID"]').fill("ada");
-      await history.locator('button[type="submit"]').click();
-      const events = history.getByTestId("events").locator("li");
-      await expect
-        .poll(() => events.evaluateAll((els) => els.map((e) => `${e.dataset.version} ${e.dataset.type}`)), {
-          timeout: DEADLINE,
-        })
-        .toEqual(["1 AccountCreated", "2 MoneyDeposited", "3 MoneyWithdrawn"]);
-      expect(await events.nth(1).locator("pre").innerText()).toBe('{"amount":500}');
-      // Each event says which command caused it.
-      expect(await events.nth(2).innerText()).toContain("Withdraw");
-
-      // The state now (after the last event), then as it was after the first.
-      const state = history.getByTestId("state");
-      await expect.poll(() => state.getAttribute("data-version"), { timeout: DEADLINE }).toBe("3");
-      expect(JSON.parse(await state.locator("pre").innerText())).toMatchObject({ name: "Ada", balance: 10_200 });
-      await events.nth(0).locator("button").click();
-      await expect.poll(() => state.getAttribute("data-version"), { timeout: DEADLINE }).toBe("1");
-      expect(JSON.parse(await state.locator("pre").innerText())).toMatchObject({ name: "Ada", balance: 10_000 });
-      expect(await events.nth(0).getAttribute("class")).toBe("selected");
-      expect(await history.getByTestId("history-error").count()).toBe(0);
-    },
-    TEST_TIMEOUT,
-  );
-
-  it(
+  pageTest(
+    browser,
     "Retry and Discard clear the dead letters of a failing handler, as the store shows",
-    async () => {
-      const { page } = browser;
-      broken = true;
+    async (page) => {
+      picky.broken = true;
       for (const amount of [111, 222]) {
         const parked = await t.app.gateway.sendAndWait(accountCommand("Deposit", "ada", { amount }), {
           stage: "EVENT_HANDLED",
@@ -144,11 +119,11 @@ describe.runIf(chromiumPath).each(engines)("the console's History and Processors
       expect(await letter(retried).count()).toBe(1);
 
       // The handler works again: the retry hands it the event, once, and the letter goes.
-      broken = false;
+      picky.broken = false;
       await letter(retried).getByRole("button", { name: "Retry" }).click();
       await expect.poll(() => letter(retried).count(), { timeout: DEADLINE }).toBe(0);
       expect(await note.innerText()).toContain(`Retried ${PICKY} at ${retried}`);
-      expect(handled.filter((p) => p === retried)).toHaveLength(1);
+      expect(picky.handled.filter((p) => p === retried)).toHaveLength(1);
 
       // Discarded: gone without the handler seeing it.
       await letter(discarded).getByRole("button", { name: "Discard" }).click();
@@ -158,8 +133,7 @@ describe.runIf(chromiumPath).each(engines)("the console's History and Processors
       expect(await panel.innerText()).toContain("None.");
 
       expect(await t.app.runners.deadLetters.list(PICKY)).toEqual([]);
-      expect(handled).not.toContain(discarded);
+      expect(picky.handled).not.toContain(discarded);
     },
-    TEST_TIMEOUT,
   );
 });

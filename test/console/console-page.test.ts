@@ -5,14 +5,20 @@
  * PostgreSQL, one Chromium for both. Runs wherever a
  * Chromium is installed (.ci/run installs Debian's); CONSOLE_SCREENSHOT=<file> keeps a picture.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { accountCommand, startTestApp, type TestApp } from "../support/app.ts";
+import { describe, expect, it } from "vitest";
+import { startTestApp } from "../support/app.ts";
 import { engines } from "../support/databases.ts";
-import { type Browser, chromiumPath, openBrowser } from "./browser.ts";
+import {
+  appForTests,
+  type Browser,
+  chromiumPath,
+  openAdaAndBob,
+  pageTest,
+  printPageOnFailure,
+  sharedBrowser,
+} from "./browser.ts";
 
 const DEADLINE = 60_000;
-/** A test's own limit: a few waits of DEADLINE on a loaded machine. */
-const TEST_TIMEOUT = 180_000;
 
 interface FormSend {
   mutation: string;
@@ -33,47 +39,29 @@ async function sendFromForm(browser: Browser, send: FormSend): Promise<void> {
   await page.click("#send");
 }
 
-// One Chromium for both engines: starting it is the slow part.
-let browser: Browser;
-beforeAll(async () => {
-  if (chromiumPath) browser = await openBrowser(chromiumPath);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = sharedBrowser();
 
 describe.runIf(chromiumPath).each(engines)("the console in Chromium on %s", (engine) => {
-  let t: TestApp;
   let origin: string;
+  const t = appForTests(
+    () => startTestApp(engine),
+    async (started) => {
+      origin = new URL(started.url).origin;
+      await openAdaAndBob(started, "PROCESSED");
+      browser.requests.length = 0;
+      await browser.page.goto(`${origin}/console`);
+      await browser.page
+        .locator("#mutation option[value=prepareTransfer]")
+        .waitFor({ state: "attached", timeout: DEADLINE });
+    },
+  );
 
-  beforeAll(async () => {
-    t = await startTestApp(engine);
-    origin = new URL(t.url).origin;
-    const open = (name: string, id: string, initialBalance: number) =>
-      t.app.gateway.sendAndWait(accountCommand("CreateAccount", id, { name, initialBalance }), { stage: "PROCESSED" });
-    expect((await open("Ada", "ada", 10_000)).succeeded).toBe(true);
-    expect((await open("Bob", "bob", 0)).succeeded).toBe(true);
-    browser.requests.length = 0;
-    await browser.page.goto(`${origin}/console`);
-    await browser.page
-      .locator("#mutation option[value=prepareTransfer]")
-      .waitFor({ state: "attached", timeout: DEADLINE });
-  }, 120_000);
+  printPageOnFailure(browser);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail" && browser) {
-      console.error(await browser.page.locator("body").innerText({ timeout: 5_000 }).catch(String));
-    }
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
-
-  it(
+  pageTest(
+    browser,
     "sends a transfer from the form and shows every command of its chain reaching every stage",
-    async () => {
-      const { page } = browser;
+    async (page) => {
       await sendFromForm(browser, {
         mutation: "prepareTransfer",
         fields: { transferId: "t-1", targetAccountId: "bob", amount: "2500" },
@@ -123,35 +111,29 @@ describe.runIf(chromiumPath).each(engines)("the console in Chromium on %s", (eng
       if (process.env.CONSOLE_SCREENSHOT && engine === "pglite")
         await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT, fullPage: true });
     },
-    TEST_TIMEOUT,
   );
 
-  it(
-    "shows a refused command's code, in the answer and on its timeline",
-    async () => {
-      const { page } = browser;
-      await sendFromForm(browser, {
-        mutation: "withdraw",
-        fields: { amount: "1000000" },
-        aggregateId: "bob",
-        stage: "PROCESSED",
-        chain: false,
-      });
+  pageTest(browser, "shows a refused command's code, in the answer and on its timeline", async (page) => {
+    await sendFromForm(browser, {
+      mutation: "withdraw",
+      fields: { amount: "1000000" },
+      aggregateId: "bob",
+      stage: "PROCESSED",
+      chain: false,
+    });
 
-      await expect
-        .poll(() => page.getByTestId("answer-code").textContent(), { timeout: DEADLINE })
-        .toBe("INSUFFICIENT_BALANCE");
-      expect(await page.getByTestId("answer").getAttribute("data-succeeded")).toBe("false");
-      const node = page.getByTestId("chain").locator('.node[data-type="Withdraw"]');
-      const processed = node.locator(':scope > .timeline [data-stage="PROCESSED"]');
-      await expect.poll(() => processed.getAttribute("data-state"), { timeout: DEADLINE }).toBe("failed");
-      expect(await processed.getByTestId("error-code").textContent()).toBe("INSUFFICIENT_BALANCE");
-      expect(await node.locator(':scope > .timeline [data-stage="PROJECTED"]').getAttribute("data-state")).toBe(
-        "skipped",
-      );
-    },
-    TEST_TIMEOUT,
-  );
+    await expect
+      .poll(() => page.getByTestId("answer-code").textContent(), { timeout: DEADLINE })
+      .toBe("INSUFFICIENT_BALANCE");
+    expect(await page.getByTestId("answer").getAttribute("data-succeeded")).toBe("false");
+    const node = page.getByTestId("chain").locator('.node[data-type="Withdraw"]');
+    const processed = node.locator(':scope > .timeline [data-stage="PROCESSED"]');
+    await expect.poll(() => processed.getAttribute("data-state"), { timeout: DEADLINE }).toBe("failed");
+    expect(await processed.getByTestId("error-code").textContent()).toBe("INSUFFICIENT_BALANCE");
+    expect(await node.locator(':scope > .timeline [data-stage="PROJECTED"]').getAttribute("data-state")).toBe(
+      "skipped",
+    );
+  });
 
   it("asks nothing of any host but the server", async () => {
     const { requests } = browser;
@@ -166,18 +148,13 @@ describe.runIf(chromiumPath).each(engines)("the console in Chromium on %s", (eng
     expect(outside).toEqual([]);
   });
 
-  it(
-    "GraphiQL opens with the example operations instead of its welcome text",
-    async () => {
-      const { page } = browser;
-      await page.goto(t.url);
-      // The editor (Monaco) shows spaces as no-break spaces: compare words, not characters.
-      const text = async () => (await page.locator("body").innerText()).replace(/\s+/g, " ");
-      await expect.poll(text, { timeout: DEADLINE }).toContain("mutation OpenAda {");
-      // One tab per example: the accounts, the transfer with its chain wait, the stages subscription.
-      expect(await text()).toContain("OpenAda Transfer CommandStages");
-      expect(await text()).not.toContain("in-browser tool");
-    },
-    TEST_TIMEOUT,
-  );
+  pageTest(browser, "GraphiQL opens with the example operations instead of its welcome text", async (page) => {
+    await page.goto(t.url);
+    // The editor (Monaco) shows spaces as no-break spaces: compare words, not characters.
+    const text = async () => (await page.locator("body").innerText()).replace(/\s+/g, " ");
+    await expect.poll(text, { timeout: DEADLINE }).toContain("mutation OpenAda {");
+    // One tab per example: the accounts, the transfer with its chain wait, the stages subscription.
+    expect(await text()).toContain("OpenAda Transfer CommandStages");
+    expect(await text()).not.toContain("in-browser tool");
+  });
 });

@@ -58,6 +58,20 @@ const queued = (app: App, n: number) =>
 /** Not a domain error: what a bug or a broken disk throws. */
 const boom = () => new Error("the disk is on fire");
 
+/** Makes the processing of `aggregateId`'s command throw, once; every other command the app processes meanwhile goes through. */
+function failProcessingOnce(app: App, aggregateId: string): { readonly thrown: boolean } {
+  const original = app.processor.process.bind(app.processor);
+  const failed = { thrown: false };
+  vi.spyOn(app.processor, "process").mockImplementation((command) => {
+    if (command.aggregateId === aggregateId && !failed.thrown) {
+      failed.thrown = true;
+      return Promise.reject(boom());
+    }
+    return original(command);
+  });
+  return failed;
+}
+
 /**
  * The place is free again, and it is really usable: with one place and a queue of one, a leaked
  * place would leave this command queued until its two-minute wait ran out.
@@ -244,18 +258,10 @@ describe.each(engines)("admission control on %s", (engine) => {
 
     it("background processing that throws after the command is stored (the caller waits for SENT only)", async () => {
       const { app } = testApp;
-      const original = app.processor.process.bind(app.processor);
-      let thrown = false;
-      vi.spyOn(app.processor, "process").mockImplementation((command) => {
-        if (command.aggregateId === "process-fails" && !thrown) {
-          thrown = true;
-          return Promise.reject(boom());
-        }
-        return original(command);
-      });
+      const failed = failProcessingOnce(app, "process-fails");
       const sent = await app.gateway.send(createAccount("process-fails"));
       expect(sent.duplicate).toBe(false);
-      await vi.waitFor(() => expect(thrown).toBe(true), { timeout: 20_000 });
+      await vi.waitFor(() => expect(failed.thrown).toBe(true), { timeout: 20_000 });
       await placeGivenBack(app, "after-process-fails");
     });
 
@@ -277,17 +283,9 @@ describe.each(engines)("admission control on %s", (engine) => {
 
     it("an asynchronous command whose processing in the worker throws", async () => {
       const { app } = testApp;
-      const original = app.processor.process.bind(app.processor);
-      let thrown = false;
-      vi.spyOn(app.processor, "process").mockImplementation((command) => {
-        if (command.aggregateId === "async-fails" && !thrown) {
-          thrown = true;
-          return Promise.reject(boom());
-        }
-        return original(command);
-      });
+      const failed = failProcessingOnce(app, "async-fails");
       await app.gateway.send(createAccount("async-fails", { async: true }));
-      await vi.waitFor(() => expect(thrown).toBe(true), { timeout: 20_000 });
+      await vi.waitFor(() => expect(failed.thrown).toBe(true), { timeout: 20_000 });
       await placeGivenBack(app, "after-async-fails");
     });
   });

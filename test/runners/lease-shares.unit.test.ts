@@ -9,23 +9,17 @@ import { describe, expect, it } from "vitest";
 import { leaseTarget, leaseTargetOf } from "../../src/runners/lease-shares.ts";
 
 describe("lease targets", () => {
+  // processors, live processes, the target of each rank in turn
   it.each([
-    // processors, live processes, rank, target
-    [4, 3, 0, 2],
-    [4, 3, 1, 1],
-    [4, 3, 2, 1],
-    [9, 2, 0, 5],
-    [9, 2, 1, 4],
-    [9, 3, 2, 3],
-    [5, 4, 0, 2],
-    [5, 4, 3, 1],
-    [2, 3, 0, 1],
-    [2, 3, 1, 1],
-    [2, 3, 2, 0],
-    [0, 2, 1, 0],
-    [7, 1, 0, 7],
-  ])("%i processors over %i processes: rank %i targets %i", (processors, live, rank, target) => {
-    expect(leaseTarget(processors, live, rank)).toBe(target);
+    [4, 3, [2, 1, 1]],
+    [9, 2, [5, 4]],
+    [9, 3, [3, 3, 3]],
+    [5, 4, [2, 1, 1, 1]],
+    [2, 3, [1, 1, 0]],
+    [0, 2, [0, 0]],
+    [7, 1, [7]],
+  ])("%i processors over %i processes: targets %j by rank", (processors, live, byRank) => {
+    expect(byRank.map((_, rank) => leaseTarget(processors, live, rank))).toEqual(byRank);
   });
 
   it("refuses a rank outside the live processes", () => {
