@@ -50,6 +50,25 @@ interface DatabaseFacts {
  * start their own event-loop monitor and GC observer.
  */
 let processMetrics: client.Registry | undefined;
+/** A gauge with one label whose values are read from the process at each scrape, one per label value. */
+function readAtScrape<L extends string>(
+  name: string,
+  help: string,
+  label: L,
+  registers: client.Registry[],
+  read: () => Record<string, number>,
+): void {
+  const gauge: client.Gauge<L> = new client.Gauge<L>({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect: () => {
+      for (const [value, figure] of Object.entries(read())) gauge.set({ [label]: value } as Record<L, string>, figure);
+    },
+  });
+}
+
 function processRegistry(): client.Registry {
   if (!processMetrics) {
     processMetrics = new client.Registry();
@@ -125,18 +144,16 @@ export class StagelineMetrics {
     });
     if (deps.poolUse) {
       const poolUse = deps.poolUse;
-      const connections: client.Gauge<"state"> = new client.Gauge({
-        name: "stageline_db_pool_connections",
-        help: "PostgreSQL pool connections of this process: open (total), idle, and requests waiting for one",
-        labelNames: ["state"],
+      readAtScrape(
+        "stageline_db_pool_connections",
+        "PostgreSQL pool connections of this process: open (total), idle, and requests waiting for one",
+        "state",
         registers,
-        collect: () => {
-          const use = poolUse();
-          connections.set({ state: "total" }, use.total);
-          connections.set({ state: "idle" }, use.idle);
-          connections.set({ state: "waiting" }, use.waiting);
+        () => {
+          const { total, idle, waiting } = poolUse();
+          return { total, idle, waiting };
         },
-      });
+      );
       const size: client.Gauge = new client.Gauge({
         name: "stageline_db_pool_max",
         help: "The PostgreSQL pool's size (DATABASE_POOL_SIZE)",
@@ -217,28 +234,26 @@ export class StagelineMetrics {
    * OVERLOADED answers by reason (queue_full: refused on arrival; queue_wait: waited too long).
    */
   private admissionMetrics(admission: () => AdmissionUse, registers: client.Registry[]): void {
-    const commands: client.Gauge<"state"> = new client.Gauge({
-      name: "stageline_command_admission",
-      help: "Client commands at the admission stage: doing storage work (in_flight) and waiting for a place (queued)",
-      labelNames: ["state"],
+    readAtScrape(
+      "stageline_command_admission",
+      "Client commands at the admission stage: doing storage work (in_flight) and waiting for a place (queued)",
+      "state",
       registers,
-      collect: () => {
+      () => {
         const use = admission();
-        commands.set({ state: "in_flight" }, use.inFlight);
-        commands.set({ state: "queued" }, use.queued);
+        return { in_flight: use.inFlight, queued: use.queued };
       },
-    });
-    const limits: client.Gauge<"limit"> = new client.Gauge({
-      name: "stageline_command_admission_limit",
-      help: "The admission stage's bounds: COMMAND_ADMISSION_MAX_IN_FLIGHT (in_flight) and COMMAND_ADMISSION_QUEUE (queued)",
-      labelNames: ["limit"],
+    );
+    readAtScrape(
+      "stageline_command_admission_limit",
+      "The admission stage's bounds: COMMAND_ADMISSION_MAX_IN_FLIGHT (in_flight) and COMMAND_ADMISSION_QUEUE (queued)",
+      "limit",
       registers,
-      collect: () => {
+      () => {
         const use = admission();
-        limits.set({ limit: "in_flight" }, use.maxInFlight);
-        limits.set({ limit: "queued" }, use.maxQueued);
+        return { in_flight: use.maxInFlight, queued: use.maxQueued };
       },
-    });
+    );
     // A counter kept by the admission stage: each scrape adds what it refused since the last.
     const counted: Record<ShedReason, number> = { queue_full: 0, queue_wait: 0 };
     const overloaded: client.Counter<"reason"> = new client.Counter({

@@ -55,6 +55,16 @@ async function commandsOf(testApp: TestApp, aggregateId: string): Promise<number
 const queued = (app: App, n: number) =>
   vi.waitFor(() => expect(app.admission.use().queued).toBe(n), { timeout: 20_000 });
 
+/** Fills the one place (`<prefix>-first`, held) and the queue of one (`<prefix>-second`). */
+async function fillPlaceAndQueue(app: App, prefix: string) {
+  const gate = gateNextProcessing(app);
+  const first = app.gateway.sendAndWait(createAccount(`${prefix}-first`));
+  await gate.held();
+  const second = app.gateway.sendAndWait(createAccount(`${prefix}-second`));
+  await queued(app, 1);
+  return { gate, first, second };
+}
+
 /** Not a domain error: what a bug or a broken disk throws. */
 const boom = () => new Error("the disk is on fire");
 
@@ -118,11 +128,7 @@ describe.each(engines)("admission control on %s", (engine) => {
 
     it("over HTTP an overload-only answer is 503 with Retry-After; over graphql-ws the operation's error; both carry the code and retryAfterMs", async () => {
       const { app } = testApp;
-      const gate = gateNextProcessing(app);
-      const first = app.gateway.sendAndWait(createAccount("http-first"));
-      await gate.held();
-      const second = app.gateway.sendAndWait(createAccount("http-second"));
-      await queued(app, 1);
+      const { gate, first, second } = await fillPlaceAndQueue(app, "http");
       const eventsBefore = await countRows(testApp, "events");
 
       const mutation = `mutation { createAccount(input: { name: "x" }, command: { aggregateId: "http-third" }) { commandId } }`;
